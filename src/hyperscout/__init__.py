@@ -1,0 +1,73 @@
+"""hyperscout: hyperparameter tuning for any Python model.
+
+Declare the search space where the model is built (``hp.Int``, ``hp.Float``, ``hp.Choice``,
+``hp.Boolean``, ``hp.Fixed``), pick a tuner (``GridSearch``, ``RandomSearch``), call
+``search()``. Every trial is kept in storage (SQLite by default), so a search resumes where it
+stopped.
+
+>>> import hyperscout as hs
+>>> def objective(hp):
+...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2
+>>> tuner = hs.RandomSearch(objective, max_trials=5, seed=0, storage="memory", verbose=0)
+>>> tuner.search()
+>>> len(tuner.trials)
+5
+"""
+
+from __future__ import annotations
+
+from hyperscout.exceptions import (
+    HyperscoutError,
+    InvalidArgumentError,
+    InvalidSpaceError,
+    MissingDependencyError,
+    ObjectiveDirectionError,
+    SchemaVersionError,
+    SearchFinished,
+    StorageError,
+    TooManyFailedTrialsError,
+    TrialPruned,
+)
+from hyperscout.executors import Executor, InlineExecutor
+from hyperscout.objective import Objective
+from hyperscout.samplers import GridSampler, History, RandomSampler, Sampler
+from hyperscout.schedulers import FIFOScheduler, Scheduler
+from hyperscout.space import HyperParameters
+from hyperscout.storage import MemoryStorage, SQLStorage, Storage
+from hyperscout.trial import RunningTrial, Trial, TrialState
+from hyperscout.tuner import GridSearch, RandomSearch, Tuner
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Executor",
+    "FIFOScheduler",
+    "GridSampler",
+    "GridSearch",
+    "History",
+    "HyperParameters",
+    "HyperscoutError",
+    "InlineExecutor",
+    "InvalidArgumentError",
+    "InvalidSpaceError",
+    "MemoryStorage",
+    "MissingDependencyError",
+    "Objective",
+    "ObjectiveDirectionError",
+    "RandomSampler",
+    "RandomSearch",
+    "RunningTrial",
+    "SQLStorage",
+    "Sampler",
+    "Scheduler",
+    "SchemaVersionError",
+    "SearchFinished",
+    "Storage",
+    "StorageError",
+    "TooManyFailedTrialsError",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "Tuner",
+    "__version__",
+]

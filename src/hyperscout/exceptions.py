@@ -1,0 +1,91 @@
+"""The errors hyperscout raises.
+
+Every error derives from :class:`HyperscoutError`, so ``except hs.HyperscoutError`` catches
+them all. Errors about bad input also derive from :class:`ValueError`::
+
+    HyperscoutError
+    ├── InvalidSpaceError (ValueError)        a parameter defined wrongly
+    ├── InvalidArgumentError (ValueError)     a bad argument to a tuner, sampler or storage
+    ├── ObjectiveDirectionError (ValueError)  a metric whose direction cannot be inferred
+    ├── TooManyFailedTrialsError (RuntimeError)  the objective failed too often in a row
+    ├── SearchFinished                        ask() when the strategy has nothing left
+    ├── StorageError                          storage is unusable
+    │   └── SchemaVersionError                a database written by another schema version
+    └── MissingDependencyError (ImportError)  an optional extra is not installed
+
+:class:`TrialPruned` is not an error: an objective raises it to say "stop me here" and the
+trial is recorded as ``PRUNED``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HyperscoutError",
+    "InvalidArgumentError",
+    "InvalidSpaceError",
+    "MissingDependencyError",
+    "ObjectiveDirectionError",
+    "SchemaVersionError",
+    "SearchFinished",
+    "StorageError",
+    "TooManyFailedTrialsError",
+    "TrialPruned",
+]
+
+
+class HyperscoutError(Exception):
+    """The base of every error raised by hyperscout."""
+
+
+class InvalidSpaceError(HyperscoutError, ValueError):
+    """A hyperparameter was defined with a bad range, step, choice list, default or condition."""
+
+
+class InvalidArgumentError(HyperscoutError, ValueError):
+    """An argument to a tuner, sampler, scheduler or storage is out of range or of a bad type."""
+
+
+class ObjectiveDirectionError(HyperscoutError, ValueError):
+    """The direction (``min`` or ``max``) of a metric cannot be inferred from its name."""
+
+
+class TooManyFailedTrialsError(HyperscoutError, RuntimeError):
+    """The objective failed ``max_consecutive_failed_trials`` times in a row."""
+
+
+class SearchFinished(HyperscoutError):
+    """The strategy has nothing left to propose (for example, the grid is exhausted)."""
+
+
+class StorageError(HyperscoutError):
+    """The storage cannot be used as asked."""
+
+
+class SchemaVersionError(StorageError):
+    """The database was written by a version of hyperscout with another schema."""
+
+
+class MissingDependencyError(HyperscoutError, ImportError):
+    """An optional dependency is needed and not installed; the message says how to install it."""
+
+
+class TrialPruned(Exception):  # noqa: N818 - the name users know from Optuna
+    """Raised by an objective to stop its trial early; the trial is recorded as ``PRUNED``."""
+
+
+def require(module: str, *, feature: str, extra: str) -> object:
+    """Import an optional dependency or fail with an install hint.
+
+    Args:
+        module: the module to import, e.g. ``"sklearn"``.
+        feature: what needs it, for the message, e.g. ``"hyperscout demo"``.
+        extra: the extra that installs it, e.g. ``"sklearn"``.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{feature} needs {module}. Install it with: pip install 'hyperscout[{extra}]'"
+        ) from exc

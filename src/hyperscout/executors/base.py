@@ -1,0 +1,29 @@
+"""The executor interface: where objectives run."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+__all__ = ["Executor"]
+
+T = TypeVar("T")
+
+
+class Executor(abc.ABC):
+    """Runs the tuner's trial function somewhere and hands back a future.
+
+    The function does all of a trial's work, storage writes included, so an executor only
+    needs to call it. ``n_workers`` is how many trials the tuner keeps running at once.
+    """
+
+    n_workers: int = 1
+
+    @abc.abstractmethod
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Start ``fn(*args)``; the future holds its result or exception."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release workers. The default does nothing."""

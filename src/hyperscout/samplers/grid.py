@@ -1,0 +1,84 @@
+"""Grid search: every combination of the space once, in a fixed order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.samplers.base import History, Sampler, enumerate_grid
+from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters, Parameter
+from hyperscout.trial import config_key
+
+__all__ = ["GridSampler"]
+
+
+class GridSampler(Sampler):
+    """Exhaustive search over the grid of the space.
+
+    Choices, booleans, integers and stepped floats contribute all their values; a float
+    without a step contributes ``float_points`` evenly spaced values of its scale (linear,
+    log or reverse log), ends included. Combinations come in a deterministic order (the first
+    parameter varies slowest), skipping those already in the history, so a resumed grid goes
+    on where it stopped. When every combination has been tried, :meth:`sample` returns None
+    and the search stops.
+
+    A parameter first met while a trial runs takes its first grid value; the grid then
+    covers it from the next trial on.
+
+    Args:
+        float_points: values of a float without a step (default 5).
+
+    >>> import numpy as np
+    >>> from hyperscout.objective import Objective
+    >>> hp = HyperParameters(); _ = hp.Float("x", 0.0, 1.0)
+    >>> sampler = GridSampler(float_points=3)
+    >>> sampler.sample(hp, History([], Objective("loss")), np.random.default_rng(0))
+    {'x': 0.0}
+    """
+
+    def __init__(self, *, float_points: int = DEFAULT_GRID_POINTS) -> None:
+        if isinstance(float_points, bool) or not isinstance(float_points, int) or float_points < 2:
+            raise InvalidArgumentError(
+                f"GridSampler(float_points=...): expected an int >= 2, got {float_points!r}."
+            )
+        self.float_points = float_points
+        # A cursor into the enumeration of one space; history only grows, so a combination
+        # skipped once stays tried and the cursor never needs to go back.
+        self._signature: str | None = None
+        self._cursor: Iterator[dict[str, Any]] | None = None
+        self._pending: dict[str, Any] | None = None
+        self._history_len = 0
+
+    def sample(
+        self, space: HyperParameters, history: History, rng: np.random.Generator
+    ) -> dict[str, Any] | None:
+        signature = config_key(space.to_dict())
+        if (
+            self._cursor is None
+            or signature != self._signature
+            or len(history) < self._history_len
+        ):
+            self._signature = signature
+            self._cursor = enumerate_grid(space, self.float_points)
+            self._pending = None
+        self._history_len = len(history)
+        seen = history.keys
+        while True:
+            if self._pending is None:
+                self._pending = next(self._cursor, None)
+                if self._pending is None:
+                    return None
+            if config_key(self._pending) not in seen:
+                return dict(self._pending)
+            self._pending = None
+
+    def sample_new(
+        self, param: Parameter, values: Mapping[str, Any], rng: np.random.Generator
+    ) -> Any:
+        return param.grid(self.float_points)[0]
+
+    def __repr__(self) -> str:
+        return f"GridSampler(float_points={self.float_points})"

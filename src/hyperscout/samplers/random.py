@@ -1,0 +1,58 @@
+"""Random search: every parameter drawn independently and uniformly in its encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.samplers.base import History, Sampler, enumerate_grid, grid_size, sample_active
+from hyperscout.space import HyperParameters
+from hyperscout.trial import config_key
+
+__all__ = ["RandomSampler"]
+
+# Finite spaces up to this size are listed to find what is left once redraws keep colliding.
+_LISTABLE = 200_000
+
+
+class RandomSampler(Sampler):
+    """Draws configurations at random; a configuration already tried is drawn again.
+
+    Args:
+        max_redraws: draws tried before listing what is left of a finite space.
+
+    >>> import numpy as np
+    >>> from hyperscout.objective import Objective
+    >>> hp = HyperParameters(); _ = hp.Int("n", 1, 3)
+    >>> rng = np.random.default_rng(0)
+    >>> RandomSampler().sample(hp, History([], Objective("loss")), rng)
+    {'n': 2}
+    """
+
+    def __init__(self, *, max_redraws: int = 50) -> None:
+        if isinstance(max_redraws, bool) or not isinstance(max_redraws, int) or max_redraws < 1:
+            raise InvalidArgumentError(
+                f"RandomSampler(max_redraws=...): expected an int >= 1, got {max_redraws!r}."
+            )
+        self.max_redraws = max_redraws
+
+    def sample(
+        self, space: HyperParameters, history: History, rng: np.random.Generator
+    ) -> dict[str, Any] | None:
+        seen = history.keys
+        values: dict[str, Any] = {}
+        for _ in range(self.max_redraws):
+            values = sample_active(space, rng)
+            if config_key(values) not in seen:
+                return values
+        # Collisions keep coming: the space is finite and mostly explored, or tiny.
+        if any(p.cardinality is None for p in space.space):
+            return values  # a continuous space: a repeat is vanishingly unlikely to matter
+        if grid_size(space) > _LISTABLE:
+            return values
+        left = [v for v in enumerate_grid(space) if config_key(v) not in seen]
+        if not left:
+            return None
+        return left[int(rng.integers(len(left)))]

@@ -1,0 +1,74 @@
+"""The scheduler interface: what runs next, with what budget, and whether a trial goes on.
+
+The tuner asks :meth:`Scheduler.next` before each trial and passes every intermediate report
+to :meth:`Scheduler.on_report`. A scheduler decides budgets and stopping; it asks its sampler
+for configurations. Like samplers, schedulers read everything from the history.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hyperscout.samplers.base import History, Sampler
+from hyperscout.space import HyperParameters
+from hyperscout.trial import Trial
+
+__all__ = ["Decision", "Scheduler", "Stop", "Suggestion", "Wait"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Run ``values`` with ``budget`` (None: the full budget); ``attrs`` are kept with the trial."""
+
+    values: Mapping[str, Any]
+    budget: float | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to start now: ask again when a running trial ends."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The search is done; ``reason`` says why (shown to the user)."""
+
+    reason: str = "the strategy has nothing left to try"
+
+
+class Decision(enum.Enum):
+    """What :meth:`Scheduler.on_report` decides for a running trial."""
+
+    CONTINUE = "continue"
+    STOP = "stop"
+
+
+class Scheduler(abc.ABC):
+    """Gives budgets, and stops trials from what they report."""
+
+    @abc.abstractmethod
+    def next(
+        self,
+        space: HyperParameters,
+        history: History,
+        sampler: Sampler,
+        rng: np.random.Generator,
+    ) -> Suggestion | Wait | Stop:
+        """What to run next. Called by the tuner before each trial."""
+
+    def on_report(self, trial: Trial, history: History) -> Decision:
+        """Decide on a running ``trial`` after it reported (its ``intermediate`` is current).
+
+        The default lets every trial run to the end.
+        """
+        return Decision.CONTINUE
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

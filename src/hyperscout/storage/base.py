@@ -1,0 +1,146 @@
+"""The storage interface: the one source of truth of a search.
+
+A tuner writes every event of a trial at once: :meth:`Storage.create_trial` when it starts,
+:meth:`Storage.report` for each intermediate report, :meth:`Storage.finish_trial` when it ends.
+Strategies read the history back with :meth:`Storage.trials`. Everything stored is JSON:
+nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyperscout.trial import Trial, TrialState
+
+__all__ = ["SCHEMA_VERSION", "Storage", "StudyInfo"]
+
+#: The version of the stored layout. A storage refuses a database of another version.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    """A study as kept in storage: its name, its search space and its settings.
+
+    Attributes:
+        id: the storage's identifier of the study.
+        name: unique within the storage (the tuner's ``project_name``).
+        space: the search space, as :meth:`HyperParameters.to_dict` gives it.
+        meta: JSON settings (objective, strategy, ...).
+        created_at: Unix timestamp.
+    """
+
+    id: int
+    name: str
+    space: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+
+
+class Storage(abc.ABC):
+    """Keeps studies and their trials.
+
+    The tuner calls these methods; samplers and schedulers never see the storage, only the
+    trials it returns. Implementations must be safe for several workers on one study: trial
+    numbers are unique and dense, and a trial is finished at most once.
+    """
+
+    # -- studies -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_study(
+        self,
+        name: str,
+        *,
+        space: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> StudyInfo:
+        """Create a study. Raises :class:`StorageError` if ``name`` exists."""
+
+    @abc.abstractmethod
+    def load_study(self, name: str) -> StudyInfo | None:
+        """The study called ``name``, or None."""
+
+    @abc.abstractmethod
+    def delete_study(self, name: str) -> None:
+        """Delete a study and all its trials; nothing happens if it does not exist."""
+
+    @abc.abstractmethod
+    def list_studies(self) -> list[StudyInfo]:
+        """Every study, ordered by name."""
+
+    @abc.abstractmethod
+    def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
+        """Replace the stored search space of a study (it grows as objectives run)."""
+
+    def get_or_create_study(
+        self,
+        name: str,
+        *,
+        space: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> StudyInfo:
+        """Load ``name`` or create it."""
+        found = self.load_study(name)
+        if found is not None:
+            return found
+        return self.create_study(name, space=space, meta=meta)
+
+    # -- trials --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        values: Mapping[str, Any],
+        budget: float | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Trial:
+        """Write a new RUNNING trial with the next free number, in its own transaction."""
+
+    @abc.abstractmethod
+    def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
+        """Record intermediate metrics of a running trial (merged into the same step)."""
+
+    @abc.abstractmethod
+    def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        *,
+        state: TrialState,
+        values: Mapping[str, Any] | None = None,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Trial:
+        """Finish a RUNNING trial, in its own transaction, and return its record.
+
+        ``values`` replaces the trial's values (parameters defined while it ran join them);
+        ``attrs`` is merged into the trial's attrs.
+
+        Raises:
+            StorageError: the trial does not exist or is already finished.
+        """
+
+    @abc.abstractmethod
+    def trials(
+        self, study_id: int, *, states: Iterable[TrialState] | None = None
+    ) -> list[Trial]:
+        """The study's trials ordered by number, optionally only those in ``states``."""
+
+    @abc.abstractmethod
+    def get_trial(self, study_id: int, number: int) -> Trial:
+        """One trial. Raises :class:`StorageError` if it does not exist."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. The default does nothing."""
+
+    @staticmethod
+    def now() -> float:
+        """The timestamp stored for starts and ends."""
+        return time.time()

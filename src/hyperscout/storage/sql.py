@@ -1,0 +1,759 @@
+"""Storage in an SQL database through SQLAlchemy Core: SQLite (the default) and PostgreSQL.
+
+One database holds any number of studies. Several threads, processes or machines may share it:
+trial numbers stay unique and dense, and a trial is finished at most once, because both are
+decided inside one short transaction each (``BEGIN IMMEDIATE`` on SQLite, a row lock on
+PostgreSQL).
+
+Everything is stored as JSON text, nothing is pickled. The tables, all prefixed ``hs_``::
+
+    hs_meta           key, value                      (schema_version)
+    hs_studies        id, name (unique), space, meta, created_at
+    hs_trials         id, study_id -> hs_studies, number, state, values, value, metrics,
+                      budget, attrs, error, started_at, finished_at   UNIQUE(study_id, number)
+    hs_trial_reports  trial_id -> hs_trials, step, metrics            UNIQUE(trial_id, step)
+
+The tuner reads the whole history before every trial, so :class:`SQLStorage` keeps the trials
+that are finished (they never change again) in memory and asks the database only for the
+others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hyperscout.exceptions import InvalidArgumentError, SchemaVersionError, StorageError, require
+from hyperscout.storage.base import SCHEMA_VERSION, Storage, StudyInfo
+from hyperscout.storage.memory import MemoryStorage
+from hyperscout.trial import Trial, TrialState
+
+__all__ = ["SQLStorage", "open_storage", "sqlite_url"]
+
+#: Seconds an SQLite connection waits for another writer before it gives up.
+SQLITE_BUSY_TIMEOUT = 30.0
+
+# How often create_trial() tries again when a concurrent worker took the same number.
+_CREATE_TRIAL_ATTEMPTS = 10
+
+# The execution option that makes the SQLite "begin" hook emit BEGIN IMMEDIATE.
+_WRITE_OPTION = "hyperscout_write"
+
+# Key of the PostgreSQL advisory lock that serialises schema creation ("hs" + version 1).
+_SCHEMA_LOCK_KEY = 0x68730001
+
+_RUNNING = TrialState.RUNNING.value
+
+# -- tables ----------------------------------------------------------------------------------
+
+_metadata = sa.MetaData()
+
+_meta = sa.Table(
+    "hs_meta",
+    _metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+_studies = sa.Table(
+    "hs_studies",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("space", sa.Text, nullable=False),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("name", name="uq_hs_studies_name"),
+    # Never reuse the id of a deleted study: other processes cache trials by study id.
+    sqlite_autoincrement=True,
+)
+
+_trials = sa.Table(
+    "hs_trials",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "study_id",
+        sa.Integer,
+        sa.ForeignKey("hs_studies.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("values", sa.Text, nullable=False),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("budget", sa.Double, nullable=True),
+    sa.Column("attrs", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_at", sa.Double, nullable=True),
+    sa.Column("finished_at", sa.Double, nullable=True),
+    sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
+)
+
+_reports = sa.Table(
+    "hs_trial_reports",
+    _metadata,
+    sa.Column(
+        "trial_id",
+        sa.Integer,
+        sa.ForeignKey("hs_trials.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("trial_id", "step", name="pk_hs_trial_reports"),
+)
+
+# -- statements, built once so that SQLAlchemy's compiled cache is hit on every call ---------
+
+_STUDY_COLUMNS = (
+    _studies.c.id,
+    _studies.c.name,
+    _studies.c.space,
+    _studies.c.meta,
+    _studies.c.created_at,
+)
+# The order _trial_from_row() unpacks.
+_TRIAL_COLUMNS = (
+    _trials.c.id,
+    _trials.c.number,
+    _trials.c.state,
+    _trials.c["values"],
+    _trials.c.value,
+    _trials.c.metrics,
+    _trials.c.budget,
+    _trials.c.attrs,
+    _trials.c.error,
+    _trials.c.started_at,
+    _trials.c.finished_at,
+)
+
+_SELECT_VERSION = sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
+_SELECT_STUDY_BY_NAME = sa.select(*_STUDY_COLUMNS).where(_studies.c.name == sa.bindparam("name"))
+_SELECT_STUDIES = sa.select(*_STUDY_COLUMNS).order_by(_studies.c.name)
+_LOCK_STUDY = (
+    sa.select(_studies.c.id).where(_studies.c.id == sa.bindparam("study_id")).with_for_update()
+)
+_MAX_NUMBER = sa.select(sa.func.max(_trials.c.number)).where(
+    _trials.c.study_id == sa.bindparam("study_id")
+)
+_THIS_TRIAL = sa.and_(
+    _trials.c.study_id == sa.bindparam("study_id"), _trials.c.number == sa.bindparam("number")
+)
+_SELECT_TRIAL = sa.select(*_TRIAL_COLUMNS).where(_THIS_TRIAL)
+_LOCK_TRIAL = (
+    sa.select(_trials.c.id, _trials.c.state, _trials.c["values"], _trials.c.attrs)
+    .where(_THIS_TRIAL)
+    .with_for_update()
+)
+# One row per trial numbered above the cached ones, or one row of NULLs when there is none;
+# no row at all means the study does not exist.
+_SELECT_NEW_TRIALS = (
+    sa.select(*_TRIAL_COLUMNS)
+    .select_from(
+        _studies.outerjoin(
+            _trials,
+            sa.and_(
+                _trials.c.study_id == _studies.c.id,
+                _trials.c.number > sa.bindparam("after"),
+            ),
+        )
+    )
+    .where(_studies.c.id == sa.bindparam("study_id"))
+    .order_by(_trials.c.number)
+)
+_SELECT_REPORTS = (
+    sa.select(_reports.c.trial_id, _reports.c.step, _reports.c.metrics)
+    .where(_reports.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
+    .order_by(_reports.c.trial_id, _reports.c.step)
+)
+_SELECT_REPORT = sa.select(_reports.c.metrics).where(
+    _reports.c.trial_id == sa.bindparam("trial_id"), _reports.c.step == sa.bindparam("step")
+)
+_FINISH_TRIAL = (
+    sa.update(_trials)
+    .where(_trials.c.id == sa.bindparam("trial_id"), _trials.c.state == _RUNNING)
+    .values(
+        {
+            "state": sa.bindparam("new_state"),
+            "values": sa.bindparam("new_values"),
+            "value": sa.bindparam("new_value"),
+            "metrics": sa.bindparam("new_metrics"),
+            "attrs": sa.bindparam("new_attrs"),
+            "error": sa.bindparam("new_error"),
+            "finished_at": sa.bindparam("new_finished_at"),
+        }
+    )
+)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _dumps(data: Mapping[str, Any], what: str) -> str:
+    """``data`` as JSON text, or a TypeError that says which argument is not JSON."""
+    try:
+        return json.dumps(dict(data), separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"SQLStorage stores {what} as JSON (str, int, float, bool, None, lists and dicts "
+            f"with str keys); {exc}. Convert the value before storing it."
+        ) from exc
+
+
+def _loads(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _study_from_row(row: Sequence[Any]) -> StudyInfo:
+    study_id, name, space, meta, created_at = row
+    return StudyInfo(
+        id=study_id,
+        name=name,
+        space=_loads(space),
+        meta=_loads(meta),
+        created_at=created_at,
+    )
+
+
+def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]]) -> Trial:
+    (
+        _,
+        number,
+        state,
+        values,
+        value,
+        metrics,
+        budget,
+        attrs,
+        error,
+        started_at,
+        finished_at,
+    ) = row
+    return Trial(
+        number=number,
+        values=_loads(values),
+        state=TrialState(state),
+        value=value,
+        metrics=_loads(metrics),
+        intermediate=intermediate,
+        budget=budget,
+        started_at=started_at,
+        finished_at=finished_at,
+        error=error,
+        attrs=_loads(attrs),
+    )
+
+
+def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, dict[str, float]]]:
+    """``{trial_id: {step: metrics}}`` from rows of (trial_id, step, metrics)."""
+    grouped: dict[int, dict[int, dict[str, float]]] = {}
+    for trial_id, step, metrics in rows:
+        grouped.setdefault(trial_id, {})[step] = _loads(metrics)
+    return grouped
+
+
+def _is_memory_sqlite(url: sa.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    """Configure every new SQLite connection (the pysqlite recipe of the SQLAlchemy docs)."""
+    # Stop the sqlite3 module from emitting BEGIN itself: _on_sqlite_begin does it.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # The busy timeout first, so that switching to WAL waits for other processes too.
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # A write transaction takes the write lock at once: a deferred one that reads first
+    # fails with "database is locked" when another process wrote in between.
+    if conn.get_execution_options().get(_WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+class _StudyCache:
+    """The finished trials of one study that :class:`SQLStorage` has already read.
+
+    ``prefix[i]`` is trial ``i``: every trial up to ``len(prefix) - 1`` is finished, so only
+    trials numbered above it can still change. ``later`` holds trials finished out of order.
+    """
+
+    __slots__ = ("later", "prefix")
+
+    def __init__(self) -> None:
+        self.prefix: list[Trial] = []
+        self.later: dict[int, Trial] = {}
+
+    @property
+    def horizon(self) -> int:
+        return len(self.prefix) - 1
+
+    def add(self, trial: Trial) -> None:
+        if trial.number >= len(self.prefix):
+            self.later[trial.number] = trial
+            while len(self.prefix) in self.later:
+                self.prefix.append(self.later.pop(len(self.prefix)))
+
+    def get(self, number: int) -> Trial | None:
+        if 0 <= number < len(self.prefix):
+            return self.prefix[number]
+        return self.later.get(number)
+
+
+# -- the storage -----------------------------------------------------------------------------
+
+
+class SQLStorage(Storage):
+    """Keeps studies and trials in an SQL database: SQLite or PostgreSQL.
+
+    Safe for many threads, processes and machines on one database. Open one instance per
+    process and share it among threads; call :meth:`close` when done.
+
+    Args:
+        url: an SQLAlchemy database URL: ``sqlite:///path/to/study.db`` (the parent
+            directories are created; :func:`sqlite_url` builds the URL from a path) or
+            ``postgresql+psycopg://user:password@host:5432/dbname`` (needs the ``postgres``
+            extra). ``sqlite://`` is an in-memory database of this process.
+        engine_kwargs: extra arguments for :func:`sqlalchemy.create_engine`
+            (``connect_args`` are merged with the defaults).
+
+    Raises:
+        InvalidArgumentError: ``url`` is not a database URL SQLAlchemy knows.
+        MissingDependencyError: a PostgreSQL URL and psycopg is not installed.
+        SchemaVersionError: the database was written with another schema version.
+
+    >>> import os, shutil, tempfile
+    >>> from hyperscout.trial import TrialState
+    >>> folder = tempfile.mkdtemp()
+    >>> storage = SQLStorage(sqlite_url(os.path.join(folder, "runs", "study.db")))
+    >>> study = storage.create_study("demo", space={"x": {"type": "int"}})
+    >>> trial = storage.create_trial(study.id, values={"x": 1})
+    >>> storage.report(study.id, trial.number, 1, {"val_loss": 0.7})
+    >>> done = storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=0.5)
+    >>> done.value, done.intermediate
+    (0.5, {1: {'val_loss': 0.7}})
+    >>> [t.state.name for t in storage.trials(study.id)]
+    ['COMPLETE']
+    >>> storage.close()
+    >>> shutil.rmtree(folder)
+    """
+
+    def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+        parsed = self._parse_url(url)
+        self.url = parsed
+        self._backend = parsed.get_backend_name()
+        self._cache: dict[int, _StudyCache] = {}
+        self._cache_lock = threading.Lock()
+        # An in-memory SQLite database lives in one connection that all threads share, so
+        # its users take turns; every other database gives each thread its own connection.
+        self._serial: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        self._engine = self._create_engine(parsed, dict(engine_kwargs or {}))
+        self._write_engine = self._engine.execution_options(**{_WRITE_OPTION: True})
+        try:
+            self._create_schema()
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # -- setup ---------------------------------------------------------------------------
+    @staticmethod
+    def _parse_url(url: str) -> sa.URL:
+        try:
+            parsed = sa.make_url(url)
+        except (sa.exc.ArgumentError, TypeError, ValueError) as exc:
+            raise InvalidArgumentError(
+                f"SQLStorage(url=...): expected a database URL such as "
+                f"'sqlite:///runs/study.db' or 'postgresql+psycopg://user@host/dbname', got "
+                f"{url!r}. For a file path, use hyperscout.storage.sql.sqlite_url(path)."
+            ) from exc
+        if parsed.drivername == "postgresql":
+            # The postgres extra installs psycopg 3; make it the driver of a bare URL.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return parsed
+
+    def _create_engine(self, url: sa.URL, engine_kwargs: dict[str, Any]) -> Engine:
+        kwargs: dict[str, Any] = {}
+        connect_args: dict[str, Any] = {}
+        if self._backend == "sqlite":
+            connect_args["timeout"] = SQLITE_BUSY_TIMEOUT
+            if _is_memory_sqlite(url):
+                self._serial = threading.RLock()
+                connect_args["check_same_thread"] = False
+                kwargs["poolclass"] = sa.pool.StaticPool
+            elif url.database and not url.database.startswith("file:"):
+                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        elif self._backend == "postgresql" and url.get_driver_name() == "psycopg":
+            require("psycopg", feature="SQLStorage on PostgreSQL", extra="postgres")
+        connect_args.update(engine_kwargs.pop("connect_args", {}))
+        kwargs.update(engine_kwargs)
+        kwargs["connect_args"] = connect_args
+        try:
+            engine = sa.create_engine(url, **kwargs)
+        except sa.exc.NoSuchModuleError as exc:
+            raise InvalidArgumentError(
+                f"SQLStorage(url=...): SQLAlchemy has no database driver for "
+                f"{url.drivername!r}. Use 'sqlite:///path/to/study.db' or "
+                f"'postgresql+psycopg://user@host/dbname'."
+            ) from exc
+        if self._backend == "sqlite":
+            sa.event.listen(engine, "connect", _on_sqlite_connect)
+            sa.event.listen(engine, "begin", _on_sqlite_begin)
+        return engine
+
+    def _create_schema(self) -> None:
+        """Create the tables if needed and check the schema version, as one transaction."""
+        with self._write() as conn:
+            if self._backend == "postgresql":
+                # Two processes opening a new database must not both create the tables.
+                conn.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+                )
+            stored: str | None = None
+            if sa.inspect(conn).has_table(_meta.name):
+                stored = conn.execute(_SELECT_VERSION).scalar_one_or_none()
+            if stored is not None and stored != str(SCHEMA_VERSION):
+                raise SchemaVersionError(
+                    f"The database {self._display_url} has hyperscout schema version {stored}, "
+                    f"but this hyperscout reads version {SCHEMA_VERSION}. Open it with the "
+                    f"hyperscout version that wrote it, or use a new database."
+                )
+            _metadata.create_all(conn, checkfirst=True)
+            if stored is None:
+                conn.execute(
+                    sa.insert(_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+
+    @property
+    def _display_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"SQLStorage({self._display_url!r})"
+
+    @contextlib.contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._serial, self._engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One write transaction: committed on success, rolled back on any error."""
+        with self._serial, self._write_engine.connect() as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        """Close every pooled connection (the storage reconnects if used again)."""
+        with self._cache_lock:
+            self._cache.clear()
+        self._engine.dispose()
+
+    # -- studies -------------------------------------------------------------------------
+    def create_study(
+        self,
+        name: str,
+        *,
+        space: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> StudyInfo:
+        space_json = _dumps(space or {}, "the search space")
+        meta_json = _dumps(meta or {}, "the study's meta")
+        created_at = self.now()
+        exists = StorageError(f"A study named {name!r} already exists.")
+        try:
+            with self._write() as conn:
+                if conn.execute(_SELECT_STUDY_BY_NAME, {"name": name}).first() is not None:
+                    raise exists
+                study_id = int(
+                    conn.execute(
+                        sa.insert(_studies)
+                        .values(name=name, space=space_json, meta=meta_json, created_at=created_at)
+                        .returning(_studies.c.id)
+                    ).scalar_one()
+                )
+        except sa.exc.IntegrityError as exc:  # another process created it in between
+            raise exists from exc
+        with self._cache_lock:
+            self._cache.pop(study_id, None)
+        return StudyInfo(
+            id=study_id,
+            name=name,
+            space=_loads(space_json),
+            meta=_loads(meta_json),
+            created_at=created_at,
+        )
+
+    def load_study(self, name: str) -> StudyInfo | None:
+        with self._read() as conn:
+            row = conn.execute(_SELECT_STUDY_BY_NAME, {"name": name}).first()
+        return None if row is None else _study_from_row(row)
+
+    def delete_study(self, name: str) -> None:
+        with self._write() as conn:
+            study_id = conn.execute(
+                sa.select(_studies.c.id).where(_studies.c.name == name)
+            ).scalar_one_or_none()
+            if study_id is None:
+                return
+            # Foreign keys cascade too; deleting explicitly also cleans a database whose
+            # connection was opened without them (an SQLite shell, say).
+            trial_ids = sa.select(_trials.c.id).where(_trials.c.study_id == study_id)
+            conn.execute(sa.delete(_reports).where(_reports.c.trial_id.in_(trial_ids)))
+            conn.execute(sa.delete(_trials).where(_trials.c.study_id == study_id))
+            conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
+        with self._cache_lock:
+            self._cache.pop(study_id, None)
+
+    def list_studies(self) -> list[StudyInfo]:
+        with self._read() as conn:
+            rows = conn.execute(_SELECT_STUDIES).all()
+        return [_study_from_row(row) for row in rows]
+
+    def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
+        space_json = _dumps(space, "the search space")
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(_studies).where(_studies.c.id == study_id).values(space=space_json)
+            )
+            if result.rowcount == 0:
+                raise StorageError(f"No study with id {study_id}.")
+
+    # -- trials --------------------------------------------------------------------------
+    def create_trial(
+        self,
+        study_id: int,
+        *,
+        values: Mapping[str, Any],
+        budget: float | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Trial:
+        values_json = _dumps(values, "trial values")
+        attrs_json = _dumps(attrs or {}, "trial attrs")
+        budget = None if budget is None else float(budget)
+        for attempt in range(_CREATE_TRIAL_ATTEMPTS):
+            started_at = self.now()
+            try:
+                with self._write() as conn:
+                    # Locks the study's row on PostgreSQL, so that concurrent workers take
+                    # numbers one after the other (SQLite's BEGIN IMMEDIATE already does).
+                    if conn.execute(_LOCK_STUDY, {"study_id": study_id}).first() is None:
+                        raise StorageError(f"No study with id {study_id}.")
+                    top = conn.execute(_MAX_NUMBER, {"study_id": study_id}).scalar()
+                    number = 0 if top is None else int(top) + 1
+                    conn.execute(
+                        sa.insert(_trials),
+                        {
+                            "study_id": study_id,
+                            "number": number,
+                            "state": _RUNNING,
+                            "values": values_json,
+                            "value": None,
+                            "metrics": "{}",
+                            "budget": budget,
+                            "attrs": attrs_json,
+                            "error": None,
+                            "started_at": started_at,
+                            "finished_at": None,
+                        },
+                    )
+            except sa.exc.IntegrityError as exc:
+                # A concurrent worker took the number (or the study was deleted): try again.
+                if attempt + 1 == _CREATE_TRIAL_ATTEMPTS:
+                    raise StorageError(
+                        f"Could not create a trial in study {study_id} after "
+                        f"{_CREATE_TRIAL_ATTEMPTS} attempts: {exc.orig}"
+                    ) from exc
+                time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+                continue
+            return Trial(
+                number=number,
+                values=_loads(values_json),
+                state=TrialState.RUNNING,
+                budget=budget,
+                started_at=started_at,
+                attrs=_loads(attrs_json),
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lock_running(self, conn: Connection, study_id: int, number: int) -> Sequence[Any]:
+        """The (id, state, values, attrs) row of a RUNNING trial, locked until the end."""
+        row = conn.execute(_LOCK_TRIAL, {"study_id": study_id, "number": number}).first()
+        if row is None:
+            raise StorageError(f"Study {study_id} has no trial {number}.")
+        if row.state != _RUNNING:
+            raise StorageError(f"Trial {number} is already {row.state}; it cannot change any more.")
+        return row
+
+    def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
+        clean = {str(name): float(value) for name, value in metrics.items()}
+        step = int(step)
+        with self._write() as conn:
+            trial_id = self._lock_running(conn, study_id, number)[0]
+            params = {"trial_id": trial_id, "step": step}
+            stored = conn.execute(_SELECT_REPORT, params).scalar_one_or_none()
+            if stored is None:
+                conn.execute(sa.insert(_reports), {**params, "metrics": _dumps(clean, "metrics")})
+            else:
+                merged = _dumps({**_loads(stored), **clean}, "metrics")
+                conn.execute(
+                    sa.update(_reports)
+                    .where(_reports.c.trial_id == trial_id, _reports.c.step == step)
+                    .values(metrics=merged)
+                )
+
+    def finish_trial(
+        self,
+        study_id: int,
+        number: int,
+        *,
+        state: TrialState,
+        values: Mapping[str, Any] | None = None,
+        value: float | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        error: str | None = None,
+        attrs: Mapping[str, Any] | None = None,
+    ) -> Trial:
+        state = TrialState(state)
+        if not state.is_finished:
+            raise StorageError("finish_trial() needs a finished state, got RUNNING.")
+        values_json = None if values is None else _dumps(values, "trial values")
+        metrics_json = _dumps(metrics or {}, "metrics")
+        new_attrs = _loads(_dumps(attrs or {}, "trial attrs"))
+        value = None if value is None else float(value)
+        with self._write() as conn:
+            trial_id, _, old_values, old_attrs = self._lock_running(conn, study_id, number)
+            changed = conn.execute(
+                _FINISH_TRIAL,
+                {
+                    "trial_id": trial_id,
+                    "new_state": state.value,
+                    "new_values": old_values if values_json is None else values_json,
+                    "new_value": value,
+                    "new_metrics": metrics_json,
+                    "new_attrs": _dumps({**_loads(old_attrs), **new_attrs}, "trial attrs"),
+                    "new_error": error,
+                    "new_finished_at": self.now(),
+                },
+            ).rowcount
+            # The WHERE state = 'RUNNING' is what makes finishing happen at most once.
+            if changed != 1:
+                raise StorageError(f"Trial {number} of study {study_id} is already finished.")
+            row = conn.execute(_SELECT_TRIAL, {"study_id": study_id, "number": number}).one()
+            reports = conn.execute(_SELECT_REPORTS, {"trial_ids": [trial_id]}).all()
+        trial = _trial_from_row(row, _group_reports(reports).get(trial_id, {}))
+        with self._cache_lock:
+            self._cache.setdefault(study_id, _StudyCache()).add(trial)
+        return trial
+
+    def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
+        with self._cache_lock:
+            cache = self._cache.get(study_id)
+            after = -1 if cache is None else cache.horizon
+        with self._read() as conn:
+            rows = conn.execute(_SELECT_NEW_TRIALS, {"study_id": study_id, "after": after}).all()
+            if not rows:
+                with self._cache_lock:
+                    self._cache.pop(study_id, None)
+                raise StorageError(f"No study with id {study_id}.")
+            rows = [row for row in rows if row.number is not None]
+            unknown = [row.id for row in rows if cache is None or cache.get(row.number) is None]
+            reports = (
+                _group_reports(conn.execute(_SELECT_REPORTS, {"trial_ids": unknown}))
+                if unknown
+                else {}
+            )
+        with self._cache_lock:
+            cache = self._cache.setdefault(study_id, _StudyCache())
+            fresh: list[Trial] = []
+            for row in rows:
+                if row.number <= cache.horizon:
+                    continue  # another thread cached it meanwhile
+                trial = cache.get(row.number)
+                if trial is None:
+                    trial = _trial_from_row(row, reports.get(row.id, {}))
+                    if trial.is_finished:
+                        cache.add(trial)
+                fresh.append(trial)
+            found = [*cache.prefix, *(t for t in fresh if t.number > cache.horizon)]
+        if states is None:
+            return found
+        wanted = {TrialState(s) for s in states}
+        return [t for t in found if t.state in wanted]
+
+    def get_trial(self, study_id: int, number: int) -> Trial:
+        with self._cache_lock:
+            cache = self._cache.get(study_id)
+            cached = None if cache is None else cache.get(number)
+        if cached is not None:
+            return cached
+        with self._read() as conn:
+            row = conn.execute(_SELECT_TRIAL, {"study_id": study_id, "number": number}).first()
+            if row is None:
+                raise StorageError(f"Study {study_id} has no trial {number}.")
+            reports = conn.execute(_SELECT_REPORTS, {"trial_ids": [row.id]}).all()
+        return _trial_from_row(row, _group_reports(reports).get(row.id, {}))
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The SQLAlchemy URL of the SQLite database file at ``path`` (made absolute).
+
+    >>> sqlite_url("/data/runs/study.db")
+    'sqlite:////data/runs/study.db'
+    """
+    text = os.fspath(path)
+    if text == ":memory:":
+        return "sqlite://"
+    return "sqlite:///" + os.path.abspath(os.path.expanduser(text))
+
+
+def open_storage(spec: str | Storage | None = None) -> Storage:
+    """The storage that ``spec`` names.
+
+    Args:
+        spec: a :class:`Storage` (returned as it is); ``None``, ``"memory"`` or
+            ``":memory:"`` for a new :class:`MemoryStorage`; any other string is a database
+            URL for :class:`SQLStorage`, e.g. ``"sqlite:///runs/study.db"``.
+
+    >>> type(open_storage()).__name__
+    'MemoryStorage'
+    >>> storage = open_storage("sqlite://")
+    >>> storage
+    SQLStorage('sqlite://')
+    >>> open_storage(storage) is storage
+    True
+    >>> storage.close()
+    """
+    if isinstance(spec, Storage):
+        return spec
+    if spec is None or spec in ("memory", ":memory:"):
+        return MemoryStorage()
+    if isinstance(spec, str):
+        return SQLStorage(spec)
+    raise InvalidArgumentError(
+        f"open_storage(): expected a Storage, None, 'memory' or a database URL such as "
+        f"'sqlite:///runs/study.db', got {spec!r}."
+    )

@@ -1,0 +1,186 @@
+"""Trials: the record of one evaluation, and the live handle an objective receives.
+
+:class:`Trial` is an immutable record, read from storage. :class:`RunningTrial` is what an
+objective that takes ``(hp, trial)`` receives while it runs: it reports intermediate metrics
+(``trial.report(step, val_loss=...)``) and asks whether the scheduler wants it stopped
+(``trial.should_stop()``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hyperscout.exceptions import InvalidArgumentError
+
+__all__ = ["RunningTrial", "Trial", "TrialState", "config_key"]
+
+
+class TrialState(str, enum.Enum):
+    """The state of a trial. Stored by its name."""
+
+    RUNNING = "RUNNING"
+    COMPLETE = "COMPLETE"
+    PRUNED = "PRUNED"
+    FAILED = "FAILED"
+
+    @property
+    def is_finished(self) -> bool:
+        """True for every state but ``RUNNING``."""
+        return self is not TrialState.RUNNING
+
+
+def config_key(values: Mapping[str, Any]) -> str:
+    """A canonical text for a configuration, equal for equal configurations.
+
+    >>> config_key({"b": 1, "a": 0.5}) == config_key({"a": 0.5, "b": 1})
+    True
+    """
+    return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluation of the objective, as kept in storage.
+
+    Attributes:
+        number: 0, 1, 2 ... in the order trials were created within the study.
+        values: the hyperparameter values of this trial (active parameters only).
+        state: a :class:`TrialState`.
+        value: the objective's value (in the metric's own sign), ``None`` unless complete
+            (or pruned with a report).
+        metrics: every metric the objective returned.
+        intermediate: ``{step: {metric: value}}`` from ``trial.report``.
+        budget: the resource given to the trial (epochs, steps, ...); ``None`` means full.
+        started_at, finished_at: Unix timestamps.
+        error: for a failed trial, the reason and the traceback.
+        attrs: JSON bookkeeping of the strategy (bracket, rung, retry_of, ...).
+
+    >>> t = Trial(number=0, values={"x": 1.0}, state=TrialState.COMPLETE, value=2.0)
+    >>> t.is_finished, t.duration
+    (True, None)
+    """
+
+    number: int
+    values: Mapping[str, Any]
+    state: TrialState
+    value: float | None = None
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    intermediate: Mapping[int, Mapping[str, float]] = field(default_factory=dict)
+    budget: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_finished(self) -> bool:
+        """True when the trial is no longer running."""
+        return self.state.is_finished
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, ``None`` while running or when unknown."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+    @property
+    def key(self) -> str:
+        """:func:`config_key` of the values."""
+        return config_key(self.values)
+
+    def __repr__(self) -> str:
+        return (
+            f"Trial(number={self.number}, state={self.state.name}, value={self.value!r}, "
+            f"values={dict(self.values)!r})"
+        )
+
+
+ReportCallback = Callable[[int, dict[str, float]], bool]
+
+
+class RunningTrial:
+    """The handle an objective ``(hp, trial)`` receives while it runs.
+
+    Args:
+        number: the trial's number in the study.
+        budget: the resource granted (epochs by default); ``None`` means the full budget.
+        attrs: the strategy's bookkeeping for the trial (read-only for the objective).
+        on_report: called with ``(step, metrics)`` after each report; returns True when the
+            scheduler wants the trial stopped. The tuner supplies it.
+
+    >>> trial = RunningTrial(number=3, budget=9)
+    >>> trial.report(1, val_loss=0.5)
+    >>> trial.reports
+    {1: {'val_loss': 0.5}}
+    >>> trial.should_stop()
+    False
+    """
+
+    def __init__(
+        self,
+        number: int,
+        budget: float | None = None,
+        *,
+        attrs: Mapping[str, Any] | None = None,
+        on_report: ReportCallback | None = None,
+    ) -> None:
+        self.number = number
+        self.budget = budget
+        self.attrs: Mapping[str, Any] = dict(attrs or {})
+        self.reports: dict[int, dict[str, float]] = {}
+        self._on_report = on_report
+        self._should_stop = False
+
+    def report(self, step: int, **metrics: float) -> None:
+        """Record intermediate metrics at ``step`` (an epoch, an iteration ...).
+
+        Raises:
+            InvalidArgumentError: ``step`` is not an int, or a metric is not a finite number.
+        """
+        if isinstance(step, bool) or not isinstance(step, int):
+            raise InvalidArgumentError(
+                f"trial.report(step=...): expected an int step, got {step!r}."
+            )
+        if not metrics:
+            raise InvalidArgumentError(
+                "trial.report(): expected at least one metric, e.g. trial.report(1, val_loss=0.3)."
+            )
+        clean: dict[str, float] = {}
+        for name, value in metrics.items():
+            number = _as_float(value)
+            if number is None:
+                raise InvalidArgumentError(
+                    f"trial.report(): metric {name!r} must be a finite number, got {value!r}."
+                )
+            clean[name] = number
+        self.reports.setdefault(step, {}).update(clean)
+        if self._on_report is not None and self._on_report(step, clean):
+            self._should_stop = True
+
+    def should_stop(self) -> bool:
+        """True when the scheduler decided, from the reports, to stop this trial.
+
+        An objective that sees True should return (its last metrics) or raise
+        :class:`hyperscout.TrialPruned`; the trial is then recorded as ``PRUNED``.
+        """
+        return self._should_stop
+
+    def __repr__(self) -> str:
+        return f"RunningTrial(number={self.number}, budget={self.budget!r})"
+
+
+def _as_float(value: object) -> float | None:
+    """The value as a finite float, or None when it is not a finite real number."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
