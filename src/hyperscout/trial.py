@@ -177,7 +177,7 @@ class RunningTrial:
 
 def _as_float(value: object) -> float | None:
     """The value as a finite float, or None when it is not a finite real number."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, str, bytes)):
         return None
     try:
         number = float(value)  # type: ignore[arg-type]
