@@ -105,9 +105,7 @@ def test_objective_with_trial_argument_reports() -> None:
         ({"objective": float("-inf")}, "finite"),
     ],
 )
-def test_bad_return_values_fail_the_trial_and_the_search_goes_on(
-    result: Any, reason: str
-) -> None:
+def test_bad_return_values_fail_the_trial_and_the_search_goes_on(result: Any, reason: str) -> None:
     calls = []
 
     def objective(hp: hs.HyperParameters) -> Any:
@@ -118,7 +116,12 @@ def test_bad_return_values_fail_the_trial_and_the_search_goes_on(
     tuner = make(objective, max_trials=4)
     tuner.search()
     states = [t.state for t in tuner.trials]
-    assert states == [TrialState.COMPLETE, TrialState.FAILED, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert states == [
+        TrialState.COMPLETE,
+        TrialState.FAILED,
+        TrialState.COMPLETE,
+        TrialState.COMPLETE,
+    ]
     failed = tuner.trials[1]
     assert failed.error is not None and reason in failed.error
     assert failed.value is None
@@ -169,7 +172,11 @@ def test_retries_rerun_the_same_configuration() -> None:
     tuner = make(flaky, max_trials=2, max_retries_per_trial=2)
     tuner.search()
     trials = tuner.trials
-    assert [t.state for t in trials] == [TrialState.FAILED, TrialState.FAILED, TrialState.COMPLETE] * 2
+    assert [t.state for t in trials] == [
+        TrialState.FAILED,
+        TrialState.FAILED,
+        TrialState.COMPLETE,
+    ] * 2
     assert trials[1].values == trials[0].values == trials[2].values
     assert trials[2].attrs["retry_of"] == 1 and trials[2].attrs["attempt"] == 2
     assert sum(t.state is TrialState.COMPLETE for t in trials) == 2
@@ -180,7 +187,9 @@ def test_retries_exhausted_counts_as_one_failed_trial() -> None:
         hp.Float("x", 0.0, 1.0)
         raise RuntimeError("no")
 
-    tuner = make(always_fails, max_trials=5, max_retries_per_trial=1, max_consecutive_failed_trials=2)
+    tuner = make(
+        always_fails, max_trials=5, max_retries_per_trial=1, max_consecutive_failed_trials=2
+    )
     with pytest.raises(hs.TooManyFailedTrialsError):
         tuner.search()
     # Two configurations, each tried twice.

@@ -83,9 +83,7 @@ def space_table(space: HyperParameters) -> Table:
     for column in ("name", "type", "values", "default", "condition"):
         table.add_column(column)
     for param in space.space:
-        condition = " and ".join(
-            f"{c.parent} in {list(c.values)}" for c in param.conditions
-        )
+        condition = " and ".join(f"{c.parent} in {list(c.values)}" for c in param.conditions)
         table.add_row(
             param.name, param.kind, _describe(param), format_value(param.default), condition or "-"
         )
@@ -95,8 +93,8 @@ def space_table(space: HyperParameters) -> Table:
 class SearchProgress:
     """A rich progress bar: trials done, best so far, elapsed. Silent when ``enabled`` is False.
 
-    On a terminal it draws a live bar; elsewhere (a log file, CI) it prints one line per
-    finished trial only when ``per_trial`` is True.
+    On a terminal it draws a live bar; with ``per_trial`` it also prints a line per finished
+    trial (the only output off a terminal, e.g. in a log file).
     """
 
     def __init__(
@@ -112,7 +110,7 @@ class SearchProgress:
         self.console = console or Console(stderr=True)
         self.enabled = enabled
         self.live = enabled and self.console.is_terminal
-        self.per_trial = enabled and (per_trial or not self.live) and per_trial
+        self.per_trial = enabled and per_trial
         self._best: float | None = None
         self._progress: Progress | None = None
         self._task: Any = None

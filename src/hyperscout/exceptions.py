@@ -53,7 +53,7 @@ class TooManyFailedTrialsError(HyperscoutError, RuntimeError):
     """The objective failed ``max_consecutive_failed_trials`` times in a row."""
 
 
-class SearchFinished(HyperscoutError):
+class SearchFinished(HyperscoutError):  # noqa: N818 - a signal, like StopIteration
     """The strategy has nothing left to propose (for example, the grid is exhausted)."""
 
 

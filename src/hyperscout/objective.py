@@ -34,13 +34,15 @@ _MAX_WORDS = {
     "likelihood", "mcc", "kappa", "ndcg", "mrr", "hit", "hits", "top1", "top5", "sensitivity",
     "specificity", "jaccard", "psnr", "ssim", "balanced", "throughput",
 }  # fmt: skip
+_SPLIT_PREFIXES = {"train", "training", "test", "val", "valid", "validation", "eval"}
 
 
 def infer_direction(name: str) -> str | None:
     """``"min"``, ``"max"``, or None when the name does not tell.
 
     The words of the name (split at ``_``, ``-``, ``.``, spaces and camelCase) are looked up
-    in lists of well-known metrics; scikit-learn's ``neg_`` prefix flips the direction.
+    in lists of well-known metrics; a ``neg_`` (or ``negative_``) prefix flips the direction,
+    also after ``train_``, ``test_`` or ``val_`` as in scikit-learn's ``test_neg_log_loss``.
 
     >>> infer_direction("val_mean_squared_error"), infer_direction("neg_log_loss")
     ('min', 'max')
@@ -49,9 +51,11 @@ def infer_direction(name: str) -> str | None:
     """
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
     words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
-    flip = False
-    if words and words[0] == "neg":
-        flip, words = True, words[1:]
+    # scikit-learn negates errors as "neg_..."; cross_validate puts "train_"/"test_" before it.
+    start = 1 if words[:1] and words[0] in _SPLIT_PREFIXES else 0
+    flip = words[start : start + 1] in (["neg"], ["negative"])
+    if flip:
+        words = words[:start] + words[start + 1 :]
     is_min = any(w in _MIN_WORDS for w in words)
     is_max = any(w in _MAX_WORDS for w in words)
     if is_min == is_max:  # neither, or contradictory words such as "loss_score"
@@ -143,12 +147,13 @@ class Objective:
                 f"{sorted(metrics)!r}. Return it, or pass objective= one of those names."
             )
         value = metrics[self.name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-            value, "__float__"
+        if (
+            isinstance(value, bool)
+            or (not isinstance(value, (int, float))
+            and not hasattr(value, "__float__"))
         ):
             raise InvalidArgumentError(
-                f"Metric {self.name!r} must be a number, got {value!r} "
-                f"({type(value).__name__})."
+                f"Metric {self.name!r} must be a number, got {value!r} ({type(value).__name__})."
             )
         number = float(value)
         if not math.isfinite(number):

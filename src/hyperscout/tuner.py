@@ -59,7 +59,46 @@ def _check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False)
         raise InvalidArgumentError(f"{name}=: expected {expected}, got {value!r}.")
 
 
-class _BadResult(Exception):
+class _Ledger:
+    """Facts the loop needs about the trial list, updated from the first trial that may change.
+
+    Finished trials never change (the storage contract), so each refresh looks only at the
+    trials from the first unfinished one on, and the loop's cost per trial stays flat as the
+    study grows.
+    """
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective = objective
+        self._stable = 0  # trials[:_stable] are finished and accounted for
+        self._counted_stable = 0
+        self.counted = 0  # finished trials that count toward max_trials
+        self.keys: set[str] = set()
+        self.retried: set[int] = set()
+        self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
+
+    def refresh(self, trials: list[Trial]) -> History:
+        if len(trials) < self._stable:  # the study was emptied under us: start over
+            self.__init__(self.objective)  # type: ignore[misc]
+        for trial in trials[self._stable :]:
+            self.keys.add(trial.key)
+            retry_of = trial.attrs.get("retry_of")
+            if retry_of is not None:
+                self.retried.add(retry_of)
+                self.reruns.pop(retry_of, None)
+        while self._stable < len(trials) and trials[self._stable].is_finished:
+            trial = trials[self._stable]
+            if not trial.attrs.get("rerun"):
+                self._counted_stable += 1
+            elif trial.state is TrialState.FAILED and trial.number not in self.retried:
+                self.reruns[trial.number] = trial
+            self._stable += 1
+        self.counted = self._counted_stable + sum(
+            1 for t in trials[self._stable :] if t.is_finished and not t.attrs.get("rerun")
+        )
+        return History(trials, self.objective, keys=self.keys)
+
+
+class _BadResultError(Exception):
     """The objective returned something that is not a metric."""
 
 
@@ -79,6 +118,7 @@ class Tuner:
     Args:
         hypermodel: the objective, a function ``f(hp)`` or ``f(hp, trial)`` that returns a
             float or a dict of metrics. Arguments given to :meth:`search` are passed after.
+            None for a tuner driven only by :meth:`ask` and :meth:`tell`.
         objective: the metric to optimise: a name whose direction is inferred (``"val_loss"``,
             ``"val_accuracy"``), an :class:`Objective`, or None for a bare float, minimised.
         sampler: proposes configurations (default :class:`RandomSampler`).
@@ -112,7 +152,7 @@ class Tuner:
 
     def __init__(
         self,
-        hypermodel: Callable[..., Any],
+        hypermodel: Callable[..., Any] | None = None,
         *,
         objective: Objective | str | None = None,
         sampler: Sampler | None = None,
@@ -131,7 +171,7 @@ class Tuner:
         timeout: float | None = None,
         executor: Executor | None = None,
     ) -> None:
-        if not callable(hypermodel):
+        if hypermodel is not None and not callable(hypermodel):
             raise InvalidArgumentError(
                 f"hypermodel: expected a function of hp that returns a metric, got {hypermodel!r}."
             )
@@ -155,9 +195,7 @@ class Tuner:
             ("executor", executor, Executor),
         ):
             if value is not None and not isinstance(value, kind):
-                raise InvalidArgumentError(
-                    f"{name}=: expected a {kind.__name__}, got {value!r}."
-                )
+                raise InvalidArgumentError(f"{name}=: expected a {kind.__name__}, got {value!r}.")
         self.hypermodel = hypermodel
         self.objective = Objective.resolve(objective)
         self.sampler = sampler or RandomSampler()
@@ -172,7 +210,7 @@ class Tuner:
         self.project_name = project_name or "untitled_project"
         self.directory = Path(directory if directory is not None else ".")
         self.project_dir = self.directory / self.project_name
-        self._passes_trial = _takes_trial(hypermodel)
+        self._passes_trial = hypermodel is not None and _takes_trial(hypermodel)
 
         if isinstance(storage, Storage):
             self.storage = storage
@@ -202,6 +240,8 @@ class Tuner:
             self._save_space()
         self._space_lock = threading.Lock()
         self._asked: dict[int, HyperParameters] = {}
+        self._ledger = _Ledger(self.objective)
+        self._ledger_lock = threading.Lock()
         self._fail_abandoned_trials()
 
     # -- setup helpers -------------------------------------------------------------------
@@ -256,7 +296,8 @@ class Tuner:
         return self._space.copy()
 
     def _history(self) -> History:
-        return History(self.storage.trials(self._study_id), self.objective)
+        with self._ledger_lock:
+            return self._ledger.refresh(self.storage.trials(self._study_id))
 
     def get_best_trials(self, num_trials: int = 1) -> list[Trial]:
         """The ``num_trials`` best COMPLETE trials, best first (ties: the earlier first)."""
@@ -284,25 +325,14 @@ class Tuner:
         (console or Console()).print(space_table(self._space))
 
     # -- the loop ------------------------------------------------------------------------
-    def _counted(self, history: History) -> int:
+    def _counted(self) -> int:
         """Finished trials that count toward ``max_trials`` (reruns and leftovers do not)."""
-        return sum(1 for t in history if t.is_finished and not t.attrs.get("rerun"))
-
-    def _rerun_due(self, history: History) -> Trial | None:
-        """A failed trial whose configuration must run again and has not yet."""
-        retried = {t.attrs.get("retry_of") for t in history}
-        for trial in history:
-            if (
-                trial.state is TrialState.FAILED
-                and trial.attrs.get("rerun")
-                and trial.number not in retried
-            ):
-                return trial
-        return None
+        return self._ledger.counted
 
     def _next(self, history: History) -> Suggestion | Wait | Stop:
-        rerun = self._rerun_due(history)
-        if rerun is not None:
+        reruns = self._ledger.reruns
+        if reruns:
+            rerun = reruns[min(reruns)]
             attrs = {
                 k: v
                 for k, v in rerun.attrs.items()
@@ -326,6 +356,11 @@ class Tuner:
             TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row.
             KeyboardInterrupt: after recording what finished (Ctrl-C).
         """
+        if self.hypermodel is None:
+            raise InvalidArgumentError(
+                "search() needs a hypermodel (the objective function); a tuner built with "
+                "hypermodel=None is driven by ask() and tell()."
+            )
         started = time.monotonic()
         history = self._history()
         progress = SearchProgress(
@@ -338,7 +373,7 @@ class Tuner:
         failures_in_row = 0
         with progress:
             best = [t.value for t in self.get_best_trials(1)]
-            progress.start(self._counted(history), best[0] if best else None)
+            progress.start(self._counted(), best[0] if best else None)
             try:
                 while True:
                     stop = self._should_stop(started, history, len(running))
@@ -373,7 +408,7 @@ class Tuner:
                 raise
 
     def _should_stop(self, started: float, history: History, n_running: int) -> Stop | None:
-        if self.max_trials is not None and self._counted(history) + n_running >= self.max_trials:
+        if self.max_trials is not None and self._counted() + n_running >= self.max_trials:
             return Stop(f"max_trials={self.max_trials} reached")
         if self.timeout is not None and time.monotonic() - started >= self.timeout:
             return Stop(f"timeout={self.timeout}s reached")
@@ -441,6 +476,7 @@ class Tuner:
             runs = []
             for _ in range(self.executions_per_trial):
                 call_args = (hp, handle, *args) if self._passes_trial else (hp, *args)
+                assert self.hypermodel is not None  # search() checked it
                 runs.append(self._metrics_of(self.hypermodel(*call_args, **kwargs)))
             metrics = _average(runs)
             state = TrialState.PRUNED if handle.should_stop() else TrialState.COMPLETE
@@ -452,7 +488,7 @@ class Tuner:
             self._merge_space(hp)
             self._abandon(trial.number, "The search was interrupted (Ctrl-C) during this trial.")
             raise
-        except _BadResult as exc:
+        except _BadResultError as exc:
             return self._finish(trial.number, hp, TrialState.FAILED, error=str(exc))
         except Exception as exc:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -463,34 +499,34 @@ class Tuner:
                 _LIVE_TRIALS.discard(self._live_key(trial.number))
 
     def _metrics_of(self, result: Any) -> dict[str, Any]:
-        """The metrics in what the objective returned, or _BadResult saying what is wrong."""
+        """The metrics in what the objective returned, or _BadResultError saying what is wrong."""
         if isinstance(result, Mapping):
             metrics: dict[str, Any] = {}
             for name, value in result.items():
                 number = _as_float(value)
                 metrics[str(name)] = number
             if self.objective.name not in metrics:
-                raise _BadResult(
+                raise _BadResultError(
                     f"The objective returned the metrics {sorted(metrics)!r} without "
                     f"{self.objective.name!r}, the metric this search optimises. Return it, or "
                     "pass objective= one of those names."
                 )
             if metrics[self.objective.name] is None:
-                raise _BadResult(
+                raise _BadResultError(
                     f"The objective returned {self.objective.name}="
                     f"{result[self.objective.name]!r}; expected a finite number."
                 )
             return metrics
         if result is None:
-            raise _BadResult(
+            raise _BadResultError(
                 "The objective returned None; expected a float or a dict of metrics "
                 f"(with {self.objective.name!r})."
             )
         number = _as_float(result)
         if number is None:
             if isinstance(result, (int, float, np.number)) and not isinstance(result, bool):
-                raise _BadResult(f"The objective returned {result!r}; expected a finite number.")
-            raise _BadResult(
+                raise _BadResultError(f"The objective returned {result!r}; expected a finite number.")
+            raise _BadResultError(
                 f"The objective returned a {type(result).__name__} ({result!r:.80}); expected "
                 "a float or a dict of metrics."
             )
@@ -538,7 +574,7 @@ class Tuner:
         """Start a trial for a loop of your own; finish it with :meth:`tell`.
 
         >>> import hyperscout as hs
-        >>> tuner = hs.RandomSearch(lambda hp: 0.0, seed=1, storage="memory", verbose=0)
+        >>> tuner = hs.RandomSearch(seed=1, storage="memory", verbose=0)
         >>> hp, trial = tuner.ask()
         >>> x = hp.Float("x", 0.0, 1.0)
         >>> tuner.tell(trial, x ** 2).state.name
@@ -592,7 +628,7 @@ class Tuner:
                 )
             try:
                 metrics = self._metrics_of(result)
-            except _BadResult as exc:
+            except _BadResultError as exc:
                 return self._finish(number, hp, TrialState.FAILED, error=str(exc))
             return self._finish(number, hp, TrialState.COMPLETE, metrics=metrics)
         finally:
@@ -643,7 +679,7 @@ class RandomSearch(Tuner):
 
     def __init__(
         self,
-        hypermodel: Callable[..., Any],
+        hypermodel: Callable[..., Any] | None = None,
         *,
         max_trials: int | None = 10,
         **kwargs: Any,
@@ -673,7 +709,7 @@ class GridSearch(Tuner):
 
     def __init__(
         self,
-        hypermodel: Callable[..., Any],
+        hypermodel: Callable[..., Any] | None = None,
         *,
         float_points: int = DEFAULT_GRID_POINTS,
         max_trials: int | None = None,
@@ -681,4 +717,3 @@ class GridSearch(Tuner):
     ) -> None:
         kwargs.setdefault("sampler", GridSampler(float_points=float_points))
         super().__init__(hypermodel, max_trials=max_trials, **kwargs)
-

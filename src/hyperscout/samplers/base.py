@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from typing import Any, overload
 
 import numpy as np
@@ -30,10 +30,16 @@ class History(Sequence[Trial]):
     [-0.9]
     """
 
-    def __init__(self, trials: Sequence[Trial], objective: Objective) -> None:
-        self._trials = tuple(trials)
+    def __init__(
+        self,
+        trials: Sequence[Trial],
+        objective: Objective,
+        *,
+        keys: Set[str] | None = None,
+    ) -> None:
+        self._trials = trials
         self.objective = objective
-        self._keys: frozenset[str] | None = None
+        self._keys = keys
 
     @overload
     def __getitem__(self, index: int) -> Trial: ...
@@ -46,8 +52,12 @@ class History(Sequence[Trial]):
         return len(self._trials)
 
     @property
-    def keys(self) -> frozenset[str]:
-        """The configuration keys of every trial (any state): what not to propose again."""
+    def keys(self) -> Set[str]:
+        """The configuration keys of every trial (any state): what not to propose again.
+
+        The tuner passes them in, kept up to date as trials arrive, so that a sampler's
+        duplicate check costs nothing per trial.
+        """
         if self._keys is None:
             self._keys = frozenset(t.key for t in self._trials)
         return self._keys

@@ -128,9 +128,7 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def trials(
-        self, study_id: int, *, states: Iterable[TrialState] | None = None
-    ) -> list[Trial]:
+    def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
         """The study's trials ordered by number, optionally only those in ``states``."""
 
     @abc.abstractmethod

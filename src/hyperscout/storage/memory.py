@@ -15,9 +15,23 @@ from hyperscout.trial import Trial, TrialState
 __all__ = ["MemoryStorage"]
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copy(v) for v in value]
+    # Anything else goes through JSON, which refuses what it cannot store (TypeError).
+    return json.loads(json.dumps(value))
+
+
 def _json_copy(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy through JSON, so that memory keeps exactly what SQL would."""
-    copied: dict[str, Any] = json.loads(json.dumps(dict(data)))
+    """A deep copy holding only JSON types, so that memory keeps exactly what SQL would."""
+    copied: dict[str, Any] = _copy(data)
     return copied
 
 
@@ -153,9 +167,7 @@ class MemoryStorage(Storage):
             self._trials[study_id][number] = finished
             return finished
 
-    def trials(
-        self, study_id: int, *, states: Iterable[TrialState] | None = None
-    ) -> list[Trial]:
+    def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
         with self._lock:
             trials = list(self._study_trials(study_id))
         if states is None:
