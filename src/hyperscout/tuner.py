@@ -525,7 +525,9 @@ class Tuner:
         number = _as_float(result)
         if number is None:
             if isinstance(result, (int, float, np.number)) and not isinstance(result, bool):
-                raise _BadResultError(f"The objective returned {result!r}; expected a finite number.")
+                raise _BadResultError(
+                    f"The objective returned {result!r}; expected a finite number."
+                )
             raise _BadResultError(
                 f"The objective returned a {type(result).__name__} ({result!r:.80}); expected "
                 "a float or a dict of metrics."
