@@ -375,3 +375,57 @@ def test_trial_report_rejects_bad_metrics() -> None:
     tuner.search()
     error = tuner.trials[0].error
     assert error is not None and "'val_loss' must be a finite number" in error
+
+
+def test_enqueued_configurations_run_first_and_once() -> None:
+    def objective(hp: hs.HyperParameters) -> float:
+        lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
+        units = hp.Int("units", 8, 64, step=8)
+        return lr * units
+
+    storage = hs.MemoryStorage()
+    tuner = make(objective, max_trials=4, storage=storage)
+    tuner.enqueue({"lr": 1e-3, "units": 32})
+    tuner.enqueue({"lr": 1e-2})  # units drawn like a new parameter
+    tuner.search()
+    trials = tuner.trials
+    assert trials[0].values == {"lr": 1e-3, "units": 32}
+    assert trials[1].values["lr"] == 1e-2 and trials[1].values["units"] in range(8, 65, 8)
+    assert "enqueued" not in trials[2].attrs
+    # The same script run again enqueues the same points: they are not run twice.
+    again = make(objective, max_trials=6, storage=storage)
+    again.enqueue({"lr": 1e-3, "units": 32})
+    again.search()
+    assert sum(t.values == {"lr": 1e-3, "units": 32} for t in again.trials) == 1
+    assert len(again.trials) == 6
+
+
+def test_enqueue_rejects_values_outside_a_known_parameter() -> None:
+    hp = hs.HyperParameters()
+    hp.Int("units", 8, 64, step=8)
+    tuner = make(quadratic, hyperparameters=hp)
+    with pytest.raises(hs.InvalidArgumentError, match="'units'") as info:
+        tuner.enqueue({"units": 30})
+    assert "30" in str(info.value)
+
+
+def test_grid_search_does_not_repeat_an_enqueued_point() -> None:
+    tuner = hs.GridSearch(
+        lambda hp: hp.Int("a", 0, 3) * 1.0, storage="memory", verbose=0, max_trials=10
+    )
+    tuner.enqueue({"a": 2})
+    tuner.search()
+    assert [t.values["a"] for t in tuner.trials] == [2, 0, 1, 3]
+
+
+def test_verbose_zero_is_silent_and_two_prints_each_trial(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make(max_trials=3, verbose=0).search()
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+    make(max_trials=3, verbose=2).search()
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.startswith("trial ")]
+    assert len(lines) == 3
+    assert lines[0].startswith("trial 0: COMPLETE objective=")

@@ -38,7 +38,7 @@ from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Sugg
 from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
-from hyperscout.trial import RunningTrial, Trial, TrialState, _as_float
+from hyperscout.trial import RunningTrial, Trial, TrialState, _as_float, config_key
 
 __all__ = ["GridSearch", "RandomSearch", "Tuner"]
 
@@ -75,12 +75,15 @@ class _Ledger:
         self.keys: set[str] = set()
         self.retried: set[int] = set()
         self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
+        self.enqueued: set[str] = set()  # keys of enqueued configurations already started
 
     def refresh(self, trials: list[Trial]) -> History:
         if len(trials) < self._stable:  # the study was emptied under us: start over
             self.__init__(self.objective)  # type: ignore[misc]
         for trial in trials[self._stable :]:
             self.keys.add(trial.key)
+            if "enqueued" in trial.attrs:
+                self.enqueued.add(trial.attrs["enqueued"])
             retry_of = trial.attrs.get("retry_of")
             if retry_of is not None:
                 self.retried.add(retry_of)
@@ -240,6 +243,7 @@ class Tuner:
             self._save_space()
         self._space_lock = threading.Lock()
         self._asked: dict[int, HyperParameters] = {}
+        self._queue: list[dict[str, Any]] = []
         self._ledger = _Ledger(self.objective)
         self._ledger_lock = threading.Lock()
         self._fail_abandoned_trials()
@@ -341,6 +345,12 @@ class Tuner:
             attrs["retry_of"] = rerun.number
             attrs["attempt"] = int(rerun.attrs.get("attempt", 0)) + 1
             return Suggestion(rerun.values, rerun.budget, attrs)
+        while self._queue:
+            values = self._queue[0]
+            key = config_key(values)
+            if key not in self._ledger.enqueued:
+                return Suggestion(values, None, {"enqueued": key})
+            self._queue.pop(0)
         rng = np.random.default_rng([self.seed, len(history)])
         with self._space_lock:
             space = self._space.copy()
@@ -570,6 +580,37 @@ class Tuner:
             error=error,
             attrs=attrs,
         )
+
+    def enqueue(self, values: Mapping[str, Any]) -> None:
+        """Run a known configuration before the strategy proposes its own.
+
+        For the lecture's "what did others do?": start from published or hand-tuned values;
+        the sampler learns from them like from any trial. ``values`` may name only some
+        parameters; the others are drawn as for a new parameter. A configuration enqueued
+        again after a resume, and already started, is not run twice.
+
+        >>> import hyperscout as hs
+        >>> tuner = hs.RandomSearch(lambda hp: hp.Float("lr", 1e-4, 1e-1, sampling="log"),
+        ...                         max_trials=3, storage="memory", verbose=0, seed=0)
+        >>> tuner.enqueue({"lr": 1e-3})
+        >>> tuner.search()
+        >>> tuner.trials[0].values
+        {'lr': 0.001}
+
+        Raises:
+            InvalidArgumentError: a value is not one of its (already defined) parameter's values.
+        """
+        if not isinstance(values, Mapping):
+            raise InvalidArgumentError(
+                f"enqueue(values=...): expected a dict of parameter values, got {values!r}."
+            )
+        for name, value in values.items():
+            if name in self._space and not self._space.parameter(name).contains(value):
+                raise InvalidArgumentError(
+                    f"enqueue(): {value!r} is not a value of {name!r} "
+                    f"({self._space.parameter(name)!r})."
+                )
+        self._queue.append(dict(values))
 
     # -- ask and tell --------------------------------------------------------------------
     def ask(self) -> tuple[HyperParameters, RunningTrial]:
