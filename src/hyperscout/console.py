@@ -47,10 +47,10 @@ def trials_table(
     table = Table(title=title, header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("trial", justify="right")
-    table.add_column(f"{objective.name} ({objective.direction})", justify="right")
-    table.add_column("state")
+    table.add_column(f"{objective.name} ({objective.direction})", justify="right", no_wrap=True)
+    table.add_column("state", no_wrap=True)
     for name in names:
-        table.add_column(name, justify="right")
+        table.add_column(name, justify="right", min_width=6)
     for rank, trial in enumerate(trials, start=1):
         table.add_row(
             str(rank),

@@ -255,8 +255,8 @@ class Tuner:
             raise InvalidArgumentError(
                 f"Project {self.project_name!r} optimises {stored['name']!r} "
                 f"({stored['direction']}), not {self.objective.name!r} "
-                f"({self.objective.direction}). Pass overwrite=True to start over, or use "
-                "another project_name."
+                f"({self.objective.direction}). Pass overwrite=True (--overwrite on the command "
+                "line) to start over, or use another project_name (--project-name)."
             )
 
     def _live_key(self, number: int) -> tuple[str, int]:
@@ -677,6 +677,16 @@ class Tuner:
         finally:
             with _LIVE_LOCK:
                 _LIVE_TRIALS.discard(self._live_key(number))
+
+    def close(self) -> None:
+        """Release the storage's connections. The tuner is a context manager that does this."""
+        self.storage.close()
+
+    def __enter__(self) -> Tuner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -1,0 +1,620 @@
+"""The ``hyperscout`` command: run a search from a file, inspect and export studies, a demo.
+
+::
+
+    hyperscout run train.py:objective --strategy random --max-trials 30 --objective val_loss
+    hyperscout list hyperscout_runs
+    hyperscout show hyperscout_runs/my_project --top 10
+    hyperscout export hyperscout_runs/my_project --format csv --output trials.csv
+    hyperscout demo
+
+A project is a folder ``DIRECTORY/PROJECT_NAME`` holding the SQLite study ``hyperscout.db``, as
+a tuner writes it. ``list``, ``show`` and ``export`` only read: they create nothing.
+
+This module only parses arguments and calls the public API (and :mod:`hyperscout.demo`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import importlib.util
+import io
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import hyperscout as hs
+from hyperscout.console import format_value, space_table, trials_table
+from hyperscout.storage import StudyInfo, open_storage
+from hyperscout.storage.sql import sqlite_url
+from hyperscout.tuner import DATABASE_FILE
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The exit code of a search stopped with Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+_DEFAULT_DIRECTORY = "hyperscout_runs"
+# Columns of tables written to a file or a pipe.
+_PIPE_WIDTH = 120
+
+
+def _stdout() -> Console:
+    """A rich console on standard output (made per call: click's test runner swaps it).
+
+    Markup is off: names, values and paths are printed as they are, brackets included.
+    """
+    console = Console(file=sys.stdout, markup=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # A file or a pipe does not wrap lines: give tables room rather than rich's 80.
+        console = Console(file=sys.stdout, markup=False, width=_PIPE_WIDTH)
+    return console
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def _handle_errors(interrupt_hint: str | None = None) -> Callable[[F], F]:
+    """Turn hyperscout errors into a message and exit 1, Ctrl-C into a hint and exit 130."""
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return command(*args, **kwargs)
+            except hs.ObjectiveDirectionError as exc:
+                _fail(f"Error: {exc}\nOn the command line: --direction min or --direction max.")
+            except hs.HyperscoutError as exc:
+                _fail(f"Error: {exc}")
+            except KeyboardInterrupt:
+                message = "\nInterrupted (Ctrl-C)."
+                if interrupt_hint:
+                    message += " " + interrupt_hint
+                _fail(message, EXIT_INTERRUPTED)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+_RESUME_HINT = (
+    "The trials that finished are kept in the study; the interrupted one runs again. "
+    "To resume, run the same command again."
+)
+
+
+# -- loading FILE.py:FUNCTION ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function named on the command line as ``FILE.py:FUNCTION``."""
+
+    path: Path
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.name}"
+
+
+def _parse_function_ref(ctx: click.Context, param: click.Parameter, value: str) -> FunctionRef:
+    """``FILE.py:FUNCTION``: check the form and that the file exists (it is loaded later)."""
+    # The last colon: a Windows path has one of its own (C:\work\train.py:objective).
+    file_part, colon, name = value.rpartition(":")
+    if not colon or not file_part or not name:
+        raise click.BadParameter(
+            f"expected FILE.py:FUNCTION, e.g. train.py:objective, got {value!r}."
+        )
+    if not name.isidentifier():
+        raise click.BadParameter(
+            f"expected FILE.py:FUNCTION with a Python function name after the colon, got "
+            f"{name!r} in {value!r}."
+        )
+    path = Path(file_part).expanduser()
+    if not path.is_file():
+        raise click.BadParameter(f"the file {file_part!r} (from {value!r}) does not exist.")
+    return FunctionRef(path.resolve(), name)
+
+
+@contextlib.contextmanager
+def _loaded_function(ref: FunctionRef) -> Iterator[Callable[..., Any]]:
+    """Import ``ref.path`` and yield its function ``ref.name``.
+
+    The file's folder is on ``sys.path`` while the file loads and the function runs, so it
+    imports its neighbours as ``python FILE.py`` would; both are undone afterwards.
+    """
+    folder = str(ref.path.parent)
+    module_name = ref.path.stem
+    if not module_name.isidentifier() or module_name in sys.modules:
+        # Never shadow a module already imported (a file called json.py, say).
+        module_name = f"_hyperscout_user_{abs(hash(str(ref.path)))}"
+    spec = importlib.util.spec_from_file_location(module_name, ref.path)
+    if spec is None or spec.loader is None:
+        raise click.BadParameter(
+            f"cannot import {str(ref.path)!r} as Python; expected a .py file.",
+            param_hint="'FILE.py:FUNCTION'",
+        )
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, folder)
+    sys.modules[module_name] = module
+    try:
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            raise click.ClickException(
+                f"Loading {ref.path} failed with {type(exc).__name__}: {exc}\n\n{details}"
+            ) from exc
+        function = getattr(module, ref.name, None)
+        if not callable(function):
+            found = sorted(
+                name
+                for name, value in vars(module).items()
+                if callable(value)
+                and not name.startswith("_")
+                and getattr(value, "__module__", None) == module_name
+            )
+            problem = (
+                f"has no function named {ref.name!r}"
+                if function is None
+                else f"defines {ref.name!r} as a {type(function).__name__}, not a function"
+            )
+            raise click.BadParameter(
+                f"{ref.path.name} {problem}; its functions: {', '.join(found) or 'none'}.",
+                param_hint="'FILE.py:FUNCTION'",
+            )
+        yield function
+    finally:
+        sys.modules.pop(module_name, None)
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+
+
+# -- reading projects ------------------------------------------------------------------------
+
+
+def _database_of(project: Path) -> Path:
+    return project / DATABASE_FILE
+
+
+def _projects_in(directory: Path) -> list[Path]:
+    """The subfolders of ``directory`` that hold a study, by name."""
+    return sorted(p for p in directory.iterdir() if p.is_dir() and _database_of(p).is_file())
+
+
+def _existing_project(text: str) -> Path:
+    """The project folder ``text``, or exit 1 when it holds no study (nothing is created)."""
+    project = Path(text).expanduser()
+    if not _database_of(project).is_file():
+        if not project.exists():
+            _fail(f"Error: no project at {project}: the folder does not exist.")
+        parent = project.parent
+        hint = ""
+        if parent.is_dir() and _projects_in(parent):
+            names = ", ".join(p.name for p in _projects_in(parent))
+            hint = f" Projects in {parent}: {names}."
+        elif project.is_dir() and _projects_in(project):
+            names = ", ".join(p.name for p in _projects_in(project))
+            hint = f" It is a directory of projects ({names}): try hyperscout list {project}."
+        _fail(f"Error: no project at {project}: expected a folder with {DATABASE_FILE}.{hint}")
+    return project
+
+
+@contextlib.contextmanager
+def _open_study(project: Path) -> Iterator[tuple[hs.Storage, StudyInfo]]:
+    """The storage and study of an existing project folder, closed afterwards."""
+    storage = open_storage(sqlite_url(_database_of(project)))
+    try:
+        study = storage.load_study(project.name)
+        if study is None:
+            studies = storage.list_studies()
+            if len(studies) != 1:
+                names = ", ".join(repr(s.name) for s in studies) or "none"
+                raise hs.StorageError(
+                    f"{_database_of(project)} has no study named {project.name!r} "
+                    f"(its studies: {names})."
+                )
+            study = studies[0]  # a renamed project folder
+        yield storage, study
+    finally:
+        storage.close()
+
+
+def _objective_of(study: StudyInfo) -> hs.Objective:
+    stored = study.meta.get("objective") or {}
+    return hs.Objective(str(stored.get("name", "objective")), str(stored.get("direction", "min")))
+
+
+def _best_trials(trials: Sequence[hs.Trial], objective: hs.Objective, n: int) -> list[hs.Trial]:
+    history = hs.History(trials, objective)
+    return sorted(history.completed, key=lambda t: (history.loss(t), t.number))[:n]
+
+
+def _counts(trials: Sequence[hs.Trial]) -> dict[hs.TrialState, int]:
+    return {state: sum(t.state is state for t in trials) for state in hs.TrialState}
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(hs.__version__, "--version", "-V", prog_name="hyperscout")
+def main() -> None:
+    """hyperscout: hyperparameter search with durable trials.
+
+    Run `hyperscout demo` for a real search with no setup, or `hyperscout run FILE.py:FUNCTION`
+    on an objective of your own. Every trial is kept in DIRECTORY/PROJECT/hyperscout.db.
+    """
+
+
+@main.command(short_help="Search the hyperparameters of FILE.py:FUNCTION.")
+@click.argument("target", metavar="FILE.py:FUNCTION", callback=_parse_function_ref)
+@click.option(
+    "--strategy",
+    type=click.Choice(["random", "grid"]),
+    default="random",
+    show_default=True,
+    help="How configurations are proposed.",
+)
+@click.option(
+    "--max-trials",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Trials in the study, earlier runs included [default: 10 for random, the whole grid].",
+)
+@click.option(
+    "--objective",
+    "objective_name",
+    metavar="NAME",
+    default=None,
+    help="The metric to optimise, a key of the dict the function returns (its direction is "
+    "inferred from names like val_loss or val_accuracy). Default: the returned float.",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["min", "max"]),
+    default=None,
+    help="Minimise or maximise the objective [default: inferred; min for a float].",
+)
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=_DEFAULT_DIRECTORY,
+    show_default=True,
+    help="Folder of the projects.",
+)
+@click.option(
+    "--project-name",
+    default=None,
+    help="The study's name and folder [default: the function's name].",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seeds the search.")
+@click.option("--overwrite", is_flag=True, help="Delete the project's earlier trials first.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Start no trial after this many seconds.",
+)
+@click.option(
+    "--float-points",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Grid only: values of a float parameter without a step [default: 5].",
+)
+@click.option(
+    "--verbose",
+    type=click.IntRange(0, 2),
+    default=1,
+    show_default=True,
+    help="0 quiet; 1 a progress bar on a terminal; 2 also a line per trial.",
+)
+@_handle_errors(interrupt_hint=_RESUME_HINT)
+def run(
+    target: FunctionRef,
+    strategy: str,
+    max_trials: int | None,
+    objective_name: str | None,
+    direction: str | None,
+    directory: Path,
+    project_name: str | None,
+    seed: int | None,
+    overwrite: bool,
+    timeout: float | None,
+    float_points: int | None,
+    verbose: int,
+) -> None:
+    """Search the hyperparameters of FUNCTION, defined in FILE.py as `def FUNCTION(hp): ...`.
+
+    The function returns a float (minimised unless --direction max) or a dict of metrics
+    (pick one with --objective). Running the same command again resumes the search.
+    """
+    if float_points is not None and strategy != "grid":
+        raise click.UsageError("--float-points applies to --strategy grid only.")
+    objective = hs.Objective.resolve(objective_name, direction)
+    options: dict[str, Any] = {
+        "objective": objective,
+        "directory": directory,
+        "project_name": project_name or target.name,
+        "seed": seed,
+        "overwrite": overwrite,
+        "timeout": timeout,
+        "verbose": verbose,
+    }
+    if max_trials is not None:
+        options["max_trials"] = max_trials
+    out = _stdout()
+    with _loaded_function(target) as function:
+        tuner: hs.Tuner
+        if strategy == "grid":
+            if float_points is not None:
+                options["float_points"] = float_points
+            tuner = hs.GridSearch(function, **options)
+        else:
+            tuner = hs.RandomSearch(function, **options)
+        try:
+            before = len(tuner.trials)
+            if before:
+                out.print(f"Resuming {tuner.project_name}: {before} trials already in the study.")
+            tuner.search()
+            tuner.results_summary(5, console=out)
+            best = tuner.get_best_trials(1)
+            if best:
+                out.print(
+                    f"Best {objective.name} ({objective.direction}): "
+                    f"{format_value(best[0].value)} (trial {best[0].number}, "
+                    f"{dict(best[0].values)})"
+                )
+            project = Path(directory) / tuner.project_name
+            trials = tuner.trials
+            out.print(
+                f"The study is saved in {_database_of(project)} ({len(trials)} trials). "
+                f"Look at it with: hyperscout show {project}"
+            )
+            failed = [t for t in trials if t.state is hs.TrialState.FAILED]
+            if not best and failed:
+                _fail(
+                    f"Error: no trial completed. The last failure, trial {failed[-1].number}:"
+                    f"\n\n{failed[-1].error}"
+                )
+        finally:
+            tuner.storage.close()
+
+
+@main.command(name="list", short_help="List the projects in a directory.")
+@click.argument("directory", type=click.Path(path_type=Path), default=_DEFAULT_DIRECTORY)
+@_handle_errors()
+def list_projects(directory: Path) -> None:
+    """List the projects in DIRECTORY [default: hyperscout_runs]: trials and best value."""
+    if not directory.exists():
+        _fail(f"Error: the directory {directory} does not exist.")
+    if not directory.is_dir():
+        _fail(f"Error: {directory} is a file; expected a directory of projects.")
+    projects = _projects_in(directory)
+    if not projects:
+        hint = (
+            f" {directory} is itself a project: try hyperscout show {directory}"
+            if _database_of(directory).is_file()
+            else ""
+        )
+        click.echo(
+            f"No projects in {directory}: a project is a folder with {DATABASE_FILE}, made by "
+            f"hyperscout run, hyperscout demo or a tuner's directory=.{hint}"
+        )
+        return
+    table = Table(title=f"Projects in {directory}", header_style="bold")
+    for column in ("project", "trials", "complete", "pruned", "failed", "running"):
+        table.add_column(column, justify="left" if column == "project" else "right")
+    table.add_column("best", justify="right")
+    table.add_column("objective")
+    for project in projects:
+        try:
+            with _open_study(project) as (storage, study):
+                trials = storage.trials(study.id)
+                objective = _objective_of(study)
+        except Exception as exc:  # one unreadable project must not hide the others
+            table.add_row(project.name, "-", "-", "-", "-", "-", "-", f"unreadable: {exc}")
+            continue
+        counts = _counts(trials)
+        best = _best_trials(trials, objective, 1)
+        table.add_row(
+            project.name,
+            str(len(trials)),
+            *(
+                str(counts[s])
+                for s in (
+                    hs.TrialState.COMPLETE,
+                    hs.TrialState.PRUNED,
+                    hs.TrialState.FAILED,
+                    hs.TrialState.RUNNING,
+                )
+            ),
+            format_value(best[0].value) if best else "-",
+            f"{objective.name} ({objective.direction})",
+        )
+    _stdout().print(table)
+
+
+@main.command()
+@click.argument("project", metavar="DIRECTORY/PROJECT")
+@click.option(
+    "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Best trials shown."
+)
+@_handle_errors()
+def show(project: str, top: int) -> None:
+    """Show a project's search space and its best trials."""
+    folder = _existing_project(project)
+    with _open_study(folder) as (storage, study):
+        trials = storage.trials(study.id)
+        space = hs.HyperParameters.from_dict(study.space)
+    objective = _objective_of(study)
+    counts = _counts(trials)
+    out = _stdout()
+    out.print(
+        f"{study.name} ({_database_of(folder)}): {len(trials)} trials "
+        f"({', '.join(f'{n} {s.name.lower()}' for s, n in counts.items() if n)}), "
+        f"optimising {objective.name} ({objective.direction})."
+    )
+    out.print(space_table(space))
+    best = _best_trials(trials, objective, top)
+    if best:
+        out.print(trials_table(best, objective, title=f"Best {len(best)} trials"))
+    else:
+        out.print("No complete trial yet.")
+
+
+_CSV_FIELDS = ("number", "state", "value", "started_at", "finished_at", "duration")
+
+
+def _as_json(trial: hs.Trial) -> dict[str, Any]:
+    return {
+        "number": trial.number,
+        "state": trial.state.name,
+        "value": trial.value,
+        "values": dict(trial.values),
+        "metrics": dict(trial.metrics),
+        "intermediate": {str(step): dict(m) for step, m in trial.intermediate.items()},
+        "budget": trial.budget,
+        "started_at": trial.started_at,
+        "finished_at": trial.finished_at,
+        "duration": trial.duration,
+        "error": trial.error,
+        "attrs": dict(trial.attrs),
+    }
+
+
+def _as_csv(trials: Sequence[hs.Trial], space: hs.HyperParameters) -> str:
+    params = list(space.names)
+    metrics: list[str] = []
+    for trial in trials:
+        params += [name for name in trial.values if name not in params]
+        metrics += [name for name in trial.metrics if name not in metrics]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(
+        [*_CSV_FIELDS, *(f"param_{p}" for p in params), *(f"metric_{m}" for m in metrics), "error"]
+    )
+    for trial in trials:
+        row: list[Any] = [
+            trial.number,
+            trial.state.name,
+            trial.value,
+            trial.started_at,
+            trial.finished_at,
+            trial.duration,
+        ]
+        row += [trial.values.get(p) for p in params]
+        row += [trial.metrics.get(m) for m in metrics]
+        row.append(trial.error)
+        writer.writerow(["" if cell is None else cell for cell in row])
+    return buffer.getvalue()
+
+
+@main.command(short_help="Export the trials of a project as CSV or JSON.")
+@click.argument("project", metavar="DIRECTORY/PROJECT")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="CSV: one row per trial, param_ and metric_ columns. JSON: every field of every trial.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file [default: standard output].",
+)
+@_handle_errors()
+def export(project: str, fmt: str, output: Path | None) -> None:
+    """Export every trial of a project as CSV or JSON (times are Unix seconds)."""
+    folder = _existing_project(project)
+    with _open_study(folder) as (storage, study):
+        trials = storage.trials(study.id)
+        space = hs.HyperParameters.from_dict(study.space)
+    if fmt == "json":
+        text = json.dumps([_as_json(t) for t in trials], indent=2) + "\n"
+    else:
+        text = _as_csv(trials, space)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {len(trials)} trials to {output}.", err=True)
+
+
+@main.command(short_help="Tune an MLP on scikit-learn's digits: no setup.")
+@click.option(
+    "--strategy",
+    type=click.Choice(["random", "grid"]),
+    default="random",
+    show_default=True,
+    help="random: six parameters; grid: a 12-point grid over three.",
+)
+@click.option(
+    "--max-trials",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Trials in the study, earlier runs included [default: 20 for random, the grid's 12].",
+)
+@click.option(
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=_DEFAULT_DIRECTORY,
+    show_default=True,
+    help="Folder of the project (digits_mlp, or digits_mlp_grid for the grid).",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Seeds the search.")
+@click.option("--overwrite", is_flag=True, help="Delete the demo's earlier trials first.")
+@click.option(
+    "--verbose",
+    type=click.IntRange(0, 2),
+    default=1,
+    show_default=True,
+    help="0 quiet; 1 a progress bar and a report; 2 also a line per trial.",
+)
+@_handle_errors(interrupt_hint=_RESUME_HINT)
+def demo(
+    strategy: str,
+    max_trials: int | None,
+    directory: Path,
+    seed: int | None,
+    overwrite: bool,
+    verbose: int,
+) -> None:
+    """Tune a neural network on scikit-learn's digits: a real search, no setup.
+
+    Searches an MLPClassifier's layers, units, activation, regularisation, learning rate and
+    batch size on a validation split, then retrains the best configuration and reports its
+    accuracy on a held-out test split. Needs scikit-learn (pip install 'hyperscout[sklearn]').
+    """
+    from hyperscout.demo import run_demo
+
+    run_demo(
+        strategy,
+        max_trials,
+        directory,
+        seed,
+        verbose,
+        overwrite=overwrite,
+        console=_stdout(),
+    )

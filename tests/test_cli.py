@@ -1,0 +1,442 @@
+"""The ``hyperscout`` command: run, list, show, export, errors and Ctrl-C, ``python -m``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import hyperscout as hs
+from hyperscout.cli import main
+from hyperscout.storage import StudyInfo, open_storage
+from hyperscout.storage.sql import sqlite_url
+
+# x in 0..3 and c in {1, 2}: a grid of 8. The loss (x - 2)^2 + c / 4 is smallest (0.25) at
+# x=2, c=1; "score" is largest (x + c = 5) at x=3, c=2.
+OBJECTIVES = """
+import hyperscout as hs
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def loss(hp):
+    x = hp.Int("x", 0, 3)
+    c = hp.Choice("c", [1, 2])
+    return (x - 2) ** 2 + c / 4
+
+
+def metrics(hp):
+    x = hp.Int("x", 0, 3)
+    c = hp.Choice("c", [1, 2])
+    return {"score": float(x + c), "banana": float(x + c), "val_loss": float(-x)}
+
+
+def broken(hp):
+    hp.Int("x", 0, 100)
+    raise ValueError("the model exploded")
+
+
+def interrupted(hp):
+    x = hp.Int("x", 0, 3)
+    if x == 2 and (HERE / "stop").exists():
+        raise KeyboardInterrupt
+    return float(x)
+
+
+not_a_function = 42
+"""
+
+GRID_SIZE = 8
+
+
+@pytest.fixture
+def objectives(tmp_path: Path) -> Path:
+    """A folder with objectives.py (the objective file) and runs/ (where studies go)."""
+    folder = tmp_path / "code"
+    folder.mkdir()
+    (folder / "objectives.py").write_text(textwrap.dedent(OBJECTIVES))
+    return folder
+
+
+def invoke(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def run_grid(folder: Path, function: str, *extra: str, project: str = "p") -> Result:
+    return invoke(
+        "run",
+        f"{folder / 'objectives.py'}:{function}",
+        "--strategy",
+        "grid",
+        "--directory",
+        folder / "runs",
+        "--project-name",
+        project,
+        "--verbose",
+        "0",
+        *extra,
+    )
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """The body rows of the rich tables in ``output``, as lists of cell texts."""
+    return [
+        [cell.strip() for cell in line.split("│")[1:-1]]
+        for line in output.splitlines()
+        if line.startswith("│")
+    ]
+
+
+@contextmanager
+def study(project: Path) -> Iterator[tuple[StudyInfo, list[hs.Trial]]]:
+    storage = open_storage(sqlite_url(project / "hyperscout.db"))
+    try:
+        info = storage.load_study(project.name)
+        assert info is not None
+        yield info, storage.trials(info.id)
+    finally:
+        storage.close()
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def test_run_grid_runs_the_whole_grid_into_sqlite_and_prints_the_best(objectives: Path) -> None:
+    result = run_grid(objectives, "loss")
+
+    assert result.exit_code == 0, result.output
+    with study(objectives / "runs" / "p") as (info, trials):
+        assert len(trials) == GRID_SIZE
+        assert {t.state for t in trials} == {hs.TrialState.COMPLETE}
+        assert {(t.values["x"], t.values["c"]) for t in trials} == {
+            (x, c) for x in range(4) for c in (1, 2)
+        }
+        assert info.meta["objective"] == {"name": "objective", "direction": "min"}
+    assert "Best objective (min): 0.25" in result.output
+    assert "'x': 2, 'c': 1" in result.output
+    assert str(Path("runs") / "p" / "hyperscout.db") in result.output
+
+
+def test_run_again_resumes_instead_of_repeating(objectives: Path) -> None:
+    assert run_grid(objectives, "loss").exit_code == 0
+    result = run_grid(objectives, "loss")
+
+    assert result.exit_code == 0, result.output
+    assert f"Resuming p: {GRID_SIZE} trials already in the study" in result.output
+    with study(objectives / "runs" / "p") as (_, trials):
+        assert len(trials) == GRID_SIZE
+
+
+@pytest.mark.parametrize(("direction", "best"), [("max", 5.0), ("min", 1.0)])
+def test_direction_is_honoured(objectives: Path, direction: str, best: float) -> None:
+    # "banana" says nothing about its direction, so only --direction decides.
+    result = run_grid(objectives, "metrics", "--objective", "banana", "--direction", direction)
+
+    assert result.exit_code == 0, result.output
+    with study(objectives / "runs" / "p") as (info, _):
+        assert info.meta["objective"] == {"name": "banana", "direction": direction}
+    assert f"Best banana ({direction}): {best:g}" in result.output
+
+
+def test_metric_direction_is_inferred_from_its_name(objectives: Path) -> None:
+    result = run_grid(objectives, "metrics", "--objective", "val_loss")
+
+    assert result.exit_code == 0, result.output
+    # val_loss = -x is minimised: x = 3.
+    assert "Best val_loss (min): -3" in result.output
+
+
+def test_a_metric_without_a_known_direction_asks_for_direction(objectives: Path) -> None:
+    result = run_grid(objectives, "metrics", "--objective", "banana")
+
+    assert result.exit_code == 1
+    assert "cannot tell whether to minimise or maximise" in result.output
+    assert "--direction" in result.output
+    assert not (objectives / "runs" / "p").exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("objectives.py", "expected FILE.py:FUNCTION"),
+        ("objectives.py:", "expected FILE.py:FUNCTION"),
+        ("missing.py:loss", "'missing.py' (from 'missing.py:loss') does not exist"),
+        ("objectives.py:nope", "no function named 'nope'"),
+        ("objectives.py:not_a_function", "'not_a_function' as a int, not a function"),
+    ],
+)
+def test_bad_file_function_is_a_usage_error_naming_the_problem(
+    objectives: Path, monkeypatch: pytest.MonkeyPatch, target: str, message: str
+) -> None:
+    monkeypatch.chdir(objectives)
+    result = CliRunner().invoke(main, ["run", target, "--verbose", "0"])
+
+    assert result.exit_code == 2, result.output
+    assert "FILE.py:FUNCTION" in result.output
+    assert message in result.output
+    assert not (objectives / "hyperscout_runs").exists()
+
+
+def test_missing_function_lists_the_functions_of_the_file(objectives: Path) -> None:
+    result = CliRunner().invoke(main, ["run", f"{objectives / 'objectives.py'}:los"])
+
+    assert result.exit_code == 2
+    assert "its functions: broken, interrupted, loss, metrics." in result.output
+
+
+def test_a_file_that_fails_to_import_says_so(tmp_path: Path) -> None:
+    (tmp_path / "oops.py").write_text("import no_such_module_here\n")
+    result = CliRunner().invoke(main, ["run", f"{tmp_path / 'oops.py'}:f"])
+
+    assert result.exit_code == 1
+    assert "Loading" in result.output
+    assert "No module named 'no_such_module_here'" in result.output
+
+
+def test_an_objective_that_always_fails_exits_1_with_the_reason(objectives: Path) -> None:
+    result = invoke(
+        "run",
+        f"{objectives / 'objectives.py'}:broken",
+        "--directory",
+        objectives / "runs",
+        "--max-trials",
+        "10",
+        "--seed",
+        "0",
+        "--verbose",
+        "0",
+    )
+
+    assert result.exit_code == 1
+    assert "3 trials failed in a row" in result.output
+    assert "ValueError: the model exploded" in result.output
+    with study(objectives / "runs" / "broken") as (_, trials):
+        assert [t.state for t in trials] == [hs.TrialState.FAILED] * 3
+
+
+def test_ctrl_c_keeps_finished_trials_and_the_same_command_resumes(objectives: Path) -> None:
+    (objectives / "stop").touch()
+    result = run_grid(objectives, "interrupted")
+
+    assert result.exit_code == 130
+    assert "kept in the study" in result.output
+    assert "run the same command again" in result.output
+    with study(objectives / "runs" / "p") as (_, trials):
+        assert [t.state for t in trials] == [
+            hs.TrialState.COMPLETE,
+            hs.TrialState.COMPLETE,
+            hs.TrialState.FAILED,
+        ]
+
+    (objectives / "stop").unlink()
+    result = run_grid(objectives, "interrupted")
+
+    assert result.exit_code == 0, result.output
+    with study(objectives / "runs" / "p") as (_, trials):
+        complete = [t.values["x"] for t in trials if t.state is hs.TrialState.COMPLETE]
+    assert sorted(complete) == [0, 1, 2, 3]
+
+
+def test_run_leaves_sys_path_and_sys_modules_as_they_were(objectives: Path) -> None:
+    path_before, modules_before = list(sys.path), set(sys.modules)
+    assert run_grid(objectives, "loss").exit_code == 0
+    assert sys.path == path_before
+    assert "objectives" not in sys.modules
+    assert not {m for m in set(sys.modules) - modules_before if "objectives" in m}
+
+
+def test_float_points_is_refused_for_random_search(objectives: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["run", f"{objectives / 'objectives.py'}:loss", "--float-points", "3"]
+    )
+    assert result.exit_code == 2
+    assert "--float-points applies to --strategy grid only" in result.output
+
+
+# -- list, show, export ----------------------------------------------------------------------
+
+
+def test_list_shows_each_project_with_its_trials_and_best(objectives: Path) -> None:
+    assert run_grid(objectives, "loss", project="alpha").exit_code == 0
+    assert (
+        run_grid(
+            objectives, "metrics", "--objective", "score", "--max-trials", "3", project="beta"
+        ).exit_code
+        == 0
+    )
+    (objectives / "runs" / "not_a_project").mkdir()
+
+    result = invoke("list", objectives / "runs")
+
+    assert result.exit_code == 0, result.output
+    # project, trials, complete, pruned, failed, running, best, objective. beta ran the
+    # first 3 grid points, (0, 1), (0, 2), (1, 1): its best score is 2.
+    assert table_rows(result.output) == [
+        ["alpha", "8", "8", "0", "0", "0", "0.25", "objective (min)"],
+        ["beta", "3", "3", "0", "0", "0", "2", "score (max)"],
+    ]
+
+
+def test_list_of_a_missing_directory_fails_and_creates_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["list", str(tmp_path / "nowhere")])
+
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_list_of_an_empty_directory_says_there_is_nothing(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["list", str(tmp_path)])
+
+    assert result.exit_code == 0
+    assert "No projects in" in result.output
+
+
+def test_show_prints_the_space_and_the_best_trials_in_order(objectives: Path) -> None:
+    assert run_grid(objectives, "loss").exit_code == 0
+
+    result = invoke("show", objectives / "runs" / "p", "--top", "3")
+
+    assert result.exit_code == 0, result.output
+    assert "Search space (2 parameters)" in result.output
+    assert "Best 3 trials" in result.output
+    rows = table_rows(result.output)
+    assert rows[0][:3] == ["x", "int", "0 .. 3"]
+    assert rows[1][:3] == ["c", "choice", "1, 2"]
+    # The best three: (2, 1) 0.25, (2, 2) 0.5, then (1, 1) and (3, 1) tie at 1.25: the
+    # earlier trial first. Columns: rank, trial, value, state, x, c.
+    assert rows[2:] == [
+        ["1", "4", "0.25", "COMPLETE", "2", "1"],
+        ["2", "5", "0.5", "COMPLETE", "2", "2"],
+        ["3", "2", "1.25", "COMPLETE", "1", "1"],
+    ]
+
+
+@pytest.mark.parametrize("command", ["show", "export"])
+def test_show_and_export_of_a_missing_project_fail_and_create_nothing(
+    tmp_path: Path, command: str
+) -> None:
+    result = CliRunner().invoke(main, [command, str(tmp_path / "runs" / "ghost")])
+
+    assert result.exit_code == 1
+    assert "no project at" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_csv_has_a_row_per_trial_and_param_and_metric_columns(objectives: Path) -> None:
+    assert run_grid(objectives, "metrics", "--objective", "score").exit_code == 0
+
+    result = invoke("export", objectives / "runs" / "p", "--format", "csv")
+
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == GRID_SIZE
+    assert list(rows[0]) == [
+        "number",
+        "state",
+        "value",
+        "started_at",
+        "finished_at",
+        "duration",
+        "param_x",
+        "param_c",
+        "metric_score",
+        "metric_banana",
+        "metric_val_loss",
+        "error",
+    ]
+    for row in rows:
+        assert float(row["value"]) == int(row["param_x"]) + int(row["param_c"])
+        assert float(row["duration"]) >= 0
+        assert row["state"] == "COMPLETE"
+        assert row["error"] == ""
+
+
+def test_export_json_to_a_file_has_every_trial_and_its_values(objectives: Path) -> None:
+    assert run_grid(objectives, "loss").exit_code == 0
+    output = objectives / "trials.json"
+
+    result = invoke("export", objectives / "runs" / "p", "--format", "json", "--output", output)
+
+    assert result.exit_code == 0, result.output
+    trials = json.loads(output.read_text())
+    assert [t["number"] for t in trials] == list(range(GRID_SIZE))
+    for trial in trials:
+        x, c = trial["values"]["x"], trial["values"]["c"]
+        assert trial["value"] == (x - 2) ** 2 + c / 4
+        assert trial["state"] == "COMPLETE"
+        assert trial["metrics"] == {"objective": trial["value"]}
+        assert trial["finished_at"] >= trial["started_at"]
+    assert f"Wrote {GRID_SIZE} trials" in result.output
+
+
+def test_export_json_keys_intermediate_reports_by_step_text(tmp_path: Path) -> None:
+    def objective(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
+        x = float(hp.Float("x", 0.0, 1.0))
+        for step in (1, 2):
+            trial.report(step, val_loss=x / step)
+        return x
+
+    tuner = hs.RandomSearch(
+        objective, max_trials=2, seed=0, directory=tmp_path, project_name="r", verbose=0
+    )
+    tuner.search()
+    tuner.storage.close()
+
+    result = invoke("export", tmp_path / "r", "--format", "json")
+
+    trials = json.loads(result.stdout)
+    assert len(trials) == 2
+    for trial in trials:
+        assert sorted(trial["intermediate"]) == ["1", "2"]
+        assert trial["intermediate"]["2"]["val_loss"] == pytest.approx(trial["value"] / 2)
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"hyperscout, version {hs.__version__}"
+
+
+# -- a real process --------------------------------------------------------------------------
+
+
+def test_python_dash_m_hyperscout_runs_a_search(objectives: Path) -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hyperscout",
+            "run",
+            "objectives.py:loss",
+            "--strategy",
+            "grid",
+            "--directory",
+            "runs",
+            "--verbose",
+            "0",
+        ],
+        cwd=objectives,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert "Best objective (min): 0.25" in completed.stdout
+    with study(objectives / "runs" / "loss") as (_, trials):
+        assert len(trials) == GRID_SIZE
