@@ -224,18 +224,16 @@ class Tuner:
         if overwrite:
             self.storage.delete_study(self.project_name)
 
-        study = self.storage.load_study(self.project_name)
-        if study is None:
-            self.seed = seed if seed is not None else secrets.randbelow(2**31)
-            study = self.storage.create_study(
-                self.project_name,
-                space=(hyperparameters or HyperParameters()).to_dict(),
-                meta={"objective": self.objective.to_dict(), "seed": self.seed},
-            )
-        else:
-            self._check_same_objective(study.meta)
-            stored_seed = study.meta.get("seed")
-            self.seed = seed if seed is not None else int(stored_seed or 0)
+        study = self.storage.get_or_create_study(
+            self.project_name,
+            space=(hyperparameters or HyperParameters()).to_dict(),
+            meta={
+                "objective": self.objective.to_dict(),
+                "seed": seed if seed is not None else secrets.randbelow(2**31),
+            },
+        )
+        self._check_same_objective(study.meta)
+        self.seed = seed if seed is not None else int(study.meta.get("seed") or 0)
         self._study_id = study.id
         self._space = HyperParameters.from_dict(study.space)
         if hyperparameters is not None:
@@ -401,7 +399,8 @@ class Tuner:
                         trial = self._start_trial(step)
                         future = self.executor.submit(self._run_trial, trial, args, kwargs)
                         running[future] = trial.number
-                        history = self._history()
+                        if len(running) < self.executor.n_workers:
+                            history = self._history()
                         stop = self._should_stop(started, history, len(running))
                     if not running:
                         break

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hyperscout.exceptions import StorageError
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "Storage", "StudyInfo"]
@@ -87,7 +88,14 @@ class Storage(abc.ABC):
         found = self.load_study(name)
         if found is not None:
             return found
-        return self.create_study(name, space=space, meta=meta)
+        try:
+            return self.create_study(name, space=space, meta=meta)
+        except StorageError:
+            # Another worker created it between our load and our create.
+            found = self.load_study(name)
+            if found is None:
+                raise
+            return found
 
     # -- trials --------------------------------------------------------------------------
     @abc.abstractmethod

@@ -46,9 +46,6 @@ SQLITE_BUSY_TIMEOUT = 30.0
 # How often create_trial() tries again when a concurrent worker took the same number.
 _CREATE_TRIAL_ATTEMPTS = 10
 
-# The execution option that makes the SQLite "begin" hook emit BEGIN IMMEDIATE.
-_WRITE_OPTION = "hyperscout_write"
-
 # Key of the PostgreSQL advisory lock that serialises schema creation ("hs" + version 1).
 _SCHEMA_LOCK_KEY = 0x68730001
 
@@ -140,22 +137,65 @@ _TRIAL_COLUMNS = (
 )
 
 _SELECT_VERSION = sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
+_INSERT_VERSION = sa.insert(_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
 _SELECT_STUDY_BY_NAME = sa.select(*_STUDY_COLUMNS).where(_studies.c.name == sa.bindparam("name"))
 _SELECT_STUDIES = sa.select(*_STUDY_COLUMNS).order_by(_studies.c.name)
-_LOCK_STUDY = (
-    sa.select(_studies.c.id).where(_studies.c.id == sa.bindparam("study_id")).with_for_update()
-)
-_MAX_NUMBER = sa.select(sa.func.max(_trials.c.number)).where(
-    _trials.c.study_id == sa.bindparam("study_id")
-)
+_INSERT_STUDY = sa.insert(_studies).returning(_studies.c.id)
+_INSERT_REPORT = sa.insert(_reports)
 _THIS_TRIAL = sa.and_(
     _trials.c.study_id == sa.bindparam("study_id"), _trials.c.number == sa.bindparam("number")
 )
-_SELECT_TRIAL = sa.select(*_TRIAL_COLUMNS).where(_THIS_TRIAL)
-_LOCK_TRIAL = (
-    sa.select(_trials.c.id, _trials.c.state, _trials.c["values"], _trials.c.attrs)
+# Row locks, held until the transaction ends, for PostgreSQL (on SQLite, BEGIN IMMEDIATE
+# already serialises writers). Each lock is a statement of its own: under READ COMMITTED,
+# the statements after it see everything committed while it waited; the rest of the locking
+# statement itself would not. _LOCK_STUDY makes concurrent workers take trial numbers one
+# after the other; _LOCK_TRIAL keeps a report and a finish of one trial apart.
+_LOCK_STUDY = (
+    sa.select(_studies.c.id).where(_studies.c.id == sa.bindparam("study_id")).with_for_update()
+)
+_LOCK_TRIAL = sa.select(_trials.c.id).where(_THIS_TRIAL).with_for_update()
+# A new RUNNING trial numbered one above the study's highest, in one statement; it inserts
+# nothing when the study does not exist.
+_INSERT_NEXT_TRIAL = (
+    sa.insert(_trials)
+    .from_select(
+        ["study_id", "number", "state", "values", "metrics", "budget", "attrs", "started_at"],
+        sa.select(
+            _studies.c.id,
+            sa.func.coalesce(
+                sa.select(sa.func.max(_trials.c.number))
+                .where(_trials.c.study_id == _studies.c.id)
+                .scalar_subquery(),
+                -1,
+            )
+            + 1,
+            sa.literal(_RUNNING, sa.String),
+            sa.bindparam("new_values", type_=sa.Text),
+            sa.literal("{}", sa.Text),
+            sa.bindparam("new_budget", type_=sa.Double),
+            sa.bindparam("new_attrs", type_=sa.Text),
+            sa.bindparam("new_started_at", type_=sa.Double),
+        ).where(_studies.c.id == sa.bindparam("study_id")),
+    )
+    .returning(_trials.c.number)
+)
+# A trial and its reports: one row per report, or one row whose step is NULL.
+_SELECT_TRIAL_WITH_REPORTS = (
+    sa.select(*_TRIAL_COLUMNS, _reports.c.step, _reports.c.metrics)
+    .select_from(_trials.outerjoin(_reports, _reports.c.trial_id == _trials.c.id))
     .where(_THIS_TRIAL)
-    .with_for_update()
+    .order_by(_reports.c.step)
+)
+# A trial's id and state, with the metrics stored at one step (NULL if none).
+_SELECT_TRIAL_WITH_STEP = (
+    sa.select(_trials.c.id, _trials.c.state, _reports.c.metrics)
+    .select_from(
+        _trials.outerjoin(
+            _reports,
+            sa.and_(_reports.c.trial_id == _trials.c.id, _reports.c.step == sa.bindparam("step")),
+        )
+    )
+    .where(_THIS_TRIAL)
 )
 # One row per trial numbered above the cached ones, or one row of NULLs when there is none;
 # no row at all means the study does not exist.
@@ -178,9 +218,15 @@ _SELECT_REPORTS = (
     .where(_reports.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
     .order_by(_reports.c.trial_id, _reports.c.step)
 )
-_SELECT_REPORT = sa.select(_reports.c.metrics).where(
-    _reports.c.trial_id == sa.bindparam("trial_id"), _reports.c.step == sa.bindparam("step")
+_UPDATE_REPORT = (
+    sa.update(_reports)
+    .where(
+        _reports.c.trial_id == sa.bindparam("key_trial_id"),
+        _reports.c.step == sa.bindparam("key_step"),
+    )
+    .values(metrics=sa.bindparam("new_metrics"))
 )
+# The WHERE state = 'RUNNING' is what makes finishing happen at most once.
 _FINISH_TRIAL = (
     sa.update(_trials)
     .where(_trials.c.id == sa.bindparam("trial_id"), _trials.c.state == _RUNNING)
@@ -229,32 +275,33 @@ def _study_from_row(row: Sequence[Any]) -> StudyInfo:
 
 
 def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]]) -> Trial:
-    (
-        _,
-        number,
-        state,
-        values,
-        value,
-        metrics,
-        budget,
-        attrs,
-        error,
-        started_at,
-        finished_at,
-    ) = row
+    """A trial from a row that starts with the columns of ``_TRIAL_COLUMNS``."""
     return Trial(
-        number=number,
-        values=_loads(values),
-        state=TrialState(state),
-        value=value,
-        metrics=_loads(metrics),
+        number=row[1],
+        values=_loads(row[3]),
+        state=TrialState(row[2]),
+        value=row[4],
+        metrics=_loads(row[5]),
         intermediate=intermediate,
-        budget=budget,
-        started_at=started_at,
-        finished_at=finished_at,
-        error=error,
-        attrs=_loads(attrs),
+        budget=row[6],
+        started_at=row[9],
+        finished_at=row[10],
+        error=row[8],
+        attrs=_loads(row[7]),
     )
+
+
+def _reports_of(rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, float]]:
+    """``{step: metrics}`` from the rows of ``_SELECT_TRIAL_WITH_REPORTS``."""
+    return {row[-2]: _loads(row[-1]) for row in rows if row[-2] is not None}
+
+
+def _check_running(state: str | None, study_id: int, number: int) -> None:
+    """Raise unless ``state`` (None: no such trial) is RUNNING."""
+    if state is None:
+        raise StorageError(f"Study {study_id} has no trial {number}.")
+    if state != _RUNNING:
+        raise StorageError(f"Trial {number} is already {state}; it cannot change any more.")
 
 
 def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, dict[str, float]]]:
@@ -265,13 +312,19 @@ def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, dict[st
     return grouped
 
 
+def _back_off(attempt: int) -> None:
+    """Wait a little, longer after each failed attempt, before trying a write again."""
+    time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+
+
 def _is_memory_sqlite(url: sa.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     """Configure every new SQLite connection (the pysqlite recipe of the SQLAlchemy docs)."""
-    # Stop the sqlite3 module from emitting BEGIN itself: _on_sqlite_begin does it.
+    # Stop the sqlite3 module from emitting BEGIN itself: SQLStorage does, so that writes
+    # can say BEGIN IMMEDIATE.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
@@ -284,13 +337,10 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-def _on_sqlite_begin(conn: Connection) -> None:
-    # A write transaction takes the write lock at once: a deferred one that reads first
-    # fails with "database is locked" when another process wrote in between.
-    if conn.get_execution_options().get(_WRITE_OPTION):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        conn.exec_driver_sql("BEGIN")
+def _begin_sqlite(conn: Connection, statement: str) -> None:
+    driver_connection = conn.connection.driver_connection
+    assert driver_connection is not None  # a checked-out connection always has one
+    driver_connection.execute(statement)
 
 
 class _StudyCache:
@@ -343,6 +393,7 @@ class SQLStorage(Storage):
         InvalidArgumentError: ``url`` is not a database URL SQLAlchemy knows.
         MissingDependencyError: a PostgreSQL URL and psycopg is not installed.
         SchemaVersionError: the database was written with another schema version.
+        StorageError: the database cannot be reached or used (also from every method).
 
     >>> import os, shutil, tempfile
     >>> from hyperscout.trial import TrialState
@@ -362,7 +413,7 @@ class SQLStorage(Storage):
 
     def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
         parsed = self._parse_url(url)
-        self.url = parsed
+        self._url = parsed
         self._backend = parsed.get_backend_name()
         self._cache: dict[int, _StudyCache] = {}
         self._cache_lock = threading.Lock()
@@ -370,7 +421,6 @@ class SQLStorage(Storage):
         # its users take turns; every other database gives each thread its own connection.
         self._serial: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         self._engine = self._create_engine(parsed, dict(engine_kwargs or {}))
-        self._write_engine = self._engine.execution_options(**{_WRITE_OPTION: True})
         try:
             self._create_schema()
         except BaseException:
@@ -403,7 +453,7 @@ class SQLStorage(Storage):
                 connect_args["check_same_thread"] = False
                 kwargs["poolclass"] = sa.pool.StaticPool
             elif url.database and not url.database.startswith("file:"):
-                Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         elif self._backend == "postgresql" and url.get_driver_name() == "psycopg":
             require("psycopg", feature="SQLStorage on PostgreSQL", extra="postgres")
         connect_args.update(engine_kwargs.pop("connect_args", {}))
@@ -419,7 +469,6 @@ class SQLStorage(Storage):
             ) from exc
         if self._backend == "sqlite":
             sa.event.listen(engine, "connect", _on_sqlite_connect)
-            sa.event.listen(engine, "begin", _on_sqlite_begin)
         return engine
 
     def _create_schema(self) -> None:
@@ -441,27 +490,57 @@ class SQLStorage(Storage):
                 )
             _metadata.create_all(conn, checkfirst=True)
             if stored is None:
-                conn.execute(
-                    sa.insert(_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
+                conn.execute(_INSERT_VERSION)
 
     @property
     def _display_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return self._url.render_as_string(hide_password=True)
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._display_url!r})"
 
+    # SQLite: the connect hook turned off the sqlite3 module's own BEGIN (the pysqlite recipe
+    # of the SQLAlchemy docs), so these emit it. It goes straight to the driver rather than
+    # through a "begin" event: a connection event listener slows every statement down.
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._serial, self._engine.connect() as conn:
+        """A connection whose reads see one snapshot; closing it ends the transaction."""
+        with self._database_errors(), self._serial, self._engine.connect() as conn:
+            if self._backend == "sqlite":
+                _begin_sqlite(conn, "BEGIN")
             yield conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
-        with self._serial, self._write_engine.connect() as conn, conn.begin():
-            yield conn
+        with self._database_errors(), self._serial, self._engine.connect() as conn:
+            if self._backend == "sqlite":
+                # Take the write lock at once: a deferred transaction that reads first fails
+                # with "database is locked" when another process writes in between.
+                _begin_sqlite(conn, "BEGIN IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    def _lock(self, conn: Connection, statement: sa.Select[Any], params: dict[str, Any]) -> None:
+        """Take a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE already holds them all."""
+        if self._backend != "sqlite":
+            conn.execute(statement, params)
+
+    @contextlib.contextmanager
+    def _database_errors(self) -> Iterator[None]:
+        """Turn the driver's errors (unreachable, locked, broken) into :class:`StorageError`.
+
+        Integrity errors pass through: the callers expect them (a name or number taken).
+        """
+        try:
+            yield
+        except sa.exc.IntegrityError:
+            raise
+        except sa.exc.DBAPIError as exc:
+            raise StorageError(
+                f"{self!r}: the database failed: {exc.orig}. Check that it is reachable and "
+                f"was created by hyperscout."
+            ) from exc
 
     def close(self) -> None:
         """Close every pooled connection (the storage reconnects if used again)."""
@@ -487,9 +566,13 @@ class SQLStorage(Storage):
                     raise exists
                 study_id = int(
                     conn.execute(
-                        sa.insert(_studies)
-                        .values(name=name, space=space_json, meta=meta_json, created_at=created_at)
-                        .returning(_studies.c.id)
+                        _INSERT_STUDY,
+                        {
+                            "name": name,
+                            "space": space_json,
+                            "meta": meta_json,
+                            "created_at": created_at,
+                        },
                     ).scalar_one()
                 )
         except sa.exc.IntegrityError as exc:  # another process created it in between
@@ -503,6 +586,25 @@ class SQLStorage(Storage):
             meta=_loads(meta_json),
             created_at=created_at,
         )
+
+    def get_or_create_study(
+        self,
+        name: str,
+        *,
+        space: Mapping[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> StudyInfo:
+        """Load ``name`` or create it; safe when several workers start at the same time."""
+        found = self.load_study(name)
+        if found is not None:
+            return found
+        try:
+            return self.create_study(name, space=space, meta=meta)
+        except StorageError:
+            found = self.load_study(name)  # another worker created it in between
+            if found is None:
+                raise
+            return found
 
     def load_study(self, name: str) -> StudyInfo | None:
         with self._read() as conn:
@@ -555,28 +657,19 @@ class SQLStorage(Storage):
             started_at = self.now()
             try:
                 with self._write() as conn:
-                    # Locks the study's row on PostgreSQL, so that concurrent workers take
-                    # numbers one after the other (SQLite's BEGIN IMMEDIATE already does).
-                    if conn.execute(_LOCK_STUDY, {"study_id": study_id}).first() is None:
-                        raise StorageError(f"No study with id {study_id}.")
-                    top = conn.execute(_MAX_NUMBER, {"study_id": study_id}).scalar()
-                    number = 0 if top is None else int(top) + 1
-                    conn.execute(
-                        sa.insert(_trials),
+                    self._lock(conn, _LOCK_STUDY, {"study_id": study_id})
+                    number = conn.execute(
+                        _INSERT_NEXT_TRIAL,
                         {
                             "study_id": study_id,
-                            "number": number,
-                            "state": _RUNNING,
-                            "values": values_json,
-                            "value": None,
-                            "metrics": "{}",
-                            "budget": budget,
-                            "attrs": attrs_json,
-                            "error": None,
-                            "started_at": started_at,
-                            "finished_at": None,
+                            "new_values": values_json,
+                            "new_budget": budget,
+                            "new_attrs": attrs_json,
+                            "new_started_at": started_at,
                         },
-                    )
+                    ).scalar()
+                    if number is None:
+                        raise StorageError(f"No study with id {study_id}.")
             except sa.exc.IntegrityError as exc:
                 # A concurrent worker took the number (or the study was deleted): try again.
                 if attempt + 1 == _CREATE_TRIAL_ATTEMPTS:
@@ -584,7 +677,7 @@ class SQLStorage(Storage):
                         f"Could not create a trial in study {study_id} after "
                         f"{_CREATE_TRIAL_ATTEMPTS} attempts: {exc.orig}"
                     ) from exc
-                time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
+                _back_off(attempt)
                 continue
             return Trial(
                 number=number,
@@ -596,30 +689,29 @@ class SQLStorage(Storage):
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _lock_running(self, conn: Connection, study_id: int, number: int) -> Sequence[Any]:
-        """The (id, state, values, attrs) row of a RUNNING trial, locked until the end."""
-        row = conn.execute(_LOCK_TRIAL, {"study_id": study_id, "number": number}).first()
-        if row is None:
-            raise StorageError(f"Study {study_id} has no trial {number}.")
-        if row.state != _RUNNING:
-            raise StorageError(f"Trial {number} is already {row.state}; it cannot change any more.")
-        return row
-
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
         step = int(step)
         with self._write() as conn:
-            trial_id = self._lock_running(conn, study_id, number)[0]
-            params = {"trial_id": trial_id, "step": step}
-            stored = conn.execute(_SELECT_REPORT, params).scalar_one_or_none()
+            self._lock(conn, _LOCK_TRIAL, {"study_id": study_id, "number": number})
+            row = conn.execute(
+                _SELECT_TRIAL_WITH_STEP, {"study_id": study_id, "number": number, "step": step}
+            ).first()
+            trial_id, state, stored = (None, None, None) if row is None else row
+            _check_running(state, study_id, number)
             if stored is None:
-                conn.execute(sa.insert(_reports), {**params, "metrics": _dumps(clean, "metrics")})
-            else:
-                merged = _dumps({**_loads(stored), **clean}, "metrics")
                 conn.execute(
-                    sa.update(_reports)
-                    .where(_reports.c.trial_id == trial_id, _reports.c.step == step)
-                    .values(metrics=merged)
+                    _INSERT_REPORT,
+                    {"trial_id": trial_id, "step": step, "metrics": _dumps(clean, "metrics")},
+                )
+            else:
+                conn.execute(
+                    _UPDATE_REPORT,
+                    {
+                        "key_trial_id": trial_id,
+                        "key_step": step,
+                        "new_metrics": _dumps({**_loads(stored), **clean}, "metrics"),
+                    },
                 )
 
     def finish_trial(
@@ -642,26 +734,45 @@ class SQLStorage(Storage):
         new_attrs = _loads(_dumps(attrs or {}, "trial attrs"))
         value = None if value is None else float(value)
         with self._write() as conn:
-            trial_id, _, old_values, old_attrs = self._lock_running(conn, study_id, number)
+            self._lock(conn, _LOCK_TRIAL, {"study_id": study_id, "number": number})
+            rows = conn.execute(
+                _SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
+            ).all()
+            _check_running(rows[0][2] if rows else None, study_id, number)
+            old = rows[0]
+            if values_json is None:
+                values_json = old[3]
+            merged_attrs = {**_loads(old[7]), **new_attrs}
+            finished_at = self.now()
             changed = conn.execute(
                 _FINISH_TRIAL,
                 {
-                    "trial_id": trial_id,
+                    "trial_id": old[0],
                     "new_state": state.value,
-                    "new_values": old_values if values_json is None else values_json,
+                    "new_values": values_json,
                     "new_value": value,
                     "new_metrics": metrics_json,
-                    "new_attrs": _dumps({**_loads(old_attrs), **new_attrs}, "trial attrs"),
+                    "new_attrs": _dumps(merged_attrs, "trial attrs"),
                     "new_error": error,
-                    "new_finished_at": self.now(),
+                    "new_finished_at": finished_at,
                 },
             ).rowcount
-            # The WHERE state = 'RUNNING' is what makes finishing happen at most once.
             if changed != 1:
                 raise StorageError(f"Trial {number} of study {study_id} is already finished.")
-            row = conn.execute(_SELECT_TRIAL, {"study_id": study_id, "number": number}).one()
-            reports = conn.execute(_SELECT_REPORTS, {"trial_ids": [trial_id]}).all()
-        trial = _trial_from_row(row, _group_reports(reports).get(trial_id, {}))
+        # Everything the row now holds is known here: build the record without reading it.
+        trial = Trial(
+            number=number,
+            values=_loads(values_json),
+            state=state,
+            value=value,
+            metrics=_loads(metrics_json),
+            intermediate=_reports_of(rows),
+            budget=old[6],
+            started_at=old[9],
+            finished_at=finished_at,
+            error=error,
+            attrs=merged_attrs,
+        )
         with self._cache_lock:
             self._cache.setdefault(study_id, _StudyCache()).add(trial)
         return trial
@@ -677,7 +788,8 @@ class SQLStorage(Storage):
                     self._cache.pop(study_id, None)
                 raise StorageError(f"No study with id {study_id}.")
             rows = [row for row in rows if row.number is not None]
-            unknown = [row.id for row in rows if cache is None or cache.get(row.number) is None]
+            with self._cache_lock:
+                unknown = [row.id for row in rows if cache is None or cache.get(row.number) is None]
             reports = (
                 _group_reports(conn.execute(_SELECT_REPORTS, {"trial_ids": unknown}))
                 if unknown
@@ -708,11 +820,12 @@ class SQLStorage(Storage):
         if cached is not None:
             return cached
         with self._read() as conn:
-            row = conn.execute(_SELECT_TRIAL, {"study_id": study_id, "number": number}).first()
-            if row is None:
-                raise StorageError(f"Study {study_id} has no trial {number}.")
-            reports = conn.execute(_SELECT_REPORTS, {"trial_ids": [row.id]}).all()
-        return _trial_from_row(row, _group_reports(reports).get(row.id, {}))
+            rows = conn.execute(
+                _SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
+            ).all()
+        if not rows:
+            raise StorageError(f"Study {study_id} has no trial {number}.")
+        return _trial_from_row(rows[0], _reports_of(rows))
 
 
 # -- opening ---------------------------------------------------------------------------------

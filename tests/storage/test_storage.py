@@ -1,0 +1,547 @@
+"""Every storage through the conformance suite, plus what only SQL databases do."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import hyperscout.storage.sql as sql_module
+from hyperscout.exceptions import (
+    InvalidArgumentError,
+    MissingDependencyError,
+    SchemaVersionError,
+    StorageError,
+)
+from hyperscout.storage.base import SCHEMA_VERSION, Storage
+from hyperscout.storage.memory import MemoryStorage
+from hyperscout.storage.sql import SQLStorage, open_storage, sqlite_url
+from hyperscout.testing.storage import StorageConformance
+from hyperscout.trial import TrialState
+
+POSTGRES_URL = os.environ.get(
+    "HYPERSCOUT_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+class TestMemoryStorage(StorageConformance):
+    def make_storage(self, tmp_path: Path) -> Storage:
+        return MemoryStorage()
+
+
+class SharedDatabaseTests:
+    """Two :class:`SQLStorage` on one database, as two processes would have.
+
+    ``make_storage(tmp_path)`` called twice in one test opens the same database twice.
+    """
+
+    def make_storage(self, tmp_path: Path) -> SQLStorage:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def second(self, tmp_path: Path, storage: SQLStorage) -> Iterator[SQLStorage]:
+        other = self.make_storage(tmp_path)
+        try:
+            yield other
+        finally:
+            other.close()
+
+    def test_two_instances_see_each_others_trials(
+        self, storage: SQLStorage, second: SQLStorage
+    ) -> None:
+        study = storage.create_study("shared")
+        loaded = second.load_study("shared")
+        assert loaded is not None
+        assert loaded.id == study.id
+        numbers = [
+            storage.create_trial(study.id, values={"by": "first"}).number,
+            second.create_trial(study.id, values={"by": "second"}).number,
+            storage.create_trial(study.id, values={"by": "first"}).number,
+            second.create_trial(study.id, values={"by": "second"}).number,
+        ]
+        assert numbers == [0, 1, 2, 3]
+        assert [t.values["by"] for t in storage.trials(study.id)] == [
+            "first",
+            "second",
+            "first",
+            "second",
+        ]
+        # Each finishes a trial the other created; both caches must follow.
+        second.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=1.0)
+        storage.report(study.id, 1, 1, {"loss": 0.5})
+        storage.finish_trial(study.id, 1, state=TrialState.PRUNED, value=0.5)
+        for view in (storage, second):
+            trials = view.trials(study.id)
+            assert [t.state for t in trials] == [
+                TrialState.COMPLETE,
+                TrialState.PRUNED,
+                TrialState.RUNNING,
+                TrialState.RUNNING,
+            ]
+            assert {k: dict(v) for k, v in trials[1].intermediate.items()} == {1: {"loss": 0.5}}
+        with pytest.raises(StorageError):
+            second.finish_trial(study.id, 1, state=TrialState.FAILED)
+        assert storage.get_trial(study.id, 1).state is TrialState.PRUNED
+
+    def test_study_deleted_by_another_instance(
+        self, storage: SQLStorage, second: SQLStorage
+    ) -> None:
+        old = storage.create_study("recreated")
+        storage.create_trial(old.id, values={"x": 1})
+        storage.finish_trial(old.id, 0, state=TrialState.COMPLETE, value=1.0)
+        assert len(storage.trials(old.id)) == 1  # now cached by the first instance
+        second.delete_study("recreated")
+        new = second.create_study("recreated")
+        assert new.id != old.id  # ids are never reused, so caches keyed by id stay right
+        with pytest.raises(StorageError):
+            storage.trials(old.id)
+        assert storage.trials(new.id) == []
+
+    def test_concurrent_finish_happens_once(self, storage: SQLStorage, second: SQLStorage) -> None:
+        study = storage.create_study("race")
+        count = 20
+        for i in range(count):
+            storage.create_trial(study.id, values={"i": i})
+        wins: dict[str, list[int]] = {"first": [], "second": []}
+        failures: list[BaseException] = []
+        start = threading.Barrier(2)
+
+        def finish_all(name: str, view: SQLStorage) -> None:
+            start.wait()
+            for number in range(count):
+                try:
+                    view.finish_trial(
+                        study.id, number, state=TrialState.COMPLETE, attrs={"by": name}
+                    )
+                except StorageError:
+                    continue
+                except BaseException as exc:
+                    failures.append(exc)
+                else:
+                    wins[name].append(number)
+
+        threads = [
+            threading.Thread(target=finish_all, args=("first", storage)),
+            threading.Thread(target=finish_all, args=("second", second)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        assert sorted(wins["first"] + wins["second"]) == list(range(count))
+        for trial in second.trials(study.id):
+            assert trial.state is TrialState.COMPLETE
+            assert trial.number in wins[trial.attrs["by"]]
+
+    def test_finish_racing_reports_keeps_every_report(
+        self, storage: SQLStorage, second: SQLStorage
+    ) -> None:
+        study = storage.create_study("reports-race")
+        for number in range(10):
+            storage.create_trial(study.id, values={})
+            started = threading.Event()
+
+            def report_until_finished(
+                number: int = number, started: threading.Event = started
+            ) -> None:
+                step = 0
+                while True:
+                    try:
+                        storage.report(study.id, number, step, {"loss": 1.0 / (step + 1)})
+                    except StorageError:
+                        return
+                    started.set()
+                    step += 1
+
+            thread = threading.Thread(target=report_until_finished)
+            thread.start()
+            started.wait(timeout=10)
+            done = storage.finish_trial(study.id, number, state=TrialState.COMPLETE)
+            thread.join()
+            # What the finishing instance returns and caches is what the database holds.
+            stored = second.get_trial(study.id, number)
+            assert len(stored.intermediate) >= 1
+            assert done.intermediate == stored.intermediate
+            assert storage.trials(study.id)[number].intermediate == stored.intermediate
+
+    def test_workers_starting_together_share_one_study(
+        self, storage: SQLStorage, second: SQLStorage
+    ) -> None:
+        found: list[int] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(4)
+
+        def start_worker(view: SQLStorage) -> None:
+            start.wait()
+            try:
+                found.append(view.get_or_create_study("together", meta={"seed": 1}).id)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=start_worker, args=(v,)) for v in [storage, second] * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert len(set(found)) == 1
+        assert [s.name for s in storage.list_studies()] == ["together"]
+
+    def test_concurrent_create_from_two_instances(
+        self, storage: SQLStorage, second: SQLStorage, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        retries: list[int] = []
+        monkeypatch.setattr(sql_module, "_back_off", retries.append)
+        study = storage.create_study("two-writers")
+        numbers: list[int] = []
+        lock = threading.Lock()
+        start = threading.Barrier(4)
+
+        def work(view: SQLStorage) -> None:
+            start.wait()
+            for _ in range(15):
+                trial = view.create_trial(study.id, values={})
+                view.trials(study.id)
+                view.finish_trial(study.id, trial.number, state=TrialState.COMPLETE)
+                with lock:
+                    numbers.append(trial.number)
+
+        threads = [threading.Thread(target=work, args=(v,)) for v in [storage, second] * 2]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(numbers) == list(range(60))
+        assert retries == []  # the lock serialises workers: no number is ever taken twice
+        assert [t.number for t in second.trials(study.id, states=[TrialState.COMPLETE])] == list(
+            range(60)
+        )
+
+
+# -- SQLite ------------------------------------------------------------------------------------
+
+
+class TestSQLiteFileStorage(StorageConformance, SharedDatabaseTests):
+    def make_storage(self, tmp_path: Path) -> SQLStorage:
+        return SQLStorage(sqlite_url(tmp_path / "db" / "hyperscout.db"))
+
+
+class TestSQLiteMemoryStorage(StorageConformance):
+    def make_storage(self, tmp_path: Path) -> Storage:
+        return SQLStorage("sqlite://")
+
+
+def test_sqlite_file_is_created_with_its_directories(tmp_path: Path) -> None:
+    path = tmp_path / "runs" / "nested" / "study.db"
+    storage = SQLStorage(sqlite_url(path))
+    try:
+        storage.create_study("demo")
+    finally:
+        storage.close()
+    assert path.is_file()
+
+
+def test_sqlite_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "wal.db"
+    storage = SQLStorage(sqlite_url(path))
+    storage.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert {"hs_meta", "hs_studies", "hs_trials", "hs_trial_reports"} <= tables
+
+
+def test_sqlite_settings_of_each_connection(tmp_path: Path) -> None:
+    storage = SQLStorage(sqlite_url(tmp_path / "pragmas.db"))
+    try:
+        with storage._engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+    finally:
+        storage.close()
+
+
+def test_sqlite_other_schema_version_raises(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    SQLStorage(sqlite_url(path)).close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE hs_meta SET value = '999' WHERE key = 'schema_version'")
+        db.commit()
+    with pytest.raises(SchemaVersionError) as info:
+        SQLStorage(sqlite_url(path))
+    assert "999" in str(info.value)
+    assert f"version {SCHEMA_VERSION}" in str(info.value)
+
+
+def test_broken_database_raises_storage_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.db"
+    storage = SQLStorage(sqlite_url(path))
+    try:
+        study = storage.create_study("broken")
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("DROP TABLE hs_trial_reports")
+            db.execute("DROP TABLE hs_trials")
+            db.commit()
+        with pytest.raises(StorageError, match="hs_trials"):
+            storage.create_trial(study.id, values={})
+        with pytest.raises(StorageError, match="hs_trials"):
+            storage.trials(study.id)
+    finally:
+        storage.close()
+
+
+def test_sqlite_reopen_keeps_everything(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "reopen.db")
+    storage = SQLStorage(url)
+    study = storage.create_study("kept", space={"x": {"type": "int"}})
+    storage.create_trial(study.id, values={"x": 1})
+    storage.finish_trial(study.id, 0, state=TrialState.COMPLETE, value=3.0)
+    storage.close()
+    reopened = SQLStorage(url)
+    try:
+        loaded = reopened.load_study("kept")
+        assert loaded is not None
+        assert dict(loaded.space) == {"x": {"type": "int"}}
+        (trial,) = reopened.trials(loaded.id)
+        assert (trial.state, trial.value, dict(trial.values)) == (
+            TrialState.COMPLETE,
+            3.0,
+            {"x": 1},
+        )
+    finally:
+        reopened.close()
+
+
+_WORKER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from hyperscout.storage.sql import SQLStorage
+    from hyperscout.trial import TrialState
+
+    url, name, ready, go, count = sys.argv[1:]
+    storage = SQLStorage(url)
+    study = storage.load_study(name)
+    Path(ready).touch()
+    deadline = time.monotonic() + 60
+    while not Path(go).exists():
+        if time.monotonic() > deadline:
+            sys.exit("no start signal")
+        time.sleep(0.002)
+    numbers = []
+    for i in range(int(count)):
+        trial = storage.create_trial(study.id, values={"pid": os.getpid(), "i": i})
+        storage.trials(study.id)
+        storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=float(i))
+        numbers.append(trial.number)
+    storage.close()
+    print(" ".join(map(str, numbers)))
+    """
+)
+
+
+def test_sqlite_two_processes_share_one_file(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "processes.db")
+    storage = SQLStorage(url)
+    try:
+        study = storage.create_study("processes")
+        src = str(Path(sql_module.__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+        go = tmp_path / "go"
+        ready = [tmp_path / f"ready-{i}" for i in range(2)]
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", _WORKER, url, "processes", str(flag), str(go), "20"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for flag in ready
+        ]
+        try:
+            deadline = time.monotonic() + 60
+            while not all(flag.exists() for flag in ready) and time.monotonic() < deadline:
+                if any(w.poll() is not None for w in workers):
+                    break
+                time.sleep(0.01)
+            go.touch()
+            outputs = [w.communicate(timeout=120) for w in workers]
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.communicate()
+        for worker, (_, err) in zip(workers, outputs, strict=True):
+            assert worker.returncode == 0, err
+        numbers = [int(n) for out, _ in outputs for n in out.split()]
+        assert len(numbers) == 40
+        assert sorted(numbers) == list(range(40))
+        trials = storage.trials(study.id)
+        assert [t.number for t in trials] == list(range(40))
+        assert all(t.state is TrialState.COMPLETE for t in trials)
+        assert len({t.values["pid"] for t in trials}) == 2
+    finally:
+        storage.close()
+
+
+# -- opening -----------------------------------------------------------------------------------
+
+
+def test_open_storage(tmp_path: Path) -> None:
+    assert isinstance(open_storage(), MemoryStorage)
+    assert isinstance(open_storage("memory"), MemoryStorage)
+    assert isinstance(open_storage(":memory:"), MemoryStorage)
+    memory = MemoryStorage()
+    assert open_storage(memory) is memory
+    path = tmp_path / "open" / "study.db"
+    storage = open_storage(sqlite_url(path))
+    try:
+        assert isinstance(storage, SQLStorage)
+        storage.create_study("opened")
+    finally:
+        storage.close()
+    assert path.is_file()
+    with pytest.raises(InvalidArgumentError):
+        open_storage(42)  # type: ignore[arg-type]
+
+
+def test_sqlite_url_is_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert sqlite_url("runs/a.db") == "sqlite:///" + str(tmp_path / "runs" / "a.db")
+    assert sqlite_url(tmp_path / "b.db") == "sqlite:///" + str(tmp_path / "b.db")
+
+
+def test_bad_urls_say_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match="sqlite_url"):
+        SQLStorage(str(tmp_path / "study.db"))
+    with pytest.raises(InvalidArgumentError, match="nosuchdb"):
+        SQLStorage("nosuchdb://host/db")
+
+
+def test_postgres_without_psycopg_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'hyperscout\[postgres\]'"):
+        SQLStorage("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    with pytest.raises(MissingDependencyError):
+        SQLStorage("postgresql://nobody@127.0.0.1:1/none")
+
+
+def test_unreachable_postgres_raises_storage_error() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(StorageError, match="database failed"):
+        SQLStorage("postgresql+psycopg://nobody@127.0.0.1:1/none")
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true, so PostgreSQL tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[sa.Engine]:
+    """An autocommit engine on the test database, or a skip when there is none."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _unavailable("psycopg is not installed: pip install 'hyperscout[postgres]'")
+    url = sa.make_url(POSTGRES_URL)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        _unavailable(f"PostgreSQL at {url} is unreachable: {exc.orig}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+class TestPostgresStorage(StorageConformance, SharedDatabaseTests):
+    """Each test gets a schema of its own, so parallel and repeated runs never collide."""
+
+    schema = ""
+
+    @pytest.fixture(autouse=True)
+    def _fresh_schema(self, postgres_admin: sa.Engine) -> Iterator[None]:
+        self.schema = f"hs_test_{uuid.uuid4().hex[:16]}"
+        with postgres_admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
+        try:
+            yield
+        finally:
+            with postgres_admin.connect() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+
+    def make_storage(self, tmp_path: Path) -> SQLStorage:
+        return SQLStorage(
+            POSTGRES_URL,
+            engine_kwargs={"connect_args": {"options": f"-csearch_path={self.schema}"}},
+        )
+
+    def test_tables_are_in_the_schema(self, storage: SQLStorage, postgres_admin: sa.Engine) -> None:
+        storage.create_study("here")
+        with postgres_admin.connect() as conn:
+            names = sa.inspect(conn).get_table_names(schema=self.schema)
+        assert {"hs_meta", "hs_studies", "hs_trials", "hs_trial_reports"} <= set(names)
+
+    def test_other_schema_version_raises(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        with postgres_admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    f"UPDATE \"{self.schema}\".hs_meta SET value = '999' "
+                    "WHERE key = 'schema_version'"
+                )
+            )
+        with pytest.raises(SchemaVersionError) as info:
+            self.make_storage(tmp_path)
+        assert "999" in str(info.value)
+        assert f"version {SCHEMA_VERSION}" in str(info.value)
+
+    def test_two_instances_create_the_schema_at_once(self, tmp_path: Path) -> None:
+        # The schema of this test is empty until both open it at the same moment.
+        opened: list[SQLStorage] = []
+        errors: list[BaseException] = []
+        start = threading.Barrier(3)
+
+        def open_one() -> None:
+            start.wait()
+            try:
+                opened.append(self.make_storage(tmp_path))
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        try:
+            assert errors == []
+            study = opened[0].create_study("together")
+            assert opened[1].load_study("together") == study
+        finally:
+            for storage in opened:
+                storage.close()
