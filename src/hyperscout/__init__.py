@@ -30,7 +30,7 @@ from hyperscout.exceptions import (
 )
 from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.objective import Objective
-from hyperscout.samplers import GridSampler, History, RandomSampler, Sampler
+from hyperscout.samplers import GridSampler, History, RandomSampler, Sampler, TPESampler
 from hyperscout.schedulers import FIFOScheduler, Scheduler
 from hyperscout.space import HyperParameters
 from hyperscout.storage import MemoryStorage, SQLStorage, Storage
@@ -64,6 +64,7 @@ __all__ = [
     "SearchFinished",
     "Storage",
     "StorageError",
+    "TPESampler",
     "TooManyFailedTrialsError",
     "Trial",
     "TrialPruned",

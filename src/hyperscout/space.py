@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -211,6 +212,8 @@ def _same(a: Any, b: Any) -> bool:
     """Equality that keeps True apart from 1 and tolerates float noise."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b  # exact: 10**12 and 10**12 + 1 are two values, not float noise
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
     return bool(a == b)
@@ -221,7 +224,7 @@ def _check_number(param: Parameter, field: str, value: Any, *, integer: bool) ->
     ok_types: tuple[type, ...] = (int, np.integer) if integer else (int, float, np.number)
     if isinstance(value, bool) or not isinstance(value, ok_types):
         raise param._fail(f"{field} must be {expected}, got {value!r}.")
-    if not integer and not math.isfinite(float(value)):
+    if not integer and not math.isfinite(float(cast(float, value))):
         raise param._fail(f"{field} must be finite, got {value!r}.")
 
 
@@ -294,7 +297,9 @@ class _Numeric(Parameter):
             if step <= 0:
                 raise self._fail(f"step must be > 0, got step={step!r}.")
             span = self.max_value - self.min_value
-            if span > 0 and step > span * (1 + 1e-12):
+            # The subtraction loses digits of large bounds: 100000.3 - 100000.1 < 0.2.
+            noise = 1e-12 * max(abs(self.min_value), abs(self.max_value))
+            if span > 0 and step > span * (1 + 1e-12) + noise:
                 raise self._fail(
                     f"step={step!r} is larger than the range max_value - min_value = {span!r}."
                 )
@@ -315,16 +320,13 @@ class _Numeric(Parameter):
             return None
         lo, hi = self.min_value, self.max_value
         if self.sampling == "log":
-            return int(math.floor(math.log(hi / lo) / math.log(step) + 1e-9)) + 1
-        return int(math.floor((hi - lo) / step + 1e-9)) + 1
+            return math.floor(math.log(hi / lo) / math.log(step) + 1e-9) + 1
+        return math.floor(float(hi - lo) / float(step) + 1e-9) + 1
 
     def _value_at(self, k: int) -> Any:
         step = self._effective_step
-        if self.sampling == "log":
-            x = self.min_value * step**k
-        else:
-            x = self.min_value + k * step
-        return int(round(x)) if self.integer else _tidy(x)
+        x = self.min_value * step**k if self.sampling == "log" else self.min_value + k * step
+        return round(x) if self.integer else _tidy(x)
 
     def _index_of(self, x: float) -> int:
         step = self._effective_step
@@ -378,16 +380,19 @@ class _Numeric(Parameter):
         if count is not None:
             return (self._index_of(x) + 0.5) / count
         lo, hi = float(self.min_value), float(self.max_value)
+        x = min(max(x, lo), hi)  # contains() lets float noise past the bounds
         if self.integer:  # log int: a continuous log scale over [min - 1/2, max + 1/2]
             lo, hi = lo - 0.5, hi + 0.5
-        if hi == lo:
+        # One value, or bounds so close that their logs are equal (no scale to divide by).
+        if hi == lo or (self.sampling != "linear" and math.log(hi) == math.log(lo)):
             return 0.5
         if self.sampling == "linear":
-            return (x - lo) / (hi - lo)
-        if self.sampling == "log":
-            return (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
-        # reverse_log: dense near max_value.
-        return 1.0 - (math.log(hi + lo - x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+            unit = (x - lo) / (hi - lo)
+        elif self.sampling == "log":
+            unit = (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        else:  # reverse_log: dense near max_value.
+            unit = 1.0 - (math.log(hi + lo - x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        return min(max(unit, 0.0), 1.0)  # rounding in the logs can step just outside
 
     def decode(self, unit: float) -> Any:
         u = min(max(float(unit), 0.0), 1.0)
@@ -488,8 +493,12 @@ class Choice(_Discrete):
                 f"values must all have one type (int, float, str or bool), got a mix of "
                 f"{', '.join(names)}: {list(values)!r}."
             )
-        kind = types.pop()
-        if len({repr(v) for v in values}) != len(values):
+        kind = cast(type, types.pop())
+        # Distinct as contains() and index() see them: floats closer than noise are one value.
+        ordered_values = sorted(values) if kind in (int, float) else []
+        if len({repr(v) for v in values}) != len(values) or any(
+            _same(a, b) for a, b in itertools.pairwise(ordered_values)
+        ):
             raise self._fail(f"values must be distinct, got {list(values)!r}.")
         numeric = kind in (int, float)
         if ordered is None:
@@ -499,9 +508,7 @@ class Choice(_Discrete):
         self.values = [kind(v) for v in values]
         self.ordered = bool(ordered)
         if default is not None and not self.contains(default):
-            raise self._fail(
-                f"default must be one of {self.values!r}, got default={default!r}."
-            )
+            raise self._fail(f"default must be one of {self.values!r}, got default={default!r}.")
         self._default = None if default is None else self.values[self.index(default)]
 
     @property
@@ -592,6 +599,13 @@ class Fixed(_Discrete):
         return {"value": self.value}
 
 
+def _frozen(value: Any) -> Any:
+    """Lists as tuples, so that arguments can key a dict."""
+    if isinstance(value, list):
+        return tuple(_frozen(v) for v in value)
+    return value
+
+
 # A function that gives the value of a parameter met for the first time during a trial.
 NewValueFunction = Callable[[Parameter, Mapping[str, Any]], Any]
 
@@ -618,6 +632,8 @@ class HyperParameters:
         self.values: dict[str, Any] = {}
         self._scope: list[Condition] = []
         self._new_value: NewValueFunction | None = None
+        # Parameters by the arguments that defined them, shared by copies (see _define).
+        self._known: dict[tuple[Any, ...], Parameter] = {}
 
     # -- the space -----------------------------------------------------------------------
     @property
@@ -644,9 +660,7 @@ class HyperParameters:
         try:
             return self._space[name]
         except KeyError:
-            raise KeyError(
-                f"No hyperparameter named {name!r}; defined: {self.names}."
-            ) from None
+            raise KeyError(f"No hyperparameter named {name!r}; defined: {self.names}.") from None
 
     def get(self, name: str) -> Any:
         """The value of ``name`` in this trial (its default when no value was set)."""
@@ -686,11 +700,9 @@ class HyperParameters:
 
         ``step_size`` is accepted as another name of ``step`` (older KerasTuner examples).
         """
-        conditions = self._conditions(name, parent_name, parent_values)
         step = step if step is not None else step_size
-        return self._register(
-            Int(name, min_value, max_value, step, sampling, default, conditions=conditions)
-        )
+        args = (min_value, max_value, step, sampling, default)
+        return self._define(Int, name, args, parent_name, parent_values)
 
     def Float(
         self,
@@ -706,11 +718,9 @@ class HyperParameters:
         step_size: float | None = None,
     ) -> Any:
         """A float parameter (``sampling`` linear, log or reverse_log); returns its value."""
-        conditions = self._conditions(name, parent_name, parent_values)
         step = step if step is not None else step_size
-        return self._register(
-            Float(name, min_value, max_value, step, sampling, default, conditions=conditions)
-        )
+        args = (min_value, max_value, step, sampling, default)
+        return self._define(Float, name, args, parent_name, parent_values)
 
     def Choice(
         self,
@@ -722,8 +732,7 @@ class HyperParameters:
         parent_values: Sequence[Any] | None = None,
     ) -> Any:
         """One of ``values`` (all ints, floats, strs or bools); returns this trial's choice."""
-        conditions = self._conditions(name, parent_name, parent_values)
-        return self._register(Choice(name, values, ordered, default, conditions=conditions))
+        return self._define(Choice, name, (values, ordered, default), parent_name, parent_values)
 
     def Boolean(
         self,
@@ -733,8 +742,7 @@ class HyperParameters:
         parent_values: Sequence[Any] | None = None,
     ) -> Any:
         """True or False; returns this trial's value."""
-        conditions = self._conditions(name, parent_name, parent_values)
-        return self._register(Boolean(name, default, conditions=conditions))
+        return self._define(Boolean, name, (default,), parent_name, parent_values)
 
     def Fixed(
         self,
@@ -744,8 +752,7 @@ class HyperParameters:
         parent_values: Sequence[Any] | None = None,
     ) -> Any:
         """A constant that is recorded but not searched; returns it."""
-        conditions = self._conditions(name, parent_name, parent_values)
-        return self._register(Fixed(name, value, conditions=conditions))
+        return self._define(Fixed, name, (value,), parent_name, parent_values)
 
     @contextlib.contextmanager
     def conditional_scope(self, parent_name: str, parent_values: Sequence[Any]) -> Iterator[None]:
@@ -794,7 +801,44 @@ class HyperParameters:
             conditions.append(self._condition(f"hp parameter {name!r}", parent_name, parent_values))
         return tuple(conditions)
 
+    def _define(
+        self,
+        cls: type[Parameter],
+        name: str,
+        args: tuple[Any, ...],
+        parent_name: str | None,
+        parent_values: Any,
+    ) -> Any:
+        """Register (or find) a parameter and return this trial's value for it.
+
+        An objective calls ``hp.Float(...)`` with the same arguments in every trial; the
+        parameter built the first time is found again by those arguments, so a repeated call
+        costs a dict lookup instead of a validation.
+        """
+        signature: tuple[Any, ...] | None = (
+            cls,
+            name,
+            tuple(_frozen(a) for a in args),
+            parent_name,
+            _frozen(parent_values),
+            tuple(self._scope),
+        )
+        try:
+            param = self._known.get(signature)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable argument: take the long way
+            param, signature = None, None
+        if param is None or self._space.get(name) is not param:
+            conditions = self._conditions(name, parent_name, parent_values)
+            param = self._add(cls(name, *args, conditions=conditions))
+            if signature is not None:
+                self._known[signature] = param
+        return self._value_of(param)
+
     def _register(self, param: Parameter) -> Any:
+        """Add ``param`` to the space (or check it against its first definition); its value."""
+        return self._value_of(self._add(param))
+
+    def _add(self, param: Parameter) -> Parameter:
         existing = self._space.get(param.name)
         if existing is None:
             self._space[param.name] = param
@@ -805,6 +849,9 @@ class HyperParameters:
             )
         else:
             param = existing
+        return param
+
+    def _value_of(self, param: Parameter) -> Any:
         if not param.is_active(self.values):
             self.values.pop(param.name, None)
             return None
@@ -828,6 +875,7 @@ class HyperParameters:
         """A copy with the same space and values."""
         clone = HyperParameters()
         clone._space = dict(self._space)
+        clone._known = self._known
         clone.values = dict(self.values)
         return clone
 
@@ -840,6 +888,7 @@ class HyperParameters:
         """
         clone = HyperParameters()
         clone._space = dict(self._space)
+        clone._known = self._known
         clone.values = self.active_values(values)
         clone._new_value = new_value
         return clone

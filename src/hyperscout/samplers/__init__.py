@@ -1,9 +1,10 @@
-"""Samplers propose configurations: grid, random (and, later, model-based)."""
+"""Samplers propose configurations: grid, random, and model-based (TPE, Gaussian process)."""
 
 from __future__ import annotations
 
 from hyperscout.samplers.base import History, Sampler
 from hyperscout.samplers.grid import GridSampler
 from hyperscout.samplers.random import RandomSampler
+from hyperscout.samplers.tpe import TPESampler
 
-__all__ = ["GridSampler", "History", "RandomSampler", "Sampler"]
+__all__ = ["GridSampler", "History", "RandomSampler", "Sampler", "TPESampler"]

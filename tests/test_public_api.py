@@ -1,0 +1,78 @@
+"""The public names of hyperscout: adding or removing one is a decision, made here."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import hyperscout as hs
+
+PUBLIC = [
+    "Executor",
+    "FIFOScheduler",
+    "GridSampler",
+    "GridSearch",
+    "History",
+    "HyperParameters",
+    "HyperscoutError",
+    "InlineExecutor",
+    "InvalidArgumentError",
+    "InvalidSpaceError",
+    "MemoryStorage",
+    "MissingDependencyError",
+    "Objective",
+    "ObjectiveDirectionError",
+    "RandomSampler",
+    "RandomSearch",
+    "RunningTrial",
+    "SQLStorage",
+    "Sampler",
+    "Scheduler",
+    "SchemaVersionError",
+    "SearchFinished",
+    "Storage",
+    "StorageError",
+    "TPESampler",
+    "TooManyFailedTrialsError",
+    "Trial",
+    "TrialPruned",
+    "TrialState",
+    "Tuner",
+    "__version__",
+]
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert hs.__all__ == PUBLIC
+    assert hs.__all__ == sorted(hs.__all__)
+    assert len(set(hs.__all__)) == len(hs.__all__)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+def test_each_public_name_is_importable(name: str) -> None:
+    module = importlib.import_module("hyperscout")
+    assert getattr(module, name) is getattr(hs, name)
+    namespace: dict[str, object] = {}
+    exec(f"from hyperscout import {name}", namespace)
+    assert namespace[name] is getattr(hs, name)
+
+
+def test_star_import_gives_exactly_the_public_names() -> None:
+    namespace: dict[str, object] = {}
+    exec("from hyperscout import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == sorted(PUBLIC)
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(hs.__version__, str) and hs.__version__.count(".") >= 2
+
+
+def test_errors_form_the_documented_tree() -> None:
+    for error in (hs.InvalidSpaceError, hs.InvalidArgumentError, hs.ObjectiveDirectionError):
+        assert issubclass(error, hs.HyperscoutError) and issubclass(error, ValueError)
+    assert issubclass(hs.TooManyFailedTrialsError, RuntimeError)
+    assert issubclass(hs.SchemaVersionError, hs.StorageError)
+    assert issubclass(hs.MissingDependencyError, ImportError)
+    assert issubclass(hs.SearchFinished, hs.HyperscoutError)
+    assert not issubclass(hs.TrialPruned, hs.HyperscoutError)
