@@ -147,10 +147,8 @@ class Objective:
                 f"{sorted(metrics)!r}. Return it, or pass objective= one of those names."
             )
         value = metrics[self.name]
-        if (
-            isinstance(value, bool)
-            or (not isinstance(value, (int, float))
-            and not hasattr(value, "__float__"))
+        if isinstance(value, bool) or (
+            not isinstance(value, (int, float)) and not hasattr(value, "__float__")
         ):
             raise InvalidArgumentError(
                 f"Metric {self.name!r} must be a number, got {value!r} ({type(value).__name__})."

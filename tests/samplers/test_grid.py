@@ -393,3 +393,17 @@ def test_grid_values_are_plain_python_numbers() -> None:
         assert type(values["n"]) is int
         assert type(values["x"]) is float and type(values["y"]) is float
         assert not math.isnan(values["y"])
+
+
+def test_one_grid_sampler_serves_two_studies_in_full() -> None:
+    sampler = GridSampler()
+
+    def objective(hp: hs.HyperParameters) -> float:
+        return float(hp.Int("a", 0, 2) + hp.Choice("b", [10, 20]))
+
+    first = hs.Tuner(objective, sampler=sampler, storage="memory", verbose=0, seed=0)
+    first.search()
+    second = hs.Tuner(objective, sampler=sampler, storage="memory", verbose=0, seed=0)
+    second.search()
+    assert [t.values for t in second.trials] == [t.values for t in first.trials]
+    assert len(second.trials) == 6

@@ -158,7 +158,7 @@ def grid_size(space: HyperParameters, n_points: int = DEFAULT_GRID_POINTS) -> in
     if all(not p.conditions for p in params):
         total = 1
         for p in params:
-            total *= len(p.grid(n_points))
+            total *= p.cardinality if p.cardinality is not None else len(p.grid(n_points))
         return total
     return sum(1 for _ in itertools.islice(enumerate_grid(space, n_points), 10_000_000))
 

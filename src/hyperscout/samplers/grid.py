@@ -45,27 +45,24 @@ class GridSampler(Sampler):
                 f"GridSampler(float_points=...): expected an int >= 2, got {float_points!r}."
             )
         self.float_points = float_points
-        # A cursor into the enumeration of one space; history only grows, so a combination
-        # skipped once stays tried and the cursor never needs to go back.
+        # A cursor into the enumeration of one space for one study. The study's tried keys
+        # only grow, so a combination skipped once stays tried and the cursor never goes
+        # back; another key set (another study, or a History built by hand) starts over.
         self._signature: str | None = None
         self._cursor: Iterator[dict[str, Any]] | None = None
         self._pending: dict[str, Any] | None = None
-        self._history_len = 0
+        self._keys_seen: object = None
 
     def sample(
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         signature = config_key(space.to_dict())
-        if (
-            self._cursor is None
-            or signature != self._signature
-            or len(history) < self._history_len
-        ):
+        seen = history.keys
+        if self._cursor is None or signature != self._signature or seen is not self._keys_seen:
             self._signature = signature
             self._cursor = enumerate_grid(space, self.float_points)
             self._pending = None
-        self._history_len = len(history)
-        seen = history.keys
+        self._keys_seen = seen
         while True:
             if self._pending is None:
                 self._pending = next(self._cursor, None)
