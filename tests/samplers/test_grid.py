@@ -396,7 +396,7 @@ def test_grid_values_are_plain_python_numbers() -> None:
 
 
 def test_one_grid_sampler_serves_two_studies_in_full() -> None:
-    sampler = GridSampler()
+    sampler = hs.GridSampler()
 
     def objective(hp: hs.HyperParameters) -> float:
         return float(hp.Int("a", 0, 2) + hp.Choice("b", [10, 20]))
