@@ -11,6 +11,7 @@ import hyperscout as hs
 PUBLIC = [
     "Executor",
     "FIFOScheduler",
+    "GPSampler",
     "GridSampler",
     "GridSearch",
     "History",

@@ -30,7 +30,7 @@ from hyperscout.exceptions import (
 )
 from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.objective import Objective
-from hyperscout.samplers import GridSampler, History, RandomSampler, Sampler, TPESampler
+from hyperscout.samplers import GPSampler, GridSampler, History, RandomSampler, Sampler, TPESampler
 from hyperscout.schedulers import FIFOScheduler, Scheduler
 from hyperscout.space import HyperParameters
 from hyperscout.storage import MemoryStorage, SQLStorage, Storage
@@ -42,6 +42,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Executor",
     "FIFOScheduler",
+    "GPSampler",
     "GridSampler",
     "GridSearch",
     "History",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from hyperscout.samplers.base import History, Sampler
+from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.grid import GridSampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.samplers.tpe import TPESampler
 
-__all__ = ["GridSampler", "History", "RandomSampler", "Sampler", "TPESampler"]
+__all__ = ["GPSampler", "GridSampler", "History", "RandomSampler", "Sampler", "TPESampler"]
