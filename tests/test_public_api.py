@@ -9,6 +9,8 @@ import pytest
 import hyperscout as hs
 
 PUBLIC = [
+    "AutoSampler",
+    "BayesianOptimization",
     "Executor",
     "FIFOScheduler",
     "GPSampler",

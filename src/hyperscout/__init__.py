@@ -30,16 +30,26 @@ from hyperscout.exceptions import (
 )
 from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.objective import Objective
-from hyperscout.samplers import GPSampler, GridSampler, History, RandomSampler, Sampler, TPESampler
+from hyperscout.samplers import (
+    AutoSampler,
+    GPSampler,
+    GridSampler,
+    History,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
 from hyperscout.schedulers import FIFOScheduler, Scheduler
 from hyperscout.space import HyperParameters
 from hyperscout.storage import MemoryStorage, SQLStorage, Storage
 from hyperscout.trial import RunningTrial, Trial, TrialState
-from hyperscout.tuner import GridSearch, RandomSearch, Tuner
+from hyperscout.tuner import BayesianOptimization, GridSearch, RandomSearch, Tuner
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoSampler",
+    "BayesianOptimization",
     "Executor",
     "FIFOScheduler",
     "GPSampler",

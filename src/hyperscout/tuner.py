@@ -33,14 +33,22 @@ from hyperscout.exceptions import (
 )
 from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.objective import Objective
-from hyperscout.samplers import GridSampler, History, RandomSampler, Sampler
+from hyperscout.samplers import (
+    AutoSampler,
+    GPSampler,
+    GridSampler,
+    History,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.trial import RunningTrial, Trial, TrialState, _as_float, config_key
 
-__all__ = ["GridSearch", "RandomSearch", "Tuner"]
+__all__ = ["BayesianOptimization", "GridSearch", "RandomSearch", "Tuner"]
 
 DATABASE_FILE = "hyperscout.db"
 _HOST = socket.gethostname()
@@ -769,3 +777,71 @@ class GridSearch(Tuner):
     ) -> None:
         kwargs.setdefault("sampler", GridSampler(float_points=float_points))
         super().__init__(hypermodel, max_trials=max_trials, **kwargs)
+
+
+_BAYES_SAMPLERS = ("auto", "gp", "tpe")
+
+
+class BayesianOptimization(Tuner):
+    """Bayesian optimization: a model of the objective proposes where improvement is likely.
+
+    Args:
+        num_initial_points: trials drawn before the model proposes (a scrambled Sobol
+            design for the GP, random draws for TPE); default 10.
+        alpha: the smallest noise variance of the GP, relative to the standardised losses
+            (KerasTuner's ``alpha``); raise it for a noisy objective.
+        beta: None (default) uses log expected improvement; a number uses KerasTuner's
+            upper-confidence-bound acquisition with this ``beta``.
+        sampler: ``"gp"`` (a Gaussian process), ``"tpe"`` (a multivariate Tree-structured
+            Parzen estimator), ``"auto"`` (default: the GP while the study has fewer than
+            250 trials and the space at most 32 parameters, TPE beyond), or a
+            :class:`Sampler`.
+
+    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to 10 as in KerasTuner.
+
+    >>> import hyperscout as hs
+    >>> def objective(hp):
+    ...     return (hp.Float("x", -5.0, 5.0) - 1.0) ** 2
+    >>> tuner = hs.BayesianOptimization(objective, max_trials=15, num_initial_points=5,
+    ...                                 seed=0, storage="memory", verbose=0)
+    >>> tuner.search()
+    >>> abs(tuner.get_best_hyperparameters()[0]["x"] - 1.0) < 0.1
+    True
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        max_trials: int | None = 10,
+        num_initial_points: int | None = None,
+        alpha: float = 1e-4,
+        beta: float | None = None,
+        sampler: str | Sampler = "auto",
+        **kwargs: Any,
+    ) -> None:
+        _check_int("num_initial_points", num_initial_points, minimum=1, allow_none=True)
+        if isinstance(sampler, str):
+            if sampler not in _BAYES_SAMPLERS:
+                raise InvalidArgumentError(
+                    f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
+                    f"Sampler, got {sampler!r}."
+                )
+            startup = 10 if num_initial_points is None else num_initial_points
+            try:
+                gp = GPSampler(n_startup_trials=startup, noise_floor=alpha, beta=beta)
+            except InvalidArgumentError as exc:  # name the preset's argument, not the sampler's
+                text = str(exc).replace("noise_floor", "alpha")
+                raise InvalidArgumentError(
+                    text.replace("GPSampler(", "BayesianOptimization(")
+                ) from None
+            tpe = TPESampler(n_startup_trials=startup)
+            chosen: Sampler = {"gp": gp, "tpe": tpe, "auto": AutoSampler(gp=gp, tpe=tpe)}[sampler]
+        elif isinstance(sampler, Sampler):
+            chosen = sampler
+        else:
+            raise InvalidArgumentError(
+                f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
+                f"Sampler, got {sampler!r}."
+            )
+        super().__init__(hypermodel, max_trials=max_trials, sampler=chosen, **kwargs)

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from hyperscout.samplers.auto import AutoSampler
 from hyperscout.samplers.base import History, Sampler
 from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.grid import GridSampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.samplers.tpe import TPESampler
 
-__all__ = ["GPSampler", "GridSampler", "History", "RandomSampler", "Sampler", "TPESampler"]
+__all__ = [
+    "AutoSampler",
+    "GPSampler",
+    "GridSampler",
+    "History",
+    "RandomSampler",
+    "Sampler",
+    "TPESampler",
+]

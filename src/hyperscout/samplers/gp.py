@@ -499,6 +499,7 @@ def _fit(
     deterministic: bool,
     starts: Sequence[FloatArray],
     maxiter: int,
+    noise_floor: float = _NOISE_FLOOR,
 ) -> tuple[_GaussianProcess, FloatArray]:
     """Fit the hyperparameters from each start; the GP of the best and its log parameters."""
     d = x.shape[1]
@@ -507,7 +508,7 @@ def _fit(
     bounds = [tuple(math.log(b) for b in _LENGTH_SCALE_BOUNDS)] * d
     bounds.append(tuple(math.log(b) for b in _SIGNAL_BOUNDS))
     if not deterministic:
-        bounds.append((math.log(_NOISE_FLOOR), math.log(_NOISE_CEILING)))
+        bounds.append((math.log(noise_floor), math.log(max(_NOISE_CEILING, noise_floor))))
     lower = np.array([b[0] for b in bounds])
     upper = np.array([b[1] for b in bounds])
     objective = _Objective(x, y, priors, fixed_noise)
@@ -575,6 +576,16 @@ def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()
     limiter: contextlib.AbstractContextManager[Any] = _THREADPOOLS.limit(limits=1, user_api="blas")
     return limiter
+
+
+def _check_positive(name: str, value: Any, *, upper: float) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not 0 < float(value) <= upper
+    ):
+        expected = "a number > 0" + (f" and <= {upper}" if math.isfinite(upper) else "")
+        raise InvalidArgumentError(f"GPSampler({name}=...): expected {expected}, got {value!r}.")
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
@@ -675,6 +686,11 @@ class GPSampler(Sampler):
             is counted below the best loss minus ``xi``.
         deterministic: the objective returns the same value for the same configuration; the
             noise of the model is then fixed to a tiny floor instead of being fitted.
+        noise_floor: the smallest noise variance the fit may choose, relative to the
+            standardised losses (KerasTuner's ``alpha``); raise it for noisy objectives.
+        beta: None (the default) maximises log expected improvement; a number switches the
+            acquisition to the lower confidence bound ``mean - beta * std`` of the loss
+            (KerasTuner's UCB with its ``beta``).
 
     >>> import numpy as np
     >>> from hyperscout.objective import Objective
@@ -695,6 +711,8 @@ class GPSampler(Sampler):
         n_restarts: int = 5,
         xi: float = 0.0,
         deterministic: bool = False,
+        noise_floor: float = _NOISE_FLOOR,
+        beta: float | None = None,
     ) -> None:
         _check_int("n_startup_trials", n_startup_trials, 1)
         _check_int("n_candidates", n_candidates, 1)
@@ -708,6 +726,9 @@ class GPSampler(Sampler):
             raise InvalidArgumentError(
                 f"GPSampler(xi=...): expected a finite number >= 0, got {xi!r}."
             )
+        _check_positive("noise_floor", noise_floor, upper=1.0)
+        if beta is not None:
+            _check_positive("beta", beta, upper=math.inf)
         if not isinstance(deterministic, (bool, np.bool_)):
             raise InvalidArgumentError(
                 f"GPSampler(deterministic=...): expected True or False, got {deterministic!r}."
@@ -717,6 +738,8 @@ class GPSampler(Sampler):
         self.n_restarts = int(n_restarts)
         self.xi = float(xi)
         self.deterministic = bool(deterministic)
+        self.noise_floor = float(noise_floor)
+        self.beta = None if beta is None else float(beta)
         # Caches: the space's encoding and the last fitted hyperparameters (a warm start).
         self._space_key: str | None = None
         self._space: _Space | None = None
@@ -726,7 +749,8 @@ class GPSampler(Sampler):
         return (
             f"GPSampler(n_startup_trials={self.n_startup_trials}, "
             f"n_candidates={self.n_candidates}, n_restarts={self.n_restarts}, xi={self.xi}, "
-            f"deterministic={self.deterministic})"
+            f"deterministic={self.deterministic}, noise_floor={self.noise_floor}, "
+            f"beta={self.beta})"
         )
 
     # -- the proposal ----------------------------------------------------------------------
@@ -823,13 +847,20 @@ class GPSampler(Sampler):
             starts = [self._theta]
             refine = n < _REFINE_BELOW or n % _REFINE_EVERY == 0
             maxiter = _REFINE_MAXITER if refine else 0
-        gp, theta = _fit(x, y, deterministic=self.deterministic, starts=starts, maxiter=maxiter)
+        gp, theta = _fit(
+            x,
+            y,
+            deterministic=self.deterministic,
+            starts=starts,
+            maxiter=maxiter,
+            noise_floor=self.noise_floor,
+        )
         self._theta = theta
         best = float(y.min()) if y.size else 0.0
         if pending:
             # Constant liar: the mean warped loss (0 after standardisation).
             gp = gp.with_points(features.features(units_pending), np.zeros(len(pending)))
-        return _Model(gp, best, self.xi, cached, features, y, units)
+        return _Model(gp, best, self.xi, cached, features, y, units, beta=self.beta)
 
     def _optimise(
         self,
@@ -905,8 +936,11 @@ class _Model:
         features: SpaceEncoding,
         y: FloatArray,
         units: FloatArray,
+        *,
+        beta: float | None = None,
     ) -> None:
         self.gp, self.best, self.xi, self.cached = gp, best, xi, cached
+        self.beta = beta
         self.features, self.y, self.units = features, y, units
 
     def score(self, units: FloatArray) -> FloatArray:
@@ -914,6 +948,9 @@ class _Model:
         if units.shape[0] == 0:
             return np.empty(0)
         mean, var, _, _ = self.gp.predict(self.features.features(units))
+        if self.beta is not None:  # the lower confidence bound of the loss, negated
+            bound: FloatArray = self.beta * np.sqrt(var) - mean
+            return bound
         return log_expected_improvement(mean, np.sqrt(var), self.best, xi=self.xi)
 
     def maximise(self, latent: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -948,10 +985,14 @@ class _Model:
             mean, var, d_mean, d_var = self.gp.predict(feats, columns)
             assert d_mean is not None and d_var is not None
             std = np.sqrt(var)
+            d_std = d_var / (2.0 * std[:, None])
+            if self.beta is not None:
+                bound = self.beta * std - mean
+                d_bound = np.where(active, self.beta * d_std - d_mean, 0.0)
+                return -float(bound.sum()), -d_bound.reshape(-1)
             z = (self.best - self.xi - mean) / std
             log_h = _log_h(z)
             value = np.log(std) + log_h
-            d_std = d_var / (2.0 * std[:, None])
             d_z = (-d_mean - z[:, None] * d_std) / std[:, None]
             grad = d_std / std[:, None] + _dlog_h(z, log_h)[:, None] * d_z
             grad = np.where(active, grad, 0.0)
