@@ -429,3 +429,38 @@ def test_verbose_zero_is_silent_and_two_prints_each_trial(
     lines = [line for line in err.splitlines() if line.startswith("trial ")]
     assert len(lines) == 3
     assert lines[0].startswith("trial 0: COMPLETE objective=")
+
+
+def test_checkpoint_dir_is_per_trial_and_promoted_trials_see_the_previous_one(
+    tmp_path: Any,
+) -> None:
+    seen: dict[int, Any] = {}
+
+    def objective(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
+        x = hp.Float("x", 0.0, 1.0)
+        (trial.checkpoint_dir / "weights.txt").write_text(str(x))
+        seen[trial.number] = (trial.previous_checkpoint_dir, trial.previous_budget)
+        return x
+
+    tuner = make(objective, max_trials=None, storage=None, directory=tmp_path, project_name="ck")
+    hp, first = tuner.ask()
+    objective(hp, first)
+    tuner.tell(first, 0.5)
+    assert (tmp_path / "ck" / "checkpoints" / "trial_00000" / "weights.txt").exists()
+    assert seen[0] == (None, None)
+    # A promotion: a new trial with the same values, a higher budget, and promoted_from.
+    from hyperscout.schedulers import Suggestion
+
+    record = tuner._start_trial(Suggestion({"x": 0.25}, budget=9, attrs={"promoted_from": 0}))
+    handle = tuner._running_trial(record)
+    assert handle.previous_checkpoint_dir == tmp_path / "ck" / "checkpoints" / "trial_00000"
+    assert handle.previous_budget is None and handle.budget == 9
+    assert (handle.previous_checkpoint_dir / "weights.txt").read_text() == str(
+        first and tuner.trials[0].values["x"]
+    )
+    tuner.close()
+    again = make(
+        max_trials=None, storage=None, directory=tmp_path, project_name="ck", overwrite=True
+    )
+    assert not (tmp_path / "ck" / "checkpoints").exists()
+    again.close()

@@ -11,13 +11,15 @@ from __future__ import annotations
 import enum
 import json
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hyperscout.exceptions import InvalidArgumentError
 
-__all__ = ["RunningTrial", "Trial", "TrialState", "config_key"]
+__all__ = ["RunningTrial", "Trial", "TrialState", "checkpoint_path", "config_key"]
 
 
 class TrialState(str, enum.Enum):
@@ -113,6 +115,13 @@ class RunningTrial:
         attrs: the strategy's bookkeeping for the trial (read-only for the objective).
         on_report: called with ``(step, metrics)`` after each report; returns True when the
             scheduler wants the trial stopped. The tuner supplies it.
+        checkpoint_root: the folder that holds every trial's checkpoint folder.
+        previous: ``(number, budget)`` of the trial this one continues (a configuration
+            promoted to a higher budget continues from its lower-rung checkpoint).
+
+    Checkpoints are framework-neutral: save anything into :attr:`checkpoint_dir`; a trial
+    that continues another finds that trial's files in :attr:`previous_checkpoint_dir`
+    and the budget already spent in :attr:`previous_budget`.
 
     >>> trial = RunningTrial(number=3, budget=9)
     >>> trial.report(1, val_loss=0.5)
@@ -129,13 +138,45 @@ class RunningTrial:
         *,
         attrs: Mapping[str, Any] | None = None,
         on_report: ReportCallback | None = None,
+        checkpoint_root: str | os.PathLike[str] | None = None,
+        previous: tuple[int, float | None] | None = None,
     ) -> None:
         self.number = number
         self.budget = budget
         self.attrs: Mapping[str, Any] = dict(attrs or {})
+        self._checkpoint_root = None if checkpoint_root is None else Path(checkpoint_root)
+        self._previous = previous
         self.reports: dict[int, dict[str, float]] = {}
         self._on_report = on_report
         self._should_stop = False
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        """This trial's own folder for checkpoints, created on first use.
+
+        Raises:
+            InvalidArgumentError: the tuner has no folder for checkpoints.
+        """
+        if self._checkpoint_root is None:
+            raise InvalidArgumentError(
+                f"Trial {self.number} has no checkpoint folder: give the tuner a directory=."
+            )
+        path = checkpoint_path(self._checkpoint_root, self.number)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def previous_checkpoint_dir(self) -> Path | None:
+        """The checkpoint folder of the trial this one continues, or None (a fresh start)."""
+        if self._previous is None or self._checkpoint_root is None:
+            return None
+        path = checkpoint_path(self._checkpoint_root, self._previous[0])
+        return path if path.is_dir() else None
+
+    @property
+    def previous_budget(self) -> float | None:
+        """The budget the continued trial reached (e.g. epochs already trained), or None."""
+        return None if self._previous is None else self._previous[1]
 
     def report(self, step: int, **metrics: float) -> None:
         """Record intermediate metrics at ``step`` (an epoch, an iteration ...).
@@ -173,6 +214,11 @@ class RunningTrial:
 
     def __repr__(self) -> str:
         return f"RunningTrial(number={self.number}, budget={self.budget!r})"
+
+
+def checkpoint_path(root: str | os.PathLike[str], number: int) -> Path:
+    """The checkpoint folder of trial ``number`` under ``root``."""
+    return Path(root) / f"trial_{number:05d}"
 
 
 def _as_float(value: object) -> float | None:

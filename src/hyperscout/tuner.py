@@ -11,6 +11,7 @@ import inspect
 import math
 import os
 import secrets
+import shutil
 import socket
 import threading
 import time
@@ -221,6 +222,8 @@ class Tuner:
         self.project_name = project_name or "untitled_project"
         self.directory = Path(directory if directory is not None else ".")
         self.project_dir = self.directory / self.project_name
+        #: Trials keep checkpoints in ``checkpoint_root/trial_NNNNN/``.
+        self.checkpoint_root = self.project_dir / "checkpoints"
         self._passes_trial = hypermodel is not None and _takes_trial(hypermodel)
 
         if isinstance(storage, Storage):
@@ -231,6 +234,7 @@ class Tuner:
             self.storage = open_storage(sqlite_url(self.project_dir / DATABASE_FILE))
         if overwrite:
             self.storage.delete_study(self.project_name)
+            shutil.rmtree(self.checkpoint_root, ignore_errors=True)
 
         study = self.storage.get_or_create_study(
             self.project_name,
@@ -420,9 +424,12 @@ class Tuner:
                         failures_in_row = self._count_failure(finished, failures_in_row)
                     history = self._history()
             except KeyboardInterrupt:
+                self.executor.cancel()
                 for number in running.values():
                     self._abandon(number, "The search was interrupted (Ctrl-C).")
                 raise
+            finally:
+                self.executor.close()
 
     def _should_stop(self, started: float, history: History, n_running: int) -> Stop | None:
         if self.max_trials is not None and self._counted() + n_running >= self.max_trials:
@@ -483,7 +490,19 @@ class Tuner:
             current = self.storage.get_trial(self._study_id, trial.number)
             return self.scheduler.on_report(current, self._history()) is Decision.STOP
 
-        return RunningTrial(trial.number, trial.budget, attrs=trial.attrs, on_report=on_report)
+        previous = None
+        parent = trial.attrs.get("promoted_from")
+        if parent is not None:
+            with contextlib.suppress(StorageError):
+                previous = (int(parent), self.storage.get_trial(self._study_id, int(parent)).budget)
+        return RunningTrial(
+            trial.number,
+            trial.budget,
+            attrs=trial.attrs,
+            on_report=on_report,
+            checkpoint_root=self.checkpoint_root,
+            previous=previous,
+        )
 
     def _run_trial(self, trial: Trial, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trial:
         """Run the objective for one trial and record the outcome. Runs inside the executor."""
@@ -577,16 +596,20 @@ class Tuner:
             attempt = int(self.storage.get_trial(self._study_id, number).attrs.get("attempt", 0))
             if attempt < self.max_retries_per_trial:
                 attrs["rerun"] = True
-        return self.storage.finish_trial(
-            self._study_id,
-            number,
-            state=state,
-            values=hp.values,
-            value=value,
-            metrics=metrics,
-            error=error,
-            attrs=attrs,
-        )
+        try:
+            return self.storage.finish_trial(
+                self._study_id,
+                number,
+                state=state,
+                values=hp.values,
+                value=value,
+                metrics=metrics,
+                error=error,
+                attrs=attrs,
+            )
+        except StorageError:
+            # Already finished elsewhere (an interrupted search gave it up): keep that record.
+            return self.storage.get_trial(self._study_id, number)
 
     def enqueue(self, values: Mapping[str, Any]) -> None:
         """Run a known configuration before the strategy proposes its own.

@@ -1,8 +1,8 @@
-"""Executors run objectives: in the calling process (more to come: processes, Dask, Ray)."""
+"""Executors run objectives: in the calling process or in threads (more to come: processes, Dask, Ray)."""
 
 from __future__ import annotations
 
 from hyperscout.executors.base import Executor
-from hyperscout.executors.local import InlineExecutor
+from hyperscout.executors.local import InlineExecutor, ThreadExecutor
 
-__all__ = ["Executor", "InlineExecutor"]
+__all__ = ["Executor", "InlineExecutor", "ThreadExecutor"]

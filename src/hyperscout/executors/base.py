@@ -26,4 +26,11 @@ class Executor(abc.ABC):
         """Start ``fn(*args)``; the future holds its result or exception."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
-        """Release workers. The default does nothing."""
+        """Release workers after the running calls end. The default does nothing."""
+
+    def cancel(self) -> None:
+        """Release workers at once (Ctrl-C): drop calls not started, do not wait for the rest.
+
+        The default is :meth:`close`.
+        """
+        self.close()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.executors.base import Executor
 
-__all__ = ["InlineExecutor"]
+__all__ = ["InlineExecutor", "ThreadExecutor"]
 
 T = TypeVar("T")
 
@@ -33,3 +34,47 @@ class InlineExecutor(Executor):
         else:
             future.set_result(result)
         return future
+
+
+class ThreadExecutor(Executor):
+    """Runs up to ``n_workers`` trials at once in threads of this process.
+
+    Right for objectives that release the GIL while they work (NumPy, scikit-learn, PyTorch,
+    Keras training, subprocesses, remote calls) and for schedulers such as ASHA that promote
+    trials as soon as workers free up. Ctrl-C stops the search; running trials are recorded
+    as interrupted and run again on resume.
+
+    Args:
+        n_workers: trials running at once (at least 1).
+
+    >>> executor = ThreadExecutor(2)
+    >>> sorted(f.result() for f in [executor.submit(pow, 2, k) for k in range(3)])
+    [1, 2, 4]
+    >>> executor.close()
+    """
+
+    def __init__(self, n_workers: int) -> None:
+        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
+            raise InvalidArgumentError(
+                f"ThreadExecutor(n_workers=...): expected an int >= 1, got {n_workers!r}."
+            )
+        self.n_workers = n_workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_workers, thread_name_prefix="hyperscout")
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def cancel(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __repr__(self) -> str:
+        return f"ThreadExecutor(n_workers={self.n_workers})"
