@@ -28,8 +28,16 @@ from hyperscout.exceptions import (
     TooManyFailedTrialsError,
     TrialPruned,
 )
-from hyperscout.executors import Executor, InlineExecutor
+from hyperscout.executors import Executor, InlineExecutor, ThreadExecutor
 from hyperscout.objective import Objective
+from hyperscout.presets import (
+    BOHB,
+    BayesianOptimization,
+    GridSearch,
+    Hyperband,
+    RandomSearch,
+    SuccessiveHalving,
+)
 from hyperscout.samplers import (
     AutoSampler,
     GPSampler,
@@ -39,16 +47,27 @@ from hyperscout.samplers import (
     Sampler,
     TPESampler,
 )
-from hyperscout.schedulers import FIFOScheduler, Scheduler
+from hyperscout.schedulers import (
+    ASHAScheduler,
+    BOHBScheduler,
+    FIFOScheduler,
+    HyperbandScheduler,
+    MedianStoppingScheduler,
+    Scheduler,
+    SuccessiveHalvingScheduler,
+)
 from hyperscout.space import HyperParameters
 from hyperscout.storage import MemoryStorage, SQLStorage, Storage
 from hyperscout.trial import RunningTrial, Trial, TrialState
-from hyperscout.tuner import BayesianOptimization, GridSearch, RandomSearch, Tuner
+from hyperscout.tuner import Tuner
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ASHAScheduler",
     "AutoSampler",
+    "BOHB",
+    "BOHBScheduler",
     "BayesianOptimization",
     "Executor",
     "FIFOScheduler",
@@ -57,10 +76,13 @@ __all__ = [
     "GridSearch",
     "History",
     "HyperParameters",
+    "Hyperband",
+    "HyperbandScheduler",
     "HyperscoutError",
     "InlineExecutor",
     "InvalidArgumentError",
     "InvalidSpaceError",
+    "MedianStoppingScheduler",
     "MemoryStorage",
     "MissingDependencyError",
     "Objective",
@@ -75,7 +97,10 @@ __all__ = [
     "SearchFinished",
     "Storage",
     "StorageError",
+    "SuccessiveHalving",
+    "SuccessiveHalvingScheduler",
     "TPESampler",
+    "ThreadExecutor",
     "TooManyFailedTrialsError",
     "Trial",
     "TrialPruned",

@@ -30,9 +30,10 @@ from rich.text import Text
 
 from hyperscout.console import format_value
 from hyperscout.exceptions import InvalidArgumentError, require
+from hyperscout.presets import GridSearch, RandomSearch
 from hyperscout.space import HyperParameters
 from hyperscout.trial import TrialState
-from hyperscout.tuner import DATABASE_FILE, GridSearch, RandomSearch, Tuner
+from hyperscout.tuner import DATABASE_FILE, Tuner
 
 __all__ = [
     "DEFAULT_DIRECTORY",

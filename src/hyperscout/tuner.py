@@ -1,7 +1,8 @@
 """The tuner: ask the scheduler, run the trial, record it. No algorithm and no SQL here.
 
-:class:`Tuner` pairs a sampler with a scheduler; :class:`GridSearch` and :class:`RandomSearch`
-are the presets users know from the lecture and from KerasTuner.
+:class:`Tuner` pairs a sampler with a scheduler; the presets users know from the lecture and
+from KerasTuner (``GridSearch``, ``RandomSearch``, ``BayesianOptimization``, ``Hyperband`` ...)
+live in :mod:`hyperscout.presets`.
 """
 
 from __future__ import annotations
@@ -34,22 +35,14 @@ from hyperscout.exceptions import (
 )
 from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.objective import Objective
-from hyperscout.samplers import (
-    AutoSampler,
-    GPSampler,
-    GridSampler,
-    History,
-    RandomSampler,
-    Sampler,
-    TPESampler,
-)
+from hyperscout.samplers import History, RandomSampler, Sampler
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
-from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters
+from hyperscout.space import HyperParameters
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.trial import RunningTrial, Trial, TrialState, _as_float, config_key
 
-__all__ = ["BayesianOptimization", "GridSearch", "RandomSearch", "Tuner"]
+__all__ = ["DATABASE_FILE", "Tuner", "check_int"]
 
 DATABASE_FILE = "hyperscout.db"
 _HOST = socket.gethostname()
@@ -59,7 +52,7 @@ _LIVE_TRIALS: set[tuple[str, int]] = set()
 _LIVE_LOCK = threading.Lock()
 
 
-def _check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> None:
+def check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> None:
     """The shared argument check: an int >= minimum (or None when allowed)."""
     if value is None and allow_none:
         return
@@ -187,12 +180,12 @@ class Tuner:
             raise InvalidArgumentError(
                 f"hypermodel: expected a function of hp that returns a metric, got {hypermodel!r}."
             )
-        _check_int("max_trials", max_trials, minimum=1, allow_none=True)
-        _check_int("seed", seed, minimum=0, allow_none=True)
-        _check_int("executions_per_trial", executions_per_trial, minimum=1)
-        _check_int("max_retries_per_trial", max_retries_per_trial, minimum=0)
-        _check_int("max_consecutive_failed_trials", max_consecutive_failed_trials, minimum=1)
-        _check_int("verbose", verbose, minimum=0)
+        check_int("max_trials", max_trials, minimum=1, allow_none=True)
+        check_int("seed", seed, minimum=0, allow_none=True)
+        check_int("executions_per_trial", executions_per_trial, minimum=1)
+        check_int("max_retries_per_trial", max_retries_per_trial, minimum=0)
+        check_int("max_consecutive_failed_trials", max_consecutive_failed_trials, minimum=1)
+        check_int("verbose", verbose, minimum=0)
         if timeout is not None and (
             isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
         ):
@@ -752,119 +745,3 @@ def _average(runs: list[dict[str, Any]]) -> dict[str, Any]:
         numbers = [v for v in values if isinstance(v, float) and math.isfinite(v)]
         merged[name] = sum(numbers) / len(numbers) if numbers else None
     return merged
-
-
-class RandomSearch(Tuner):
-    """Random search: configurations drawn at random (duplicates redrawn).
-
-    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to 10 as in KerasTuner.
-    """
-
-    def __init__(
-        self,
-        hypermodel: Callable[..., Any] | None = None,
-        *,
-        max_trials: int | None = 10,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("sampler", RandomSampler())
-        super().__init__(hypermodel, max_trials=max_trials, **kwargs)
-
-
-class GridSearch(Tuner):
-    """Grid search: every combination once, in a fixed order, until the grid is exhausted.
-
-    Args:
-        float_points: values of a float without a step (default 5).
-
-    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to None (the whole grid).
-
-    >>> import hyperscout as hs
-    >>> def objective(hp):
-    ...     return hp.Int("a", 0, 2) + hp.Choice("b", [10, 20])
-    >>> tuner = hs.GridSearch(objective, storage="memory", verbose=0)
-    >>> tuner.search()
-    >>> [dict(t.values) for t in tuner.trials][:3]
-    [{'a': 0, 'b': 10}, {'a': 0, 'b': 20}, {'a': 1, 'b': 10}]
-    >>> len(tuner.trials)
-    6
-    """
-
-    def __init__(
-        self,
-        hypermodel: Callable[..., Any] | None = None,
-        *,
-        float_points: int = DEFAULT_GRID_POINTS,
-        max_trials: int | None = None,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("sampler", GridSampler(float_points=float_points))
-        super().__init__(hypermodel, max_trials=max_trials, **kwargs)
-
-
-_BAYES_SAMPLERS = ("auto", "gp", "tpe")
-
-
-class BayesianOptimization(Tuner):
-    """Bayesian optimization: a model of the objective proposes where improvement is likely.
-
-    Args:
-        num_initial_points: trials drawn before the model proposes (a scrambled Sobol
-            design for the GP, random draws for TPE); default 10.
-        alpha: the smallest noise variance of the GP, relative to the standardised losses
-            (KerasTuner's ``alpha``); raise it for a noisy objective.
-        beta: None (default) uses log expected improvement; a number uses KerasTuner's
-            upper-confidence-bound acquisition with this ``beta``.
-        sampler: ``"gp"`` (a Gaussian process), ``"tpe"`` (a multivariate Tree-structured
-            Parzen estimator), ``"auto"`` (default: the GP while the study has fewer than
-            250 trials and the space at most 32 parameters, TPE beyond), or a
-            :class:`Sampler`.
-
-    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to 10 as in KerasTuner.
-
-    >>> import hyperscout as hs
-    >>> def objective(hp):
-    ...     return (hp.Float("x", -5.0, 5.0) - 1.0) ** 2
-    >>> tuner = hs.BayesianOptimization(objective, max_trials=15, num_initial_points=5,
-    ...                                 seed=0, storage="memory", verbose=0)
-    >>> tuner.search()
-    >>> abs(tuner.get_best_hyperparameters()[0]["x"] - 1.0) < 0.1
-    True
-    """
-
-    def __init__(
-        self,
-        hypermodel: Callable[..., Any] | None = None,
-        *,
-        max_trials: int | None = 10,
-        num_initial_points: int | None = None,
-        alpha: float = 1e-4,
-        beta: float | None = None,
-        sampler: str | Sampler = "auto",
-        **kwargs: Any,
-    ) -> None:
-        _check_int("num_initial_points", num_initial_points, minimum=1, allow_none=True)
-        if isinstance(sampler, str):
-            if sampler not in _BAYES_SAMPLERS:
-                raise InvalidArgumentError(
-                    f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
-                    f"Sampler, got {sampler!r}."
-                )
-            startup = 10 if num_initial_points is None else num_initial_points
-            try:
-                gp = GPSampler(n_startup_trials=startup, noise_floor=alpha, beta=beta)
-            except InvalidArgumentError as exc:  # name the preset's argument, not the sampler's
-                text = str(exc).replace("noise_floor", "alpha")
-                raise InvalidArgumentError(
-                    text.replace("GPSampler(", "BayesianOptimization(")
-                ) from None
-            tpe = TPESampler(n_startup_trials=startup)
-            chosen: Sampler = {"gp": gp, "tpe": tpe, "auto": AutoSampler(gp=gp, tpe=tpe)}[sampler]
-        elif isinstance(sampler, Sampler):
-            chosen = sampler
-        else:
-            raise InvalidArgumentError(
-                f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
-                f"Sampler, got {sampler!r}."
-            )
-        super().__init__(hypermodel, max_trials=max_trials, sampler=chosen, **kwargs)

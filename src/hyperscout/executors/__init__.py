@@ -1,4 +1,4 @@
-"""Executors run objectives: in the calling process or in threads (more to come: processes, Dask, Ray)."""
+"""Executors run objectives: in the calling process or in threads (Dask and Ray to come)."""
 
 from __future__ import annotations
 

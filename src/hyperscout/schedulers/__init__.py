@@ -1,8 +1,32 @@
-"""Schedulers give budgets and stop trials: FIFO (and, later, the early-stopping family)."""
+"""Schedulers give budgets and stop trials: FIFO, successive halving, Hyperband, ASHA, BOHB,
+median stopping."""
 
 from __future__ import annotations
 
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.schedulers.fifo import FIFOScheduler
+from hyperscout.schedulers.halving import (
+    ASHAScheduler,
+    BOHBScheduler,
+    Bracket,
+    HyperbandScheduler,
+    Rung,
+    SuccessiveHalvingScheduler,
+)
+from hyperscout.schedulers.median import MedianStoppingScheduler
 
-__all__ = ["Decision", "FIFOScheduler", "Scheduler", "Stop", "Suggestion", "Wait"]
+__all__ = [
+    "ASHAScheduler",
+    "BOHBScheduler",
+    "Bracket",
+    "Decision",
+    "FIFOScheduler",
+    "HyperbandScheduler",
+    "MedianStoppingScheduler",
+    "Rung",
+    "Scheduler",
+    "Stop",
+    "SuccessiveHalvingScheduler",
+    "Suggestion",
+    "Wait",
+]

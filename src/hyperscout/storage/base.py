@@ -17,10 +17,18 @@ from typing import Any
 from hyperscout.exceptions import StorageError
 from hyperscout.trial import Trial, TrialState
 
-__all__ = ["SCHEMA_VERSION", "Storage", "StudyInfo"]
+__all__ = ["SCHEMA_VERSION", "Storage", "StudyInfo", "normalize_budget"]
 
 #: The version of the stored layout. A storage refuses a database of another version.
 SCHEMA_VERSION = 1
+
+
+def normalize_budget(value: float | None) -> float | None:
+    """A whole budget as an int (3 epochs, not 3.0), whatever the storage's column type."""
+    if value is None:
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() else number
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hyperscout.exceptions import StorageError
-from hyperscout.storage.base import Storage, StudyInfo
+from hyperscout.storage.base import Storage, StudyInfo, normalize_budget
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["MemoryStorage"]
@@ -116,7 +116,7 @@ class MemoryStorage(Storage):
                 number=len(trials),
                 values=_json_copy(values),
                 state=TrialState.RUNNING,
-                budget=budget,
+                budget=normalize_budget(budget),
                 started_at=self.now(),
                 attrs=_json_copy(attrs or {}),
             )

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hyperscout.exceptions import InvalidArgumentError, SchemaVersionError, StorageError, require
-from hyperscout.storage.base import SCHEMA_VERSION, Storage, StudyInfo
+from hyperscout.storage.base import SCHEMA_VERSION, Storage, StudyInfo, normalize_budget
 from hyperscout.storage.memory import MemoryStorage
 from hyperscout.trial import Trial, TrialState
 
@@ -283,7 +283,7 @@ def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]
         value=row[4],
         metrics=_loads(row[5]),
         intermediate=intermediate,
-        budget=row[6],
+        budget=normalize_budget(row[6]),
         started_at=row[9],
         finished_at=row[10],
         error=row[8],
@@ -683,7 +683,7 @@ class SQLStorage(Storage):
                 number=number,
                 values=_loads(values_json),
                 state=TrialState.RUNNING,
-                budget=budget,
+                budget=normalize_budget(budget),
                 started_at=started_at,
                 attrs=_loads(attrs_json),
             )

@@ -1,0 +1,300 @@
+"""The tuners users know from the lecture and from KerasTuner: a sampler paired with a scheduler.
+
+| preset | sampler | scheduler |
+| --- | --- | --- |
+| :class:`GridSearch` | :class:`GridSampler` | FIFO |
+| :class:`RandomSearch` | :class:`RandomSampler` | FIFO |
+| :class:`BayesianOptimization` | GP, TPE or both (``sampler="auto"``) | FIFO |
+| :class:`SuccessiveHalving` | random (or any) | :class:`SuccessiveHalvingScheduler` |
+| :class:`Hyperband` | random (or any) | :class:`HyperbandScheduler` |
+| :class:`BOHB` | TPE (or the GP) on the best-known budget | Hyperband via :class:`BOHBScheduler` |
+
+Each takes every argument of :class:`~hyperscout.tuner.Tuner`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.samplers import (
+    AutoSampler,
+    GPSampler,
+    GridSampler,
+    RandomSampler,
+    Sampler,
+    TPESampler,
+)
+from hyperscout.schedulers import (
+    BOHBScheduler,
+    HyperbandScheduler,
+    SuccessiveHalvingScheduler,
+)
+from hyperscout.space import DEFAULT_GRID_POINTS
+from hyperscout.tuner import Tuner, check_int
+
+__all__ = [
+    "BOHB",
+    "BayesianOptimization",
+    "GridSearch",
+    "Hyperband",
+    "RandomSearch",
+    "SuccessiveHalving",
+]
+
+
+class RandomSearch(Tuner):
+    """Random search: configurations drawn at random (duplicates redrawn).
+
+    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to 10 as in KerasTuner.
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        max_trials: int | None = 10,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("sampler", RandomSampler())
+        super().__init__(hypermodel, max_trials=max_trials, **kwargs)
+
+
+class GridSearch(Tuner):
+    """Grid search: every combination once, in a fixed order, until the grid is exhausted.
+
+    Args:
+        float_points: values of a float without a step (default 5).
+
+    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to None (the whole grid).
+
+    >>> import hyperscout as hs
+    >>> def objective(hp):
+    ...     return hp.Int("a", 0, 2) + hp.Choice("b", [10, 20])
+    >>> tuner = hs.GridSearch(objective, storage="memory", verbose=0)
+    >>> tuner.search()
+    >>> [dict(t.values) for t in tuner.trials][:3]
+    [{'a': 0, 'b': 10}, {'a': 0, 'b': 20}, {'a': 1, 'b': 10}]
+    >>> len(tuner.trials)
+    6
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        float_points: int = DEFAULT_GRID_POINTS,
+        max_trials: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("sampler", GridSampler(float_points=float_points))
+        super().__init__(hypermodel, max_trials=max_trials, **kwargs)
+
+
+_BAYES_SAMPLERS = ("auto", "gp", "tpe")
+
+
+class BayesianOptimization(Tuner):
+    """Bayesian optimization: a model of the objective proposes where improvement is likely.
+
+    Args:
+        num_initial_points: trials drawn before the model proposes (a scrambled Sobol
+            design for the GP, random draws for TPE); default 10.
+        alpha: the smallest noise variance of the GP, relative to the standardised losses
+            (KerasTuner's ``alpha``); raise it for a noisy objective.
+        beta: None (default) uses log expected improvement; a number uses KerasTuner's
+            upper-confidence-bound acquisition with this ``beta``.
+        sampler: ``"gp"`` (a Gaussian process), ``"tpe"`` (a multivariate Tree-structured
+            Parzen estimator), ``"auto"`` (default: the GP while the study has fewer than
+            250 trials and the space at most 32 parameters, TPE beyond), or a
+            :class:`Sampler`.
+
+    Takes :class:`Tuner`'s arguments; ``max_trials`` defaults to 10 as in KerasTuner.
+
+    >>> import hyperscout as hs
+    >>> def objective(hp):
+    ...     return (hp.Float("x", -5.0, 5.0) - 1.0) ** 2
+    >>> tuner = hs.BayesianOptimization(objective, max_trials=15, num_initial_points=5,
+    ...                                 seed=0, storage="memory", verbose=0)
+    >>> tuner.search()
+    >>> abs(tuner.get_best_hyperparameters()[0]["x"] - 1.0) < 0.1
+    True
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        max_trials: int | None = 10,
+        num_initial_points: int | None = None,
+        alpha: float = 1e-4,
+        beta: float | None = None,
+        sampler: str | Sampler = "auto",
+        **kwargs: Any,
+    ) -> None:
+        check_int("num_initial_points", num_initial_points, minimum=1, allow_none=True)
+        if isinstance(sampler, str):
+            if sampler not in _BAYES_SAMPLERS:
+                raise InvalidArgumentError(
+                    f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
+                    f"Sampler, got {sampler!r}."
+                )
+            startup = 10 if num_initial_points is None else num_initial_points
+            try:
+                gp = GPSampler(n_startup_trials=startup, noise_floor=alpha, beta=beta)
+            except InvalidArgumentError as exc:  # name the preset's argument, not the sampler's
+                text = str(exc).replace("noise_floor", "alpha")
+                raise InvalidArgumentError(
+                    text.replace("GPSampler(", "BayesianOptimization(")
+                ) from None
+            tpe = TPESampler(n_startup_trials=startup)
+            chosen: Sampler = {"gp": gp, "tpe": tpe, "auto": AutoSampler(gp=gp, tpe=tpe)}[sampler]
+        elif isinstance(sampler, Sampler):
+            chosen = sampler
+        else:
+            raise InvalidArgumentError(
+                f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
+                f"Sampler, got {sampler!r}."
+            )
+        super().__init__(hypermodel, max_trials=max_trials, sampler=chosen, **kwargs)
+
+
+class SuccessiveHalving(Tuner):
+    """Successive halving: many configurations on a small budget, the best third on more.
+
+    Each trial's budget (``trial.budget``: epochs unless you say otherwise) comes from the
+    scheduler; a configuration promoted to a higher budget continues from its lower-rung
+    checkpoint (``trial.previous_checkpoint_dir``). The search ends when the top rung has run.
+
+    Args:
+        min_budget: the smallest budget worth running.
+        max_budget: the full budget.
+        factor: the ratio between rungs (default 3: keep the best third).
+        n_configs: configurations on the bottom rung (default ``factor ** rungs``).
+
+    >>> import hyperscout as hs
+    >>> def objective(hp, trial):
+    ...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2 + 1.0 / trial.budget
+    >>> tuner = hs.SuccessiveHalving(objective, min_budget=1, max_budget=9, seed=0,
+    ...                              storage="memory", verbose=0)
+    >>> tuner.search()
+    >>> [t.budget for t in tuner.trials].count(9)
+    1
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        min_budget: float,
+        max_budget: float,
+        factor: int = 3,
+        n_configs: int | None = None,
+        max_trials: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("sampler", RandomSampler())
+        scheduler = SuccessiveHalvingScheduler(
+            min_budget, max_budget, factor=factor, n_configs=n_configs
+        )
+        super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
+
+
+class Hyperband(Tuner):
+    """Hyperband (Li et al., 2018), with KerasTuner's argument names.
+
+    Brackets of successive halving from aggressive (many configurations, one epoch) to none
+    (a few at ``max_epochs``); any sampler proposes the new configurations (random by
+    default). Budgets and checkpoints work as in :class:`SuccessiveHalving`.
+
+    Args:
+        max_epochs: the full budget of a trial.
+        factor: the ratio between rungs (default 3).
+        hyperband_iterations: how many times the whole set of brackets runs (default 1).
+        min_epochs: the smallest budget (default 1).
+
+    >>> import hyperscout as hs
+    >>> def objective(hp, trial):
+    ...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2 + 1.0 / trial.budget
+    >>> tuner = hs.Hyperband(objective, max_epochs=9, seed=0, storage="memory", verbose=0)
+    >>> tuner.search()
+    >>> sorted({t.budget for t in tuner.trials})
+    [1, 3, 9]
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        max_epochs: float,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        min_epochs: float = 1,
+        max_trials: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("sampler", RandomSampler())
+        scheduler = HyperbandScheduler(
+            max_epochs,
+            factor=factor,
+            min_epochs=min_epochs,
+            hyperband_iterations=hyperband_iterations,
+        )
+        super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
+
+
+class BOHB(Tuner):
+    """Model-based Hyperband (Falkner et al., 2018): Hyperband whose new configurations come
+    from a model fitted on the largest budget that has enough results.
+
+    Args:
+        max_epochs, factor, hyperband_iterations, min_epochs: as for :class:`Hyperband`.
+        sampler: the model: ``"tpe"`` (default, as in the paper) or ``"gp"``, or a Sampler.
+        min_points_in_model: results a budget needs before the model uses it (default: the
+            number of parameters plus one, and at least the model's start-up trials).
+
+    >>> import hyperscout as hs
+    >>> def objective(hp, trial):
+    ...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2 + 1.0 / trial.budget
+    >>> tuner = hs.BOHB(objective, max_epochs=9, seed=0, storage="memory", verbose=0)
+    >>> tuner.search()
+    >>> tuner.get_best_trials(1)[0].budget
+    9
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        *,
+        max_epochs: float,
+        factor: int = 3,
+        hyperband_iterations: int = 1,
+        min_epochs: float = 1,
+        sampler: str | Sampler = "tpe",
+        min_points_in_model: int | None = None,
+        max_trials: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(sampler, Sampler):
+            model = sampler
+        elif sampler == "tpe":
+            model = TPESampler()
+        elif sampler == "gp":
+            model = GPSampler()
+        else:
+            raise InvalidArgumentError(
+                f"BOHB(sampler=...): expected 'tpe', 'gp' or a Sampler, got {sampler!r}."
+            )
+        scheduler = BOHBScheduler(
+            HyperbandScheduler(
+                max_epochs,
+                factor=factor,
+                min_epochs=min_epochs,
+                hyperband_iterations=hyperband_iterations,
+            ),
+            min_points_in_model=min_points_in_model,
+        )
+        super().__init__(
+            hypermodel, max_trials=max_trials, sampler=model, scheduler=scheduler, **kwargs
+        )
