@@ -212,6 +212,8 @@ class Tuner:
         self.max_consecutive_failed_trials = max_consecutive_failed_trials
         self.verbose = verbose
         self.timeout = timeout
+        #: Seconds between looks at the storage while waiting for other workers' trials.
+        self.poll_interval = 0.5
         self.project_name = project_name or "untitled_project"
         self.directory = Path(directory if directory is not None else ".")
         self.project_dir = self.directory / self.project_name
@@ -263,7 +265,8 @@ class Tuner:
             )
 
     def _live_key(self, number: int) -> tuple[str, int]:
-        return (f"{id(self.storage)}:{self._study_id}", number)
+        # By study name, not storage object: two tuners of this process may open one database.
+        return (self.project_name, number)
 
     def _fail_abandoned_trials(self) -> None:
         """Mark FAILED the trials left RUNNING by a process of this machine that has died."""
@@ -396,10 +399,6 @@ class Tuner:
                             stop = step
                             break
                         if isinstance(step, Wait):
-                            if not running:
-                                raise RuntimeError(
-                                    f"{self.scheduler!r} asked to wait while no trial runs."
-                                )
                             break
                         trial = self._start_trial(step)
                         future = self.executor.submit(self._run_trial, trial, args, kwargs)
@@ -408,7 +407,13 @@ class Tuner:
                             history = self._history()
                         stop = self._should_stop(started, history, len(running))
                     if not running:
-                        break
+                        if stop is not None:
+                            break
+                        # The scheduler waits for trials that other workers run (a shared
+                        # storage): look again shortly.
+                        self._wait_for_others(history)
+                        history = self._history()
+                        continue
                     done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                     for future in done:
                         running.pop(future)
@@ -423,6 +428,15 @@ class Tuner:
                 raise
             finally:
                 self.executor.close()
+
+    def _wait_for_others(self, history: History) -> None:
+        """Sleep while trials of other workers run; fail if the scheduler waits for nothing."""
+        if not any(t.state is TrialState.RUNNING for t in history):
+            raise RuntimeError(
+                f"{self.scheduler!r} asked to wait while no trial runs anywhere; this is a bug "
+                "in the scheduler."
+            )
+        time.sleep(self.poll_interval)
 
     def _should_stop(self, started: float, history: History, n_running: int) -> Stop | None:
         if self.max_trials is not None and self._counted() + n_running >= self.max_trials:
