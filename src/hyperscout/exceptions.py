@@ -10,7 +10,8 @@ them all. Errors about bad input also derive from :class:`ValueError`::
     ├── TooManyFailedTrialsError (RuntimeError)  the objective failed too often in a row
     ├── SearchFinished                        ask() when the strategy has nothing left
     ├── StorageError                          storage is unusable
-    │   └── SchemaVersionError                a database written by another schema version
+    │   ├── SchemaVersionError                a database written by another schema version
+    │   └── ClaimTakenError                   another worker already started that trial slot
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 :class:`TrialPruned` is not an error: an objective raises it to say "stop me here" and the
@@ -20,6 +21,7 @@ trial is recorded as ``PRUNED``.
 from __future__ import annotations
 
 __all__ = [
+    "ClaimTakenError",
     "HyperscoutError",
     "InvalidArgumentError",
     "InvalidSpaceError",
@@ -63,6 +65,15 @@ class StorageError(HyperscoutError):
 
 class SchemaVersionError(StorageError):
     """The database was written by a version of hyperscout with another schema."""
+
+
+class ClaimTakenError(StorageError):
+    """Another worker already created the trial that fills this slot of the strategy.
+
+    Schedulers name their slots (``"hyperband/0/4/0/7"``: the 8th new configuration of a
+    rung, ``"promote/12/2"``: trial 12 promoted to rung 2); storage creates at most one trial
+    per slot, so two workers reading the same history never run the same work twice.
+    """
 
 
 class MissingDependencyError(HyperscoutError, ImportError):

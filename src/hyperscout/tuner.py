@@ -27,6 +27,7 @@ from rich.console import Console
 
 from hyperscout.console import SearchProgress, space_table, trials_table
 from hyperscout.exceptions import (
+    ClaimTakenError,
     InvalidArgumentError,
     SearchFinished,
     StorageError,
@@ -348,14 +349,15 @@ class Tuner:
                 for k, v in rerun.attrs.items()
                 if k not in ("rerun", "abandoned", "worker", "retry_of", "attempt")
             }
+            attrs.pop("claim", None)
             attrs["retry_of"] = rerun.number
             attrs["attempt"] = int(rerun.attrs.get("attempt", 0)) + 1
-            return Suggestion(rerun.values, rerun.budget, attrs)
+            return Suggestion(rerun.values, rerun.budget, attrs, claim=f"retry/{rerun.number}")
         while self._queue:
             values = self._queue[0]
             key = config_key(values)
             if key not in self._ledger.enqueued:
-                return Suggestion(values, None, {"enqueued": key})
+                return Suggestion(values, None, {"enqueued": key}, claim=f"enqueued/{key}")
             self._queue.pop(0)
         rng = np.random.default_rng([self.seed, len(history)])
         with self._space_lock:
@@ -400,7 +402,11 @@ class Tuner:
                             break
                         if isinstance(step, Wait):
                             break
-                        trial = self._start_trial(step)
+                        try:
+                            trial = self._start_trial(step)
+                        except ClaimTakenError:  # another worker took that slot: look again
+                            history = self._history()
+                            continue
                         future = self.executor.submit(self._run_trial, trial, args, kwargs)
                         running[future] = trial.number
                         if len(running) < self.executor.n_workers:
@@ -462,7 +468,11 @@ class Tuner:
     def _start_trial(self, suggestion: Suggestion) -> Trial:
         attrs = {**suggestion.attrs, "worker": {"host": _HOST, "pid": os.getpid()}}
         trial = self.storage.create_trial(
-            self._study_id, values=suggestion.values, budget=suggestion.budget, attrs=attrs
+            self._study_id,
+            values=suggestion.values,
+            budget=suggestion.budget,
+            attrs=attrs,
+            claim=suggestion.claim,
         )
         with _LIVE_LOCK:
             _LIVE_TRIALS.add(self._live_key(trial.number))
@@ -663,12 +673,17 @@ class Tuner:
         Raises:
             SearchFinished: the strategy has nothing left to propose.
         """
-        step = self._next(self._history())
-        if isinstance(step, Stop):
-            raise SearchFinished(f"Nothing left to ask: {step.reason}.")
-        if isinstance(step, Wait):
-            raise SearchFinished("Nothing to start now: tell() the running trials first.")
-        trial = self._start_trial(step)
+        while True:
+            step = self._next(self._history())
+            if isinstance(step, Stop):
+                raise SearchFinished(f"Nothing left to ask: {step.reason}.")
+            if isinstance(step, Wait):
+                raise SearchFinished("Nothing to start now: tell() the running trials first.")
+            try:
+                trial = self._start_trial(step)
+            except ClaimTakenError:  # another worker took that slot: ask again
+                continue
+            break
         hp = self._trial_hp(trial)
         self._asked[trial.number] = hp
         return hp, self._running_trial(trial)

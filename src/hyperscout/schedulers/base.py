@@ -24,11 +24,17 @@ __all__ = ["Decision", "Scheduler", "Stop", "Suggestion", "Wait"]
 
 @dataclass(frozen=True)
 class Suggestion:
-    """Run ``values`` with ``budget`` (None: the full budget); ``attrs`` are kept with the trial."""
+    """Run ``values`` with ``budget`` (None: the full budget); ``attrs`` are kept with the trial.
+
+    ``claim`` names the slot of the strategy this trial fills (a rung's 8th configuration, a
+    promotion of trial 12); storage starts at most one trial per claim, so workers that read
+    the same history never run the same slot twice. None: no slot (e.g. a random proposal).
+    """
 
     values: Mapping[str, Any]
     budget: float | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    claim: str | None = None
 
 
 @dataclass(frozen=True)

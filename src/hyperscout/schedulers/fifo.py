@@ -21,7 +21,7 @@ class FIFOScheduler(Scheduler):
     >>> hp = HyperParameters(); _ = hp.Boolean("b")
     >>> FIFOScheduler().next(hp, History([], Objective("loss")), GridSampler(),
     ...                      np.random.default_rng(0))
-    Suggestion(values={'b': False}, budget=None, attrs={})
+    Suggestion(values={'b': False}, budget=None, attrs={}, claim=None)
     """
 
     def next(

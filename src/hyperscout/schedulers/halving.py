@@ -144,6 +144,11 @@ def _metric_objective(metric: Objective | str | None, history: History) -> Objec
 
 
 # -- the bracket arithmetic ------------------------------------------------------------------
+def _promotion(trial: Trial) -> str:
+    """The claim of promoting ``trial``: one promotion per trial, whoever asks."""
+    return f"promote/{trial.number}"
+
+
 @dataclass(frozen=True)
 class Rung:
     """``n_configs`` configurations run on ``budget`` in one rung of a bracket."""
@@ -311,13 +316,16 @@ class _SynchronousHalving(Scheduler):
                 if i == 0:
                     values = new.draw()
                     if values is not None:
-                        return Suggestion(values, rung.budget, attrs)
+                        claim = f"new/{k}/{bracket.s}/{len(members)}"
+                        return Suggestion(values, rung.budget, attrs, claim=claim)
                 else:
                     promoted = {t.attrs.get("promoted_from") for t in members}
                     for trial in _ranked(history, below)[: rung.n_configs]:
                         if trial.number not in promoted:
                             attrs["promoted_from"] = trial.number
-                            return Suggestion(dict(trial.values), rung.budget, attrs)
+                            return Suggestion(
+                                dict(trial.values), rung.budget, attrs, claim=_promotion(trial)
+                            )
             # The rung holds all it will get: fewer when the space ran out or trials failed.
             if not members:
                 return _DONE
@@ -536,12 +544,15 @@ class ASHAScheduler(Scheduler):
             for trial in _ranked(history, finished)[: len(finished) // self.factor]:
                 if trial.number not in promoted:
                     attrs = {"bracket": 0, "rung": k + 1, "promoted_from": trial.number}
-                    return Suggestion(dict(trial.values), self.budgets[k + 1], attrs)
+                    return Suggestion(
+                        dict(trial.values), self.budgets[k + 1], attrs, claim=_promotion(trial)
+                    )
         reason = f"ASHA started its {self.n_configs} configurations and promoted all it may"
         if self.n_configs is None or len(roster.get(0, 0)) < self.n_configs:
             values = sampler.sample(space, history, rng)
             if values is not None:
-                return Suggestion(values, self.budgets[0], {"bracket": 0, "rung": 0})
+                claim = f"new/{len(roster.get(0, 0))}"
+                return Suggestion(values, self.budgets[0], {"bracket": 0, "rung": 0}, claim=claim)
             reason = "every configuration of the search space has been tried"
         # A running trial may still earn a promotion; a finished search stops.
         return Wait() if any(not t.is_finished for t in history) else Stop(reason)

@@ -114,8 +114,16 @@ class Storage(abc.ABC):
         values: Mapping[str, Any],
         budget: float | None = None,
         attrs: Mapping[str, Any] | None = None,
+        claim: str | None = None,
     ) -> Trial:
-        """Write a new RUNNING trial with the next free number, in its own transaction."""
+        """Write a new RUNNING trial with the next free number, in its own transaction.
+
+        ``claim`` names the strategy's slot that the trial fills; it is kept in the trial's
+        attrs under ``"claim"``.
+
+        Raises:
+            ClaimTakenError: a trial of the study already holds ``claim``.
+        """
 
     @abc.abstractmethod
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:

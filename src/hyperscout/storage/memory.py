@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hyperscout.exceptions import StorageError
+from hyperscout.exceptions import ClaimTakenError, StorageError
 from hyperscout.storage.base import Storage, StudyInfo, normalize_budget
 from hyperscout.trial import Trial, TrialState
 
@@ -109,9 +109,14 @@ class MemoryStorage(Storage):
         values: Mapping[str, Any],
         budget: float | None = None,
         attrs: Mapping[str, Any] | None = None,
+        claim: str | None = None,
     ) -> Trial:
         with self._lock:
             trials = self._study_trials(study_id)
+            if claim is not None:
+                if any(t.attrs.get("claim") == claim for t in trials):
+                    raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
+                attrs = {**(attrs or {}), "claim": claim}
             trial = Trial(
                 number=len(trials),
                 values=_json_copy(values),

@@ -33,7 +33,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from hyperscout.exceptions import InvalidArgumentError, SchemaVersionError, StorageError, require
+from hyperscout.exceptions import (
+    ClaimTakenError,
+    InvalidArgumentError,
+    SchemaVersionError,
+    StorageError,
+    require,
+)
 from hyperscout.storage.base import SCHEMA_VERSION, Storage, StudyInfo, normalize_budget
 from hyperscout.storage.memory import MemoryStorage
 from hyperscout.trial import Trial, TrialState
@@ -95,7 +101,10 @@ _trials = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("started_at", sa.Double, nullable=True),
     sa.Column("finished_at", sa.Double, nullable=True),
+    # The strategy's slot the trial fills (see ClaimTakenError); NULL for most trials.
+    sa.Column("claim", sa.Text, nullable=True),
     sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
+    sa.UniqueConstraint("study_id", "claim", name="uq_hs_trials_study_claim"),
 )
 
 _reports = sa.Table(
@@ -154,12 +163,25 @@ _LOCK_STUDY = (
     sa.select(_studies.c.id).where(_studies.c.id == sa.bindparam("study_id")).with_for_update()
 )
 _LOCK_TRIAL = sa.select(_trials.c.id).where(_THIS_TRIAL).with_for_update()
+_CLAIM_TAKEN = sa.select(_trials.c.number).where(
+    _trials.c.study_id == sa.bindparam("study_id"), _trials.c.claim == sa.bindparam("claim")
+)
 # A new RUNNING trial numbered one above the study's highest, in one statement; it inserts
 # nothing when the study does not exist.
 _INSERT_NEXT_TRIAL = (
     sa.insert(_trials)
     .from_select(
-        ["study_id", "number", "state", "values", "metrics", "budget", "attrs", "started_at"],
+        [
+            "study_id",
+            "number",
+            "state",
+            "values",
+            "metrics",
+            "budget",
+            "attrs",
+            "started_at",
+            "claim",
+        ],
         sa.select(
             _studies.c.id,
             sa.func.coalesce(
@@ -175,6 +197,7 @@ _INSERT_NEXT_TRIAL = (
             sa.bindparam("new_budget", type_=sa.Double),
             sa.bindparam("new_attrs", type_=sa.Text),
             sa.bindparam("new_started_at", type_=sa.Double),
+            sa.bindparam("new_claim", type_=sa.Text),
         ).where(_studies.c.id == sa.bindparam("study_id")),
     )
     .returning(_trials.c.number)
@@ -649,8 +672,11 @@ class SQLStorage(Storage):
         values: Mapping[str, Any],
         budget: float | None = None,
         attrs: Mapping[str, Any] | None = None,
+        claim: str | None = None,
     ) -> Trial:
         values_json = _dumps(values, "trial values")
+        if claim is not None:
+            attrs = {**(attrs or {}), "claim": claim}
         attrs_json = _dumps(attrs or {}, "trial attrs")
         budget = None if budget is None else float(budget)
         for attempt in range(_CREATE_TRIAL_ATTEMPTS):
@@ -658,6 +684,13 @@ class SQLStorage(Storage):
             try:
                 with self._write() as conn:
                     self._lock(conn, _LOCK_STUDY, {"study_id": study_id})
+                    if (
+                        claim is not None
+                        and conn.execute(
+                            _CLAIM_TAKEN, {"study_id": study_id, "claim": claim}
+                        ).first()
+                    ):
+                        raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
                     number = conn.execute(
                         _INSERT_NEXT_TRIAL,
                         {
@@ -666,6 +699,7 @@ class SQLStorage(Storage):
                             "new_budget": budget,
                             "new_attrs": attrs_json,
                             "new_started_at": started_at,
+                            "new_claim": claim,
                         },
                     ).scalar()
                     if number is None:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from hyperscout.exceptions import StorageError
+from hyperscout.exceptions import ClaimTakenError, StorageError
 from hyperscout.storage.base import Storage
 from hyperscout.trial import Trial, TrialState
 
@@ -54,6 +54,42 @@ class StorageConformance:
             yield storage
         finally:
             storage.close()
+
+    # -- claims --------------------------------------------------------------------------
+    def test_a_claim_is_held_by_one_trial_per_study(self, storage: Storage) -> None:
+        first = storage.create_study("first")
+        second = storage.create_study("second")
+        held = storage.create_trial(first.id, values={"x": 1}, attrs={"rung": 0}, claim="new/0")
+        assert held.attrs == {"rung": 0, "claim": "new/0"}
+        with pytest.raises(ClaimTakenError, match="new/0"):
+            storage.create_trial(first.id, values={"x": 2}, claim="new/0")
+        # Nothing was written by the refused claim; other studies and claims are free.
+        assert [t.number for t in storage.trials(first.id)] == [0]
+        assert storage.create_trial(second.id, values={"x": 2}, claim="new/0").number == 0
+        assert storage.create_trial(first.id, values={"x": 3}, claim="new/1").number == 1
+        for _ in range(2):
+            storage.create_trial(first.id, values={"x": 4})  # no claim: no limit
+        assert storage.get_trial(first.id, 1).attrs["claim"] == "new/1"
+
+    def test_concurrent_claims_of_one_slot_give_one_trial(self, storage: Storage) -> None:
+        study = storage.create_study("race")
+        won: list[int] = []
+        lost: list[int] = []
+
+        def claim(i: int) -> None:
+            try:
+                storage.create_trial(study.id, values={"i": i}, claim="promote/7")
+                won.append(i)
+            except ClaimTakenError:
+                lost.append(i)
+
+        threads = [threading.Thread(target=claim, args=(i,)) for i in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(won) == 1 and len(lost) == 5
+        assert len(storage.trials(study.id)) == 1
 
     # -- studies -------------------------------------------------------------------------
     def test_create_and_load_study(self, storage: Storage) -> None:
