@@ -610,25 +610,6 @@ class SQLStorage(Storage):
             created_at=created_at,
         )
 
-    def get_or_create_study(
-        self,
-        name: str,
-        *,
-        space: Mapping[str, Any] | None = None,
-        meta: Mapping[str, Any] | None = None,
-    ) -> StudyInfo:
-        """Load ``name`` or create it; safe when several workers start at the same time."""
-        found = self.load_study(name)
-        if found is not None:
-            return found
-        try:
-            return self.create_study(name, space=space, meta=meta)
-        except StorageError:
-            found = self.load_study(name)  # another worker created it in between
-            if found is None:
-                raise
-            return found
-
     def load_study(self, name: str) -> StudyInfo | None:
         with self._read() as conn:
             row = conn.execute(_SELECT_STUDY_BY_NAME, {"name": name}).first()
