@@ -440,3 +440,27 @@ def test_python_dash_m_hyperscout_runs_a_search(objectives: Path) -> None:
     assert "Best objective (min): 0.25" in completed.stdout
     with study(objectives / "runs" / "loss") as (_, trials):
         assert len(trials) == GRID_SIZE
+
+
+def test_run_bayes_finds_the_grid_optimum_without_repeats(objectives: Path) -> None:
+    result = invoke(
+        "run",
+        f"{objectives / 'objectives.py'}:loss",
+        "--strategy",
+        "bayes",
+        "--max-trials",
+        "8",
+        "--seed",
+        "0",
+        "--directory",
+        objectives / "runs",
+        "--project-name",
+        "bo",
+        "--verbose",
+        "0",
+    )
+    assert result.exit_code == 0, result.output
+    with study(objectives / "runs" / "bo") as (_, trials):
+        assert len(trials) == GRID_SIZE
+        assert len({t.key for t in trials}) == GRID_SIZE  # no configuration twice
+    assert "Best objective (min): 0.25" in result.output

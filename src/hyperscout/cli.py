@@ -267,7 +267,7 @@ def main() -> None:
 @click.argument("target", metavar="FILE.py:FUNCTION", callback=_parse_function_ref)
 @click.option(
     "--strategy",
-    type=click.Choice(["random", "grid"]),
+    type=click.Choice(["random", "grid", "bayes"]),
     default="random",
     show_default=True,
     help="How configurations are proposed.",
@@ -367,6 +367,8 @@ def run(
             if float_points is not None:
                 options["float_points"] = float_points
             tuner = hs.GridSearch(function, **options)
+        elif strategy == "bayes":
+            tuner = hs.BayesianOptimization(function, **options)
         else:
             tuner = hs.RandomSearch(function, **options)
         try:
