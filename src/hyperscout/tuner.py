@@ -47,10 +47,6 @@ __all__ = ["DATABASE_FILE", "Tuner", "check_int"]
 
 DATABASE_FILE = "hyperscout.db"
 _HOST = socket.gethostname()
-# Trials this process is running now, so that a second tuner on the same study in this
-# process does not take them for leftovers of a killed process.
-_LIVE_TRIALS: set[tuple[str, int]] = set()
-_LIVE_LOCK = threading.Lock()
 
 
 def check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> None:
@@ -265,10 +261,6 @@ class Tuner:
                 "line) to start over, or use another project_name (--project-name)."
             )
 
-    def _live_key(self, number: int) -> tuple[str, int]:
-        # By study name, not storage object: two tuners of this process may open one database.
-        return (self.project_name, number)
-
     def _fail_abandoned_trials(self) -> None:
         """Mark FAILED the trials left RUNNING by a process of this machine that has died."""
         for trial in self.storage.trials(self._study_id, states=[TrialState.RUNNING]):
@@ -276,9 +268,9 @@ class Tuner:
             if worker.get("host") != _HOST:
                 continue  # another machine's trial: its own process finishes it
             pid = int(worker.get("pid", -1))
-            with _LIVE_LOCK:
-                live_here = self._live_key(trial.number) in _LIVE_TRIALS
-            if (pid == os.getpid() and live_here) or (pid != os.getpid() and _pid_alive(pid)):
+            # A trial of this very process belongs to a live tuner (another thread, or an
+            # ask() not yet told): never take it for a leftover.
+            if pid == os.getpid() or _pid_alive(pid):
                 continue
             with contextlib.suppress(StorageError):  # finished meanwhile by its process
                 self.storage.finish_trial(
@@ -474,8 +466,6 @@ class Tuner:
             attrs=attrs,
             claim=suggestion.claim,
         )
-        with _LIVE_LOCK:
-            _LIVE_TRIALS.add(self._live_key(trial.number))
         return trial
 
     def _abandon(self, number: int, reason: str) -> None:
@@ -487,8 +477,6 @@ class Tuner:
                 error=reason + " Its configuration runs again when the search resumes.",
                 attrs={"rerun": True, "abandoned": True},
             )
-        with _LIVE_LOCK:
-            _LIVE_TRIALS.discard(self._live_key(number))
 
     def _trial_hp(self, trial: Trial) -> HyperParameters:
         rng = np.random.default_rng([self.seed, trial.number, 1])
@@ -547,9 +535,6 @@ class Tuner:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             reason = f"The objective raised {type(exc).__name__}: {exc}"
             return self._finish(trial.number, hp, TrialState.FAILED, error=f"{reason}\n\n{text}")
-        finally:
-            with _LIVE_LOCK:
-                _LIVE_TRIALS.discard(self._live_key(trial.number))
 
     def _metrics_of(self, result: Any) -> dict[str, Any]:
         """The metrics in what the objective returned, or _BadResultError saying what is wrong."""
@@ -702,33 +687,29 @@ class Tuner:
         ``state=TrialState.FAILED`` with ``error=`` records a failure.
         """
         number = trial.number if isinstance(trial, RunningTrial) else int(trial)
+        if state not in (None, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED):
+            raise InvalidArgumentError(
+                f"tell(state=...): expected COMPLETE, PRUNED or FAILED, got {state!r}."
+            )
         hp = self._asked.pop(number, None)
         if hp is None:
             raise InvalidArgumentError(
                 f"tell(trial={number}): that trial was not started by this tuner's ask(), or "
                 "was already told."
             )
-        try:
-            if state is TrialState.FAILED:
-                return self._finish(number, hp, state, error=error or "Told as failed.")
-            if state is TrialState.PRUNED:
-                reports = self.storage.get_trial(self._study_id, number).intermediate
-                metrics = dict(reports[max(reports)]) if reports else None
-                if result is not None:
-                    metrics = self._metrics_of(result)
-                return self._finish(number, hp, state, metrics=metrics)
-            if state not in (None, TrialState.COMPLETE):
-                raise InvalidArgumentError(
-                    f"tell(state=...): expected COMPLETE, PRUNED or FAILED, got {state!r}."
-                )
-            try:
+        if state is TrialState.FAILED:
+            return self._finish(number, hp, state, error=error or "Told as failed.")
+        if state is TrialState.PRUNED:
+            reports = self.storage.get_trial(self._study_id, number).intermediate
+            metrics = dict(reports[max(reports)]) if reports else None
+            if result is not None:
                 metrics = self._metrics_of(result)
-            except _BadResultError as exc:
-                return self._finish(number, hp, TrialState.FAILED, error=str(exc))
-            return self._finish(number, hp, TrialState.COMPLETE, metrics=metrics)
-        finally:
-            with _LIVE_LOCK:
-                _LIVE_TRIALS.discard(self._live_key(number))
+            return self._finish(number, hp, state, metrics=metrics)
+        try:
+            metrics = self._metrics_of(result)
+        except _BadResultError as exc:
+            return self._finish(number, hp, TrialState.FAILED, error=str(exc))
+        return self._finish(number, hp, TrialState.COMPLETE, metrics=metrics)
 
     def close(self) -> None:
         """Release the storage's connections. The tuner is a context manager that does this."""

@@ -67,9 +67,18 @@ def test_beats_random_search_on_a_5d_sphere() -> None:
 
 
 def test_beats_random_search_on_branin() -> None:
-    # Three optima in two dimensions: 60 trials sometimes leave TPE short of one, so the
-    # bar is set over ten seeds.
     assert_beats_random(branin, TPESampler, seeds=range(10), min_wins=7)
+
+
+def test_reaches_a_branin_optimum_in_sixty_trials() -> None:
+    # The regret (``branin`` is 0 at its three optima) over seeds 0..9. It was 0.06 (median)
+    # with four runs above 0.2 (0.26 to 0.98) while l's bandwidth was clipped at
+    # 1 / (n_good + 1) and g's came from the spread of all the bad trials: the search wandered
+    # between the bad trials instead of closing in. Now the median is about 0.005 and no run
+    # stalls. Optuna 5's multivariate TPE gets a median of 0.07 on these seeds.
+    regrets = [best_value(branin, TPESampler(), s, max_trials=60) for s in range(10)]
+    assert np.median(regrets) < 0.03, regrets
+    assert sum(r > 0.2 for r in regrets) <= 2, regrets
 
 
 def test_univariate_tpe_beats_random_search_too() -> None:
@@ -123,6 +132,50 @@ def test_categories_are_not_treated_by_their_position() -> None:
     neighbours = counts["bad1"] + counts["bad2"]
     far = counts["far1"] + counts["far2"]
     assert abs(neighbours - far) < 35, counts
+
+
+def crowded_history(seed: int) -> list[Trial]:
+    """30 trials of the distance to (0.3, 0.7), as a search that found it leaves them.
+
+    Three trials lie close to it; seventeen crowd around it, 0.08 to 0.2 away, where the
+    search has been looking; ten lie anywhere.
+    """
+    rng = np.random.default_rng(seed)
+    centre = np.array([0.3, 0.7])
+    angles = rng.uniform(0.0, 2 * math.pi, 17)
+    ring = centre + rng.uniform(0.08, 0.2, 17)[:, None] * np.column_stack(
+        [np.cos(angles), np.sin(angles)]
+    )
+    points = np.clip(
+        np.vstack([centre + rng.normal(0.0, 0.02, (3, 2)), ring, rng.random((10, 2))]), 0, 1
+    )
+    return [
+        Trial(
+            i, {"x": float(x), "y": float(y)}, TrialState.COMPLETE, value=math.dist((x, y), centre)
+        )
+        for i, (x, y) in enumerate(points)
+    ]
+
+
+def test_proposals_close_in_on_good_trials_that_bad_ones_crowd_around() -> None:
+    # The bad trials crowd around the good ones, so a g(x) with one wide bandwidth (from the
+    # spread of all the bad trials) is high over the good region too, and l(x) / g(x) peaks in
+    # the gaps between bad trials far from it: proposals used to land 0.4 to 0.5 away, none
+    # within 0.08. Bandwidths from the gaps between neighbours keep g low next to the good
+    # trials.
+    space = hs.HyperParameters()
+    space.Float("x", 0.0, 1.0)
+    space.Float("y", 0.0, 1.0)
+    for seed in range(3):
+        history = hs.History(crowded_history(seed), LOSS)
+        sampler = TPESampler()
+        distances = []
+        for k in range(40):
+            values = sampler.sample(space, history, np.random.default_rng([seed, k]))
+            assert values is not None
+            distances.append(math.dist((values["x"], values["y"]), (0.3, 0.7)))
+        assert np.median(distances) < 0.06, distances
+        assert np.mean(np.array(distances) < 0.08) > 0.8, distances
 
 
 # -- conditional spaces ---------------------------------------------------------------------
@@ -555,8 +608,9 @@ def test_old_decay_weights_and_no_magic_clip_still_propose_valid_values() -> Non
     ],
 )
 @pytest.mark.parametrize("multivariate", [True, False])
+@pytest.mark.parametrize("adaptive", [False, True])
 def test_the_fitted_density_is_a_distribution(
-    define: Callable[[hs.HyperParameters], Any], multivariate: bool
+    define: Callable[[hs.HyperParameters], Any], multivariate: bool, adaptive: bool
 ) -> None:
     from hyperscout.samplers.tpe import _Layout
 
@@ -567,7 +621,7 @@ def test_the_fitted_density_is_a_distribution(
     rng = np.random.default_rng(0)
     observed = np.array([[layout.dims[0].encode(param.sample(rng))] for _ in range(7)])
     sampler = TPESampler(multivariate=multivariate)
-    model = sampler._fit(layout, observed)
+    model = sampler._fit(layout, observed, adaptive=adaptive)
     if param.cardinality is not None:
         points = np.array([[layout.dims[0].encode(v)] for v in param.grid()])
         weights = np.ones(len(points))
@@ -576,3 +630,30 @@ def test_the_fitted_density_is_a_distribution(
         weights = np.full(len(points), 1 / 20_000)
     density = np.exp(sampler._log_density(layout, model, points, np.ones_like(points, bool)))
     assert float(weights @ density) == pytest.approx(1.0, rel=0.01)
+
+
+def test_bad_trials_get_the_gaps_to_their_neighbours_as_bandwidths() -> None:
+    from hyperscout.samplers.tpe import _Layout, _neighbour_gaps
+
+    column = np.array([[0.5], [0.1], [0.55], [0.2]])
+    # The outermost values take the gap to their inner neighbour, the others the larger gap.
+    assert _neighbour_gaps(column)[:, 0] == pytest.approx([0.3, 0.1, 0.05, 0.3])
+    assert _neighbour_gaps(np.array([[0.2, 0.9]]))[0] == pytest.approx([0.8, 0.9])
+    # A value that several trials share (an int, a step) gets 0, for each of them.
+    shared = np.array([[0.5], [0.1], [0.5], [0.7], [0.5]])
+    assert _neighbour_gaps(shared)[:, 0] == pytest.approx([0.0, 0.4, 0.0, 0.2, 0.0])
+
+    space = hs.HyperParameters()
+    space.Float("x", 0.0, 1.0)
+    layout = _Layout.of(space.space)
+    x = np.array([[0.1], [0.2], [0.21], [0.22], [0.6], [0.9]])
+    sampler = TPESampler()
+    bad = sampler._fit(layout, x, adaptive=True).bandwidth[:, 0]
+    # 0.21 sits 0.01 from both neighbours: clipped at min_bandwidth=0.03, which is above the
+    # magic clip of six trials, 1 / 7**2.
+    assert bad == pytest.approx([0.1, 0.1, 0.03, 0.38, 0.38, 0.3])
+    # The good group's one bandwidth, Scott's rule, is clipped at 1 / (n + 1)**2 for n trials.
+    good = sampler._fit(layout, np.array([[0.3], [0.3001]])).bandwidth[:, 0]
+    assert good == pytest.approx([1 / 9, 1 / 9])
+    unclipped = TPESampler(consider_magic_clip=False)._fit(layout, np.array([[0.3], [0.3001]]))
+    assert unclipped.bandwidth[:, 0] == pytest.approx([0.03, 0.03])

@@ -8,7 +8,7 @@ import pytest
 
 import hyperscout as hs
 from hyperscout.objective import Objective
-from hyperscout.samplers import History, TPESampler
+from hyperscout.samplers import History, RandomSampler
 from hyperscout.schedulers import Decision, Suggestion
 from hyperscout.schedulers.median import MedianStoppingScheduler
 from hyperscout.trial import Trial, TrialState
@@ -108,7 +108,7 @@ def test_direction_and_metric() -> None:
 
 
 def test_runs_every_proposal_at_full_budget() -> None:
-    sim = Simulator(MedianStoppingScheduler(), reports=True, sampler=TPESampler())
+    sim = Simulator(MedianStoppingScheduler(), reports=True, sampler=RandomSampler())
     sim.run(max_trials=40)
     assert all(isinstance(c.result, Suggestion) and c.result.budget is None for c in sim.calls)
     pruned = [t for t in sim.trials if t.state is TrialState.PRUNED]
