@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import traceback
@@ -214,8 +215,12 @@ class Tuner:
         self.project_name = project_name or "untitled_project"
         self.directory = Path(directory if directory is not None else ".")
         self.project_dir = self.directory / self.project_name
-        #: Trials keep checkpoints in ``checkpoint_root/trial_NNNNN/``.
+        #: Trials keep checkpoints in ``checkpoint_root/trial_NNNNN/``: under the project
+        #: folder, or a temporary folder for a storage given without a ``directory``.
         self.checkpoint_root = self.project_dir / "checkpoints"
+        self._temporary_checkpoints = directory is None and storage is not None
+        if self._temporary_checkpoints:  # removed by close()
+            self.checkpoint_root = Path(tempfile.mkdtemp(prefix="hyperscout-checkpoints-"))
         self._passes_trial = hypermodel is not None and _takes_trial(hypermodel)
 
         if isinstance(storage, Storage):
@@ -249,6 +254,9 @@ class Tuner:
         self._ledger = _Ledger(self.objective)
         self._ledger_lock = threading.Lock()
         self._fail_abandoned_trials()
+        if not self.storage.trials(self._study_id):
+            # A new study: folders left by an older study of the same name belong to nobody.
+            shutil.rmtree(self.checkpoint_root, ignore_errors=True)
 
     # -- setup helpers -------------------------------------------------------------------
     def _check_same_objective(self, meta: Mapping[str, Any]) -> None:
@@ -712,8 +720,13 @@ class Tuner:
         return self._finish(number, hp, TrialState.COMPLETE, metrics=metrics)
 
     def close(self) -> None:
-        """Release the storage's connections. The tuner is a context manager that does this."""
+        """Release the storage's connections (and a temporary checkpoint folder).
+
+        The tuner is a context manager that does this.
+        """
         self.storage.close()
+        if self._temporary_checkpoints:
+            shutil.rmtree(self.checkpoint_root, ignore_errors=True)
 
     def __enter__(self) -> Tuner:
         return self

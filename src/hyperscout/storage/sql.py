@@ -353,11 +353,31 @@ def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
     try:
         # The busy timeout first, so that switching to WAL waits for other processes too.
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode, waiting while another process does the same.
+
+    Changing the journal mode needs the database to itself, and SQLite answers "database is
+    locked" at once, without its busy handler, when two processes open a new database
+    together; so try again for up to the busy timeout.
+    """
+    import sqlite3
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01 + 0.04 * random.random())
 
 
 def _begin_sqlite(conn: Connection, statement: str) -> None:
