@@ -131,6 +131,8 @@ class Parameter(abc.ABC):
 
     def is_active(self, values: Mapping[str, Any]) -> bool:
         """True when every condition holds for ``values``."""
+        if not self.conditions:  # most parameters: skip building a generator
+            return True
         return all(condition.holds(values) for condition in self.conditions)
 
     def to_dict(self) -> dict[str, Any]:
@@ -897,6 +899,8 @@ class HyperParameters:
         """Add the parameters of ``other`` that this space lacks (same names must agree)."""
         for param in other.space:
             existing = self._space.get(param.name)
+            if existing is param:  # copies share their parameters: nothing to compare
+                continue
             if existing is None:
                 self._space[param.name] = param
             elif existing != param:

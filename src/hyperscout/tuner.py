@@ -39,7 +39,7 @@ from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.objective import Objective
 from hyperscout.samplers import History, RandomSampler, Sampler
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
-from hyperscout.space import HyperParameters
+from hyperscout.space import HyperParameters, Parameter
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.trial import RunningTrial, Trial, TrialState, _as_float, config_key
@@ -487,11 +487,15 @@ class Tuner:
             )
 
     def _trial_hp(self, trial: Trial) -> HyperParameters:
-        rng = np.random.default_rng([self.seed, trial.number, 1])
+        rngs: list[np.random.Generator] = []
+
+        def new_value(param: Parameter, values: Mapping[str, Any]) -> Any:
+            if not rngs:  # made on first need: most trials meet no new parameter
+                rngs.append(np.random.default_rng([self.seed, trial.number, 1]))
+            return self.sampler.sample_new(param, values, rngs[0])
+
         with self._space_lock:
-            return self._space.with_values(
-                trial.values, new_value=lambda p, v: self.sampler.sample_new(p, v, rng)
-            )
+            return self._space.with_values(trial.values, new_value=new_value)
 
     def _running_trial(self, trial: Trial) -> RunningTrial:
         watches = type(self.scheduler).on_report is not Scheduler.on_report
