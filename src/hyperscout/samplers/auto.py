@@ -26,8 +26,8 @@ class AutoSampler(Sampler):
     """A :class:`GPSampler` while the study is small, a :class:`TPESampler` beyond.
 
     The GP is the more sample-efficient of the two, and its proposal cost grows with the
-    number of trials (about 20 ms at 100 trials and 35 ms at 200 in six dimensions, see
-    ``docs/benchmarks.md``); TPE stays near a millisecond at a thousand trials. So the GP
+    square of the number of trials, while TPE's grows linearly (``benchmarks/
+    sample_efficiency.py --timing`` measures both). So the GP
     proposes while the study has fewer than ``max_gp_trials`` trials and the space at most
     ``max_gp_parameters`` parameters, and TPE afterwards, learning from every trial so far.
 
