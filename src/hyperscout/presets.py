@@ -253,6 +253,8 @@ class BOHB(Tuner):
         sampler: the model: ``"tpe"`` (default, as in the paper) or ``"gp"``, or a Sampler.
         min_points_in_model: results a budget needs before the model uses it (default: the
             number of parameters plus one, and at least the model's start-up trials).
+        random_fraction: once the model is used, the share of new configurations drawn at
+            random (the paper's 1/3), a safeguard where low budgets mislead the model.
 
     >>> import hyperscout as hs
     >>> def objective(hp, trial):
@@ -273,6 +275,7 @@ class BOHB(Tuner):
         min_epochs: float = 1,
         sampler: str | Sampler = "tpe",
         min_points_in_model: int | None = None,
+        random_fraction: float = 1 / 3,
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -294,6 +297,7 @@ class BOHB(Tuner):
                 hyperband_iterations=hyperband_iterations,
             ),
             min_points_in_model=min_points_in_model,
+            random_fraction=random_fraction,
         )
         super().__init__(
             hypermodel, max_trials=max_trials, sampler=model, scheduler=scheduler, **kwargs

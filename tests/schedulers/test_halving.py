@@ -524,7 +524,10 @@ class RecordingSampler(Sampler):
 
 def test_bohb_fits_the_model_on_the_largest_budget_with_enough_results() -> None:
     sampler = RecordingSampler()
-    sim = Simulator(BOHBScheduler(HyperbandScheduler(9), min_points_in_model=3), sampler=sampler)
+    sim = Simulator(
+        BOHBScheduler(HyperbandScheduler(9), min_points_in_model=3, random_fraction=0),
+        sampler=sampler,
+    )
     sampler.sim = sim
     sim.run()
     assert len(sim.trials) == 22
@@ -548,7 +551,7 @@ def test_bohb_fits_the_model_on_the_largest_budget_with_enough_results() -> None
 
 def test_bohb_default_min_points_follow_the_space_and_the_sampler_start_up() -> None:
     sampler = RecordingSampler()
-    sim = Simulator(BOHBScheduler(HyperbandScheduler(9)), sampler=sampler)
+    sim = Simulator(BOHBScheduler(HyperbandScheduler(9), random_fraction=0), sampler=sampler)
     sampler.sim = sim
     sim.run()
     # One parameter: the paper's default is 2 points; 2 complete trials at budget 9 exist
@@ -559,10 +562,36 @@ def test_bohb_default_min_points_follow_the_space_and_the_sampler_start_up() -> 
         n_startup_trials = 6
 
     sampler = WithStartUp()
-    sim = Simulator(BOHBScheduler(HyperbandScheduler(9)), sampler=sampler)
+    sim = Simulator(BOHBScheduler(HyperbandScheduler(9), random_fraction=0), sampler=sampler)
     sampler.sim = sim
     sim.run()
     assert {t.budget for t in sampler.seen[-1][1]} == {3}  # budget 9 has 4 < 6 results
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1 / 3, 1.0])
+def test_bohb_draws_its_random_fraction_only_once_the_model_is_used(fraction: float) -> None:
+    sampler = RecordingSampler()
+    bohb = BOHBScheduler(
+        HyperbandScheduler(27, hyperband_iterations=4),
+        min_points_in_model=3,
+        random_fraction=fraction,
+    )
+    sim = Simulator(bohb, sampler=sampler, seed=5)
+    sampler.sim = sim
+    sim.run()
+    new_configs = sum(1 for t in sim.trials if "promoted_from" not in t.attrs)
+    modelled = sum(1 for _, history in sampler.seen if len(history))
+    start_up = len(sampler.seen) - modelled  # the model is not used yet: never random
+    random_draws = new_configs - len(sampler.seen)
+    assert start_up > 0
+    eligible = random_draws + modelled
+    assert random_draws == pytest.approx(fraction * eligible, abs=0.12 * eligible)
+    if fraction == 0.0:
+        assert random_draws == 0
+    if fraction == 1.0:
+        assert modelled == 0
+    keys = [t.key for t in sim.trials if "promoted_from" not in t.attrs]
+    assert len(set(keys)) == len(keys)  # random draws repeat nothing either
 
 
 def test_bohb_delegates_reports_and_stops_with_its_scheduler() -> None:
@@ -677,6 +706,10 @@ def test_asha_stopping_form_through_the_tuner_with_a_plain_objective() -> None:
         (lambda: ASHAScheduler(1, 9, n_configs=-2), "n_configs"),
         (lambda: BOHBScheduler(RandomSampler()), r"BOHBScheduler\(scheduler="),
         (lambda: BOHBScheduler(HyperbandScheduler(9), min_points_in_model=0), "min_points"),
+        (
+            lambda: BOHBScheduler(HyperbandScheduler(9), random_fraction=1.5),
+            r"random_fraction.*between 0 and 1, got 1.5",
+        ),
     ],
 )
 def test_bad_arguments_say_what_was_expected(make: Any, match: str) -> None:

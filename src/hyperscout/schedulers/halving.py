@@ -71,6 +71,7 @@ import numpy as np
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.objective import Objective
 from hyperscout.samplers.base import History, Sampler
+from hyperscout.samplers.random import RandomSampler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState
@@ -620,6 +621,9 @@ class BOHBScheduler(Scheduler):
         min_points_in_model: complete trials a budget needs before the model is fitted on it;
             default the number of parameters plus one (the paper's), and at least the
             sampler's ``n_startup_trials`` when it has one, so the model is really used.
+        random_fraction: once the model is used, the share of new configurations drawn at
+            random instead (the paper's 1/3). They keep the search honest where the low
+            budgets mislead the model (weak correlation between budgets).
 
     >>> import hyperscout as hs
     >>> def objective(hp, trial):
@@ -632,7 +636,13 @@ class BOHBScheduler(Scheduler):
     (22, 9)
     """
 
-    def __init__(self, scheduler: Scheduler, *, min_points_in_model: int | None = None) -> None:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        min_points_in_model: int | None = None,
+        random_fraction: float = 1 / 3,
+    ) -> None:
         owner = "BOHBScheduler"
         _check(
             owner,
@@ -648,8 +658,18 @@ class BOHBScheduler(Scheduler):
             min_points_in_model is None or _is_int(min_points_in_model, 1),
             "an int >= 1 or None",
         )
+        _check(
+            owner,
+            "random_fraction",
+            random_fraction,
+            isinstance(random_fraction, (int, float))
+            and not isinstance(random_fraction, bool)
+            and 0.0 <= random_fraction <= 1.0,
+            "a number between 0 and 1",
+        )
         self.scheduler = scheduler
         self.min_points_in_model = min_points_in_model
+        self.random_fraction = float(random_fraction)
 
     def next(
         self,
@@ -662,28 +682,35 @@ class BOHBScheduler(Scheduler):
         if min_points is None:
             startup = getattr(sampler, "n_startup_trials", 0)
             min_points = max(len(space.space) + 1, startup if isinstance(startup, int) else 0)
-        return self.scheduler.next(space, history, _BudgetModel(sampler, min_points), rng)
+        model = _BudgetModel(sampler, min_points, self.random_fraction)
+        return self.scheduler.next(space, history, model, rng)
 
     def on_report(self, trial: Trial, history: History) -> Decision:
         return self.scheduler.on_report(trial, history)
 
     def __repr__(self) -> str:
         return (
-            f"BOHBScheduler({self.scheduler!r}, min_points_in_model={self.min_points_in_model!r})"
+            f"BOHBScheduler({self.scheduler!r}, min_points_in_model={self.min_points_in_model!r}, "
+            f"random_fraction={self.random_fraction:.3g})"
         )
 
 
 class _BudgetModel(Sampler):
     """A sampler seen through the history of one budget: the largest with enough results."""
 
-    def __init__(self, model: Sampler, min_points: int) -> None:
+    def __init__(self, model: Sampler, min_points: int, random_fraction: float = 0.0) -> None:
         self.model = model
         self.min_points = min_points
+        self.random_fraction = random_fraction
 
     def sample(
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
-        return self.model.sample(space, _model_history(history, self.min_points), rng)
+        fitted = _model_history(history, self.min_points)
+        if len(fitted) and self.random_fraction > 0 and rng.random() < self.random_fraction:
+            unfitted = History([], history.objective, keys=history.keys)
+            return RandomSampler().sample(space, unfitted, rng)
+        return self.model.sample(space, fitted, rng)
 
     def sample_new(
         self, param: Parameter, values: Mapping[str, Any], rng: np.random.Generator
