@@ -26,6 +26,7 @@ from hyperscout.samplers import (
     Sampler,
     TPESampler,
 )
+from hyperscout.samplers.gp_model import NOISE_FLOOR
 from hyperscout.schedulers import (
     BOHBScheduler,
     HyperbandScheduler,
@@ -128,7 +129,7 @@ class BayesianOptimization(Tuner):
         *,
         max_trials: int | None = 10,
         num_initial_points: int | None = None,
-        alpha: float = 1e-4,
+        alpha: float = NOISE_FLOOR,
         beta: float | None = None,
         sampler: str | Sampler = "auto",
         **kwargs: Any,

@@ -455,3 +455,28 @@ def test_encoding_round_trips_and_rounds_to_representable_units() -> None:
         np.testing.assert_allclose(enc.encode_one(values), row, atol=1e-12)
     rounded = enc.round(np.full((1, 4), 1.0))
     assert enc.decode(rounded[0]) == {"width": 1000, "rate": 0.5, "size": 32, "epochs": 10}
+
+
+@pytest.mark.parametrize("noise_sd", [0.0, 0.3])
+def test_the_fitted_noise_comes_from_the_data_not_the_prior(noise_sd: float) -> None:
+    from hyperscout.samplers.gp_model import NOISE_FLOOR, Priors, fit_gp
+
+    rng = np.random.default_rng(3)
+    x = rng.random((60, 2))
+    signal = np.sin(6.0 * x[:, 0]) + np.cos(4.0 * x[:, 1])
+    y = signal + noise_sd * rng.standard_normal(60)
+    mean, sd = y.mean(), y.std()
+    y = (y - mean) / sd
+    prior = Priors(2, fit_noise=True)
+    noisy = prior.mode()
+    noisy[-1] = math.log(0.1)  # GPSampler's starts: the prior's mode, a noisy start, a draw
+    starts = [prior.mode(), noisy, prior.draw(np.random.default_rng(0))]
+    _, theta = fit_gp(x, y, deterministic=False, starts=starts, maxiter=200)
+    noise = math.exp(theta[-1])
+    if noise_sd == 0.0:
+        # An exact function is interpolated: the noise sits near the floor.
+        assert noise < 100 * NOISE_FLOOR
+    else:
+        # A noisy one: the fitted noise variance is the true one, in standardised units.
+        true = (noise_sd / sd) ** 2
+        assert true / 3 < noise < 3 * true

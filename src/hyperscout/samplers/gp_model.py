@@ -40,7 +40,7 @@ _EPS = float(np.finfo(float).eps)
 _LENGTH_SCALE_BOUNDS = (1e-2, 1e2)
 _SIGNAL_BOUNDS = (1e-2, 1e2)
 _NOISE_CEILING = 1.0
-NOISE_FLOOR = 1e-4
+NOISE_FLOOR = 1e-6
 _DETERMINISTIC_NOISE = 1e-6
 _JITTER = 1e-9
 _MIN_VARIANCE = 1e-12
@@ -219,9 +219,9 @@ class Priors:
     def __init__(self, n_features: int, *, fit_noise: bool) -> None:
         d = max(n_features, 1)
         self.means = np.concatenate(
-            [np.full(d, math.sqrt(2.0) + 0.5 * math.log(d)), [0.0], [-4.0] if fit_noise else []]
+            [np.full(d, math.sqrt(2.0) + 0.5 * math.log(d)), [0.0], [-6.0] if fit_noise else []]
         )
-        self.stds = np.concatenate([np.full(d, math.sqrt(3.0)), [1.0], [1.0] if fit_noise else []])
+        self.stds = np.concatenate([np.full(d, math.sqrt(3.0)), [1.0], [2.0] if fit_noise else []])
 
     def __call__(self, theta: FloatArray) -> tuple[float, FloatArray]:
         # The density of the hyperparameter itself (not of its log), as BoTorch does: the
