@@ -173,6 +173,8 @@ class SuccessiveHalving(Tuner):
         max_budget: the full budget.
         factor: the ratio between rungs (default 3: keep the best third).
         n_configs: configurations on the bottom rung (default ``factor ** rungs``).
+        iterations: how many times the bracket runs with new configurations (default 1);
+            None: until ``max_trials`` or ``timeout`` (one of them is then required).
 
     >>> import hyperscout as hs
     >>> def objective(hp, trial):
@@ -192,12 +194,14 @@ class SuccessiveHalving(Tuner):
         max_budget: float,
         factor: int = 3,
         n_configs: int | None = None,
+        iterations: int | None = 1,
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
+        _check_bounded("SuccessiveHalving", "iterations", iterations, max_trials, kwargs)
         scheduler = SuccessiveHalvingScheduler(
-            min_budget, max_budget, factor=factor, n_configs=n_configs
+            min_budget, max_budget, factor=factor, n_configs=n_configs, iterations=iterations
         )
         super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
 
@@ -212,7 +216,8 @@ class Hyperband(Tuner):
     Args:
         max_epochs: the full budget of a trial.
         factor: the ratio between rungs (default 3).
-        hyperband_iterations: how many times the whole set of brackets runs (default 1).
+        hyperband_iterations: how many times the whole set of brackets runs (default 1);
+            None: until ``max_trials`` or ``timeout`` (one of them is then required).
         min_epochs: the smallest budget (default 1).
 
     >>> import hyperscout as hs
@@ -230,12 +235,15 @@ class Hyperband(Tuner):
         *,
         max_epochs: float,
         factor: int = 3,
-        hyperband_iterations: int = 1,
+        hyperband_iterations: int | None = 1,
         min_epochs: float = 1,
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
+        _check_bounded(
+            "Hyperband", "hyperband_iterations", hyperband_iterations, max_trials, kwargs
+        )
         scheduler = HyperbandScheduler(
             max_epochs,
             factor=factor,
@@ -272,7 +280,7 @@ class BOHB(Tuner):
         *,
         max_epochs: float,
         factor: int = 3,
-        hyperband_iterations: int = 1,
+        hyperband_iterations: int | None = 1,
         min_epochs: float = 1,
         sampler: str | Sampler = "tpe",
         min_points_in_model: int | None = None,
@@ -280,6 +288,7 @@ class BOHB(Tuner):
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
+        _check_bounded("BOHB", "hyperband_iterations", hyperband_iterations, max_trials, kwargs)
         if isinstance(sampler, Sampler):
             model = sampler
         elif sampler == "tpe":
@@ -302,4 +311,15 @@ class BOHB(Tuner):
         )
         super().__init__(
             hypermodel, max_trials=max_trials, sampler=model, scheduler=scheduler, **kwargs
+        )
+
+
+def _check_bounded(
+    owner: str, name: str, iterations: int | None, max_trials: int | None, kwargs: dict[str, Any]
+) -> None:
+    """Unlimited iterations need another end: ``max_trials`` or ``timeout``."""
+    if iterations is None and max_trials is None and kwargs.get("timeout") is None:
+        raise InvalidArgumentError(
+            f"{owner}({name}=None) runs brackets until the search is stopped: give "
+            "max_trials= or timeout= as well, or a number of iterations."
         )

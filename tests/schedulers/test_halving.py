@@ -265,6 +265,56 @@ def test_an_exhausted_space_ends_the_brackets_instead_of_waiting() -> None:
     assert isinstance(sim.calls[-1].result, Stop)
 
 
+def test_successive_halving_repeats_its_bracket_with_new_configurations() -> None:
+    sim = Simulator(SuccessiveHalvingScheduler(1, 9, iterations=3), seed=1).run()
+    budgets = [1] * 9 + [3] * 3 + [9]
+    assert [t.budget for t in sim.trials] == budgets * 3
+    assert [t.attrs["iteration"] for t in sim.trials] == [0] * 13 + [1] * 13 + [2] * 13
+    new = [t.key for t in sim.trials if "promoted_from" not in t.attrs]
+    assert len(new) == 27 and len(set(new)) == 27  # every iteration draws its own
+    assert "3 brackets" in sim.calls[-1].result.reason
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        lambda: HyperbandScheduler(9, hyperband_iterations=None),
+        lambda: SuccessiveHalvingScheduler(1, 9, iterations=None),
+    ],
+)
+def test_unlimited_iterations_go_on_until_the_space_is_exhausted(scheduler: Any) -> None:
+    hp = HyperParameters()
+    hp.Int("x", 0, 59)  # 60 configurations
+    sim = Simulator(scheduler(), hp, seed=2).run()
+    new = [t for t in sim.trials if "promoted_from" not in t.attrs]
+    assert len(new) == 60  # every configuration, in as many iterations as it takes
+    assert max(t.attrs["iteration"] for t in sim.trials) >= 2
+    assert isinstance(sim.calls[-1].result, Stop)
+    assert "exhausted" in sim.calls[-1].result.reason
+
+
+def test_unlimited_hyperband_stops_at_max_trials_through_the_tuner() -> None:
+    tuner = hs.Hyperband(
+        epochs_objective,
+        objective="val_loss",
+        max_epochs=9,
+        hyperband_iterations=None,
+        max_trials=40,
+        storage="memory",
+        verbose=0,
+        seed=0,
+    )
+    tuner.search()
+    assert len(tuner.trials) == 40
+    assert {t.attrs["iteration"] for t in tuner.trials} == {0, 1}  # 22 trials an iteration
+    with pytest.raises(hs.InvalidArgumentError, match=r"hyperband_iterations=None.*max_trials"):
+        hs.Hyperband(epochs_objective, max_epochs=9, hyperband_iterations=None, storage="memory")
+    with pytest.raises(hs.InvalidArgumentError, match=r"SuccessiveHalving\(iterations=None\)"):
+        hs.SuccessiveHalving(
+            epochs_objective, min_budget=1, max_budget=9, iterations=None, storage="memory"
+        )
+
+
 # -- resuming ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("stop_after", [1, 20, 27, 39, 40, 52, 66])
 def test_resuming_hyperband_halfway_gives_the_same_brackets(stop_after: int) -> None:
@@ -700,6 +750,7 @@ def test_asha_stopping_form_through_the_tuner_with_a_plain_objective() -> None:
         (lambda: HyperbandScheduler(True), "max_epochs"),
         (lambda: SuccessiveHalvingScheduler(1, float("inf")), "max_budget"),
         (lambda: SuccessiveHalvingScheduler(1, 9, n_configs=0), "n_configs"),
+        (lambda: SuccessiveHalvingScheduler(1, 9, iterations=0), r"iterations.*>= 1 or None"),
         (lambda: SuccessiveHalvingScheduler(-1, 9), "min_budget"),
         (lambda: ASHAScheduler(1, 9, mode="pause"), r"mode.*'promotion', 'stopping'.*'pause'"),
         (lambda: ASHAScheduler(1, 9, metric=3), "metric"),

@@ -61,6 +61,7 @@ Parallel workers
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -278,7 +279,7 @@ class _SynchronousHalving(Scheduler):
     """Brackets of successive halving run one after the other, ``iterations`` times over."""
 
     _brackets: list[Bracket]
-    _iterations: int
+    _iterations: int | None  # None: again and again, until the tuner stops
 
     def brackets(self) -> list[Bracket]:
         """The brackets of one iteration, in the order they run (the paper's table)."""
@@ -294,13 +295,15 @@ class _SynchronousHalving(Scheduler):
         roster = _Roster(history, ("iteration", "bracket", "rung"))
         new = _NewConfigs(space, history, sampler, rng)
         blocked = False
-        for k in range(self._iterations):
+        for k in itertools.count() if self._iterations is None else range(self._iterations):
             for bracket in self._brackets:
                 step = self._advance(k, bracket, roster, history, new)
                 if step is _BLOCKED:
                     blocked = True  # a free worker moves on to the next bracket's work
                 elif isinstance(step, Suggestion):
                     return step
+            if self._iterations is None and not any(roster.get(k, b.s, 0) for b in self._brackets):
+                break  # a fresh iteration found nothing to start: the space is exhausted
         if blocked:
             return Wait()
         return Stop(self._stop_reason())
@@ -357,6 +360,8 @@ class SuccessiveHalvingScheduler(_SynchronousHalving):
         factor: ``eta``, the ratio of one rung's budget to the one below it.
         n_configs: configurations on the bottom rung; default ``factor**s``, so that exactly
             one reaches ``max_budget``.
+        iterations: how many times the bracket runs, each time with new configurations;
+            None: again and again until the tuner stops (``max_trials``, ``timeout``).
 
     >>> sh = SuccessiveHalvingScheduler(1, 27)
     >>> [(r.n_configs, r.budget) for r in sh.brackets()[0].rungs]
@@ -370,11 +375,19 @@ class SuccessiveHalvingScheduler(_SynchronousHalving):
         *,
         factor: int = 3,
         n_configs: int | None = None,
+        iterations: int | None = 1,
     ) -> None:
         owner = "SuccessiveHalvingScheduler"
         _check_budgets(owner, "min_budget", min_budget, "max_budget", max_budget, factor)
         _check(
             owner, "n_configs", n_configs, n_configs is None or _is_int(n_configs, 1), "an int >= 1"
+        )
+        _check(
+            owner,
+            "iterations",
+            iterations,
+            iterations is None or _is_int(iterations, 1),
+            "an int >= 1 or None",
         )
         self.min_budget = _as_number(min_budget)
         self.max_budget = _as_number(max_budget)
@@ -391,15 +404,21 @@ class SuccessiveHalvingScheduler(_SynchronousHalving):
             for i in range(s + 1)
         )
         self._brackets = [Bracket(s, rungs)]
-        self._iterations = 1
+        self.iterations = None if iterations is None else int(iterations)
+        self._iterations = self.iterations
 
     def _stop_reason(self) -> str:
-        return "successive halving has run its top rung"
+        if self.iterations is None:
+            return "the search space is exhausted"
+        if self.iterations == 1:
+            return "successive halving has run its top rung"
+        return f"successive halving has run its {self.iterations} brackets"
 
     def __repr__(self) -> str:
         return (
             f"SuccessiveHalvingScheduler(min_budget={self.min_budget!r}, "
-            f"max_budget={self.max_budget!r}, factor={self.factor}, n_configs={self.n_configs})"
+            f"max_budget={self.max_budget!r}, factor={self.factor}, n_configs={self.n_configs}, "
+            f"iterations={self.iterations})"
         )
 
 
@@ -413,7 +432,8 @@ class HyperbandScheduler(_SynchronousHalving):
         max_epochs: the full budget (epochs by default; any resource works).
         factor: ``eta``, the ratio of one rung's budget to the one below it.
         min_epochs: the smallest budget worth running.
-        hyperband_iterations: how many times the whole set of brackets runs.
+        hyperband_iterations: how many times the whole set of brackets runs; None: again
+            and again until the tuner stops (``max_trials``, ``timeout``).
 
     >>> hb = HyperbandScheduler(81)
     >>> [[(r.n_configs, r.budget) for r in b.rungs] for b in hb.brackets()][1]
@@ -428,7 +448,7 @@ class HyperbandScheduler(_SynchronousHalving):
         *,
         factor: int = 3,
         min_epochs: float = 1,
-        hyperband_iterations: int = 1,
+        hyperband_iterations: int | None = 1,
     ) -> None:
         owner = "HyperbandScheduler"
         _check_budgets(owner, "min_epochs", min_epochs, "max_epochs", max_epochs, factor)
@@ -436,19 +456,23 @@ class HyperbandScheduler(_SynchronousHalving):
             owner,
             "hyperband_iterations",
             hyperband_iterations,
-            _is_int(hyperband_iterations, 1),
-            "an int >= 1",
+            hyperband_iterations is None or _is_int(hyperband_iterations, 1),
+            "an int >= 1 or None",
         )
         self.max_epochs = _as_number(max_epochs)
         self.min_epochs = _as_number(min_epochs)
         if not isinstance(self.min_epochs, int):
             self.max_epochs = float(self.max_epochs)  # ints only when both limits are ints
         self.factor = int(factor)
-        self.hyperband_iterations = int(hyperband_iterations)
+        self.hyperband_iterations = (
+            None if hyperband_iterations is None else int(hyperband_iterations)
+        )
         self._brackets = _hyperband_brackets(self.min_epochs, self.max_epochs, self.factor)
         self._iterations = self.hyperband_iterations
 
     def _stop_reason(self) -> str:
+        if self._iterations is None:
+            return "the search space is exhausted"
         n = len(self._brackets) * self._iterations
         return f"Hyperband has run its {n} brackets"
 
