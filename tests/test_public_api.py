@@ -20,6 +20,7 @@ PUBLIC = [
     "GridSampler",
     "GridSearch",
     "History",
+    "HyperModel",
     "HyperParameters",
     "Hyperband",
     "HyperbandScheduler",
@@ -74,6 +75,21 @@ def test_star_import_gives_exactly_the_public_names() -> None:
     namespace: dict[str, object] = {}
     exec("from hyperscout import *", namespace)
     assert sorted(k for k in namespace if k != "__builtins__") == sorted(PUBLIC)
+
+
+def test_kerastuner_namespace_reaches_the_presets() -> None:
+    """``import hyperscout as kt`` then ``kt.tuners.RandomSearch``, as in KerasTuner code."""
+    for name in hs.tuners.__all__:
+        assert getattr(hs.tuners, name) is getattr(hs, name)
+    assert set(hs.tuners.__all__) == {
+        "BOHB",
+        "BayesianOptimization",
+        "GridSearch",
+        "Hyperband",
+        "RandomSearch",
+        "SuccessiveHalving",
+    }
+    assert "tuners" not in hs.__all__  # a namespace module, not a public name of its own
 
 
 def test_version_is_a_string() -> None:

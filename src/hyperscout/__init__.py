@@ -3,7 +3,9 @@
 Declare the search space where the model is built (``hp.Int``, ``hp.Float``, ``hp.Choice``,
 ``hp.Boolean``, ``hp.Fixed``), pick a tuner (``GridSearch``, ``RandomSearch``), call
 ``search()``. Every trial is kept in storage (SQLite by default), so a search resumes where it
-stopped.
+stopped. The hypermodel may also build Keras models (``build_model(hp)`` or a
+:class:`HyperModel`), as with KerasTuner, whose ``kt.tuners.RandomSearch`` is
+``hyperscout.tuners.RandomSearch``.
 
 >>> import hyperscout as hs
 >>> def objective(hp):
@@ -16,6 +18,7 @@ stopped.
 
 from __future__ import annotations
 
+from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTuner
 from hyperscout.exceptions import (
     HyperscoutError,
     InvalidArgumentError,
@@ -29,6 +32,7 @@ from hyperscout.exceptions import (
     TrialPruned,
 )
 from hyperscout.executors import Executor, InlineExecutor, ThreadExecutor
+from hyperscout.hypermodel import HyperModel
 from hyperscout.objective import Objective
 from hyperscout.presets import (
     BOHB,
@@ -75,6 +79,7 @@ __all__ = [
     "GridSampler",
     "GridSearch",
     "History",
+    "HyperModel",
     "HyperParameters",
     "Hyperband",
     "HyperbandScheduler",

@@ -36,13 +36,21 @@ from hyperscout.exceptions import (
     TrialPruned,
 )
 from hyperscout.executors import Executor, InlineExecutor
+from hyperscout.hypermodel import HyperModel, ModelAdapter, adapter_name_for, load_adapter
 from hyperscout.objective import Objective
 from hyperscout.samplers import History, RandomSampler, Sampler
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
-from hyperscout.trial import RunningTrial, Trial, TrialState, _as_float, config_key
+from hyperscout.trial import (
+    RunningTrial,
+    Trial,
+    TrialState,
+    _as_float,
+    checkpoint_path,
+    config_key,
+)
 
 __all__ = ["DATABASE_FILE", "Tuner", "check_int"]
 
@@ -120,7 +128,10 @@ class Tuner:
 
     Args:
         hypermodel: the objective, a function ``f(hp)`` or ``f(hp, trial)`` that returns a
-            float or a dict of metrics. Arguments given to :meth:`search` are passed after.
+            float or a dict of metrics; arguments given to :meth:`search` are passed after.
+            Or a hypermodel that builds a model: a function ``build_model(hp)`` that returns a
+            compiled Keras model, or an :class:`~hyperscout.HyperModel`; :meth:`search`'s
+            arguments then go to the model's ``fit`` (:mod:`hyperscout.integrations.keras`).
             None for a tuner driven only by :meth:`ask` and :meth:`tell`.
         objective: the metric to optimise: a name whose direction is inferred (``"val_loss"``,
             ``"val_accuracy"``), an :class:`Objective`, or None for a bare float, minimised.
@@ -176,7 +187,8 @@ class Tuner:
     ) -> None:
         if hypermodel is not None and not callable(hypermodel):
             raise InvalidArgumentError(
-                f"hypermodel: expected a function of hp that returns a metric, got {hypermodel!r}."
+                "hypermodel: expected a function of hp that returns a metric or builds a model, "
+                f"or an hs.HyperModel, got {hypermodel!r}."
             )
         check_int("max_trials", max_trials, minimum=1, allow_none=True)
         check_int("seed", seed, minimum=0, allow_none=True)
@@ -222,6 +234,8 @@ class Tuner:
         if self._temporary_checkpoints:  # removed by close()
             self.checkpoint_root = Path(tempfile.mkdtemp(prefix="hyperscout-checkpoints-"))
         self._passes_trial = hypermodel is not None and _takes_trial(hypermodel)
+        #: Trains the models the hypermodel builds; found when the first model is built.
+        self._adapter: ModelAdapter | None = None
 
         if isinstance(storage, Storage):
             self.storage = storage
@@ -318,6 +332,35 @@ class Tuner:
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The hyperparameters of the best trials, best first: ``best.values`` is a dict."""
         return [self._space.with_values(t.values) for t in self.get_best_trials(num_trials)]
+
+    def get_best_models(self, num_models: int = 1) -> list[Any]:
+        """The models of the best trials, best first, built again and given their best weights.
+
+        Only a hypermodel that builds models (a Keras ``build_model(hp)`` or an
+        :class:`~hyperscout.HyperModel`) keeps them: each trial saves the weights of its best
+        epoch in its checkpoint folder.
+
+        Raises:
+            InvalidArgumentError: a best trial was run by an objective that returns metrics.
+            StorageError: a trial's weights are gone (a temporary checkpoint folder closed).
+        """
+        check_int("num_models", num_models, minimum=1)
+        models = []
+        for trial in self.get_best_trials(num_models):
+            name = trial.attrs.get("model")
+            if self.hypermodel is None or name is None:
+                raise InvalidArgumentError(
+                    f"get_best_models(): trial {trial.number} was run by an objective that "
+                    "returns metrics, so it kept no model. Only a hypermodel that builds models "
+                    "(build_model(hp) returning a Keras model, or an hs.HyperModel) keeps them; "
+                    "build yours again from get_best_hyperparameters()."
+                )
+            if self._adapter is None or self._adapter.name != name:
+                self._adapter = load_adapter(name, self.hypermodel, self.objective)
+            model = self._build(self._space.with_values(trial.values))
+            folder = checkpoint_path(self.checkpoint_root, trial.number)
+            models.append(self._adapter.load_best(model, folder))
+        return models
 
     def results_summary(self, num_trials: int = 10, *, console: Console | None = None) -> None:
         """Print a table of the ``num_trials`` best trials."""
@@ -527,13 +570,12 @@ class Tuner:
         handle = self._running_trial(trial)
         try:
             runs = []
-            for _ in range(self.executions_per_trial):
-                call_args = (hp, handle, *args) if self._passes_trial else (hp, *args)
-                assert self.hypermodel is not None  # search() checked it
-                runs.append(self._metrics_of(self.hypermodel(*call_args, **kwargs)))
+            for execution in range(self.executions_per_trial):
+                runs.append(self._execute(hp, handle, args, kwargs, execution))
             metrics = _average(runs)
             state = TrialState.PRUNED if handle.should_stop() else TrialState.COMPLETE
-            return self._finish(trial.number, hp, state, metrics=metrics)
+            attrs = {"model": self._adapter.name} if self._adapter is not None else None
+            return self._finish(trial.number, hp, state, metrics=metrics, attrs=attrs)
         except TrialPruned:
             last = handle.reports[max(handle.reports)] if handle.reports else {}
             return self._finish(trial.number, hp, TrialState.PRUNED, metrics=dict(last))
@@ -547,6 +589,71 @@ class Tuner:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             reason = f"The objective raised {type(exc).__name__}: {exc}"
             return self._finish(trial.number, hp, TrialState.FAILED, error=f"{reason}\n\n{text}")
+
+    def _execute(
+        self,
+        hp: HyperParameters,
+        handle: RunningTrial,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        execution: int,
+    ) -> dict[str, Any]:
+        """One run of the hypermodel: the objective's metrics, or those of the model it built."""
+        hypermodel = self.hypermodel
+        assert hypermodel is not None  # search() checked it
+        if self._adapter is not None:
+            self._adapter.before_build(self._model_seed(handle.number, execution))
+        if self._adapter is not None or isinstance(hypermodel, HyperModel):
+            result, alone = self._build(hp), True
+        elif _accepts(hypermodel, self._passes_trial, args, kwargs):
+            call_args = (hp, handle, *args) if self._passes_trial else (hp, *args)
+            result, alone = hypermodel(*call_args, **kwargs), False
+        else:  # build_model(hp): search()'s arguments are for the model's fit
+            result, alone = self._build(hp), True
+        if self._adapter is None:
+            name = adapter_name_for(result)
+            if name is None:
+                if isinstance(hypermodel, HyperModel) or (alone and (args or kwargs)):
+                    raise _BadResultError(self._not_a_model(result, args, kwargs))
+                return self._metrics_of(result)
+            if self.executor.n_workers > 1:
+                raise InvalidArgumentError(
+                    f"{name} models train one trial at a time in a process ({name} keeps "
+                    f"global state that is reset between trials), but executor= runs "
+                    f"{self.executor.n_workers} trials at once. Drop executor=; run several "
+                    "processes on one storage to train in parallel."
+                )
+            self._adapter = load_adapter(name, hypermodel, self.objective)
+            # The first model was built before the adapter was known: build it again on a
+            # clean, seeded session, as every later model is.
+            self._adapter.before_build(self._model_seed(handle.number, execution))
+            result = self._build(hp)
+        return self._adapter.run(hp, result, handle, args, kwargs)
+
+    def _model_seed(self, number: int, execution: int) -> int:
+        """The seed of a framework's random state for one execution of a trial."""
+        return int(np.random.SeedSequence([self.seed, number, execution]).generate_state(1)[0])
+
+    def _build(self, hp: HyperParameters) -> Any:
+        """Build a model with the hypermodel (``HyperModel.build`` or ``build_model(hp)``)."""
+        assert self.hypermodel is not None
+        if isinstance(self.hypermodel, HyperModel):
+            return self.hypermodel.build(hp)
+        return self.hypermodel(hp)
+
+    def _not_a_model(self, result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        given = ", ".join([type(a).__name__ for a in args] + [f"{k}=" for k in kwargs])
+        if isinstance(self.hypermodel, HyperModel):
+            what = f"{type(self.hypermodel).__name__}.build(hp)"
+        else:
+            what = f"{getattr(self.hypermodel, '__name__', 'The hypermodel')}(hp)"
+        return (
+            f"{what} returned a {type(result).__name__} ({result!r:.80}), which is no model "
+            f"hyperscout can train, and search() was given arguments ({given or 'none'}) for "
+            "a model's fit. A hypermodel that builds models must return a compiled Keras model; "
+            "an objective that returns metrics must accept search()'s arguments after hp (and "
+            "trial)."
+        )
 
     def _metrics_of(self, result: Any) -> dict[str, Any]:
         """The metrics in what the objective returned, or _BadResultError saying what is wrong."""
@@ -600,12 +707,13 @@ class Tuner:
         *,
         metrics: Mapping[str, Any] | None = None,
         error: str | None = None,
+        attrs: Mapping[str, Any] | None = None,
     ) -> Trial:
         self._merge_space(hp)
         value = None
         if metrics is not None and self.objective.name in metrics:
             value = metrics[self.objective.name]
-        attrs: dict[str, Any] = {}
+        attrs = dict(attrs or {})
         if state is TrialState.FAILED:
             attempt = int(self.storage.get_trial(self._study_id, number).attrs.get("attempt", 0))
             if attempt < self.max_retries_per_trial:
@@ -760,6 +868,23 @@ def _takes_trial(fn: Callable[..., Any]) -> bool:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
     return len(positional) >= 2
+
+
+def _accepts(
+    fn: Callable[..., Any], passes_trial: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> bool:
+    """True unless ``fn``'s signature cannot take ``hp`` (``trial``) and search's arguments."""
+    if not args and not kwargs:
+        return True
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    try:
+        signature.bind(None, *([None] if passes_trial else []), *args, **kwargs)
+    except TypeError:
+        return False
+    return True
 
 
 def _average(runs: list[dict[str, Any]]) -> dict[str, Any]:

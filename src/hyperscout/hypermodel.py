@@ -1,0 +1,144 @@
+"""Hypermodels that build framework models, and the seam through which the tuner trains them.
+
+A *hypermodel* either returns metrics (the plain objective ``f(hp)``) or builds a model that a
+framework trains: a function ``build_model(hp)`` that returns a compiled Keras model, or a
+:class:`HyperModel` with ``build(hp)`` and, optionally, its own ``fit``. The tuner recognises a
+built model by the framework it comes from and hands it to that framework's
+:class:`ModelAdapter` (for Keras, :class:`hyperscout.integrations.keras.KerasAdapter`), which
+trains it with the arguments of ``tuner.search(...)``, reports each epoch, saves its weights and
+turns the training history into the trial's metrics. This module imports no framework.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hyperscout.objective import Objective
+from hyperscout.space import HyperParameters
+from hyperscout.trial import RunningTrial
+
+__all__ = ["HyperModel", "ModelAdapter", "adapter_name_for", "load_adapter"]
+
+
+class HyperModel(abc.ABC):
+    """A family of models: :meth:`build` makes one from ``hp``, :meth:`fit` trains it.
+
+    Pass an instance to a tuner as the hypermodel; ``tuner.search(*args, **kwargs)`` then calls
+    ``fit(hp, model, *args, **kwargs)`` for every trial. Override :meth:`fit` to tune how the
+    model is trained (batch size, augmentation, several phases); it should return what
+    ``model.fit`` returns (a Keras ``History``), or the metrics as a dict.
+
+    A HyperModel is also callable, ``hypermodel(hp)`` being ``hypermodel.build(hp)``, so it goes
+    wherever a ``build_model`` function goes.
+
+    >>> import hyperscout as hs
+    >>> class Polynomial(hs.HyperModel):
+    ...     def build(self, hp):
+    ...         return {"degree": hp.Int("degree", 1, 3), "scale": hp.Float("scale", 0.5, 2.0)}
+    >>> hp = hs.HyperParameters()
+    >>> Polynomial()(hp)  # a fresh hp gives each parameter its default
+    {'degree': 1, 'scale': 0.5}
+
+    With Keras (see ``docs/keras.md``)::
+
+        class MLP(hs.HyperModel):
+            def build(self, hp):
+                model = keras.Sequential([keras.Input((64,)),
+                                          keras.layers.Dense(hp.Int("units", 16, 128)),
+                                          keras.layers.Dense(10, activation="softmax")])
+                model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+                return model
+
+            def fit(self, hp, model, *args, **kwargs):
+                return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 64]), **kwargs)
+    """
+
+    @abc.abstractmethod
+    def build(self, hp: HyperParameters) -> Any:
+        """Build (and compile) a model with the values of ``hp``; called once per execution."""
+
+    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+        """Train ``model``; the default is ``model.fit(*args, **kwargs)``.
+
+        ``args`` and ``kwargs`` are those of ``tuner.search``, with the tuner's additions
+        (callbacks that report each epoch, and ``epochs``/``initial_epoch`` under a budget).
+        """
+        return model.fit(*args, **kwargs)
+
+    def __call__(self, hp: HyperParameters) -> Any:
+        return self.build(hp)
+
+
+class ModelAdapter(abc.ABC):
+    """Trains the models of one framework for the tuner; one instance per tuner.
+
+    The tuner builds each trial's model (calling :meth:`before_build` first), gives it to
+    :meth:`run`, and records the metrics :meth:`run` returns. :meth:`load_best` serves
+    ``tuner.get_best_models``. Implementations live in :mod:`hyperscout.integrations` and are
+    found by :func:`adapter_name_for`.
+
+    Args:
+        hypermodel: the tuner's hypermodel (a :class:`HyperModel`, or a ``build_model``
+            function).
+        objective: the metric the search optimises.
+    """
+
+    #: The framework's name, kept with every trial whose model this adapter saved.
+    name: ClassVar[str]
+    #: Whether trials may train in several threads of one process at once.
+    supports_threads: ClassVar[bool] = False
+
+    def __init__(self, hypermodel: Any, objective: Objective) -> None:
+        self.hypermodel = hypermodel
+        self.objective = objective
+
+    def before_build(self, seed: int) -> None:  # noqa: B027 - optional hook
+        """Called before each model is built: reset the framework's state, seed it."""
+
+    @abc.abstractmethod
+    def run(
+        self,
+        hp: HyperParameters,
+        model: Any,
+        trial: RunningTrial,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> dict[str, float]:
+        """Train ``model`` with the search arguments; return the trial's metrics.
+
+        Reports go through ``trial.report``; training stops when ``trial.should_stop()``; the
+        weights are saved into ``trial.checkpoint_dir``.
+        """
+
+    @abc.abstractmethod
+    def load_best(self, model: Any, checkpoint_dir: Path) -> Any:
+        """Load into ``model`` (freshly built with a trial's ``hp``) that trial's best weights."""
+
+
+# The framework of a model is the top-level package of one of its classes; its adapter is
+# imported only when a model of that framework turns up.
+_ADAPTERS = {"keras": "hyperscout.integrations.keras:KerasAdapter"}
+
+
+def adapter_name_for(model: object) -> str | None:
+    """The name of the adapter that trains ``model``, or None when it is no known model.
+
+    >>> adapter_name_for(0.5) is None
+    True
+    """
+    for cls in type(model).__mro__:
+        root = (cls.__module__ or "").partition(".")[0]
+        if root in _ADAPTERS:
+            return root
+    return None
+
+
+def load_adapter(name: str, hypermodel: Any, objective: Objective) -> ModelAdapter:
+    """An instance of the adapter called ``name`` (its framework is imported now)."""
+    module_name, _, class_name = _ADAPTERS[name].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    adapter: ModelAdapter = cls(hypermodel, objective)
+    return adapter
