@@ -36,6 +36,7 @@ from rich.table import Table
 
 import hyperscout as hs
 from hyperscout.console import format_value, space_table, trials_table
+from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MAX_EPOCHS, STRATEGIES
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.tuner import DATABASE_FILE
@@ -564,26 +565,42 @@ def export(project: str, fmt: str, output: Path | None) -> None:
         click.echo(f"Wrote {len(trials)} trials to {output}.", err=True)
 
 
-@main.command(short_help="Tune an MLP on scikit-learn's digits: no setup.")
+@main.command(short_help="Tune a neural network on the digits data: the lecture in one command.")
 @click.option(
     "--strategy",
-    type=click.Choice(["random", "grid"]),
-    default="random",
+    type=click.Choice(list(STRATEGIES)),
+    default=DEFAULT_STRATEGY,
     show_default=True,
-    help="random: six parameters; grid: a 12-point grid over three.",
+    help="bohb and hyperband give trials 1 to --max-epochs epochs and promote the best; "
+    "random, bayes and grid train every trial in full.",
+)
+@click.option(
+    "--framework",
+    type=click.Choice(["auto", *FRAMEWORKS]),
+    default="auto",
+    show_default=True,
+    help="The network: auto is PyTorch when installed, else scikit-learn's MLPClassifier.",
 )
 @click.option(
     "--max-trials",
     type=click.IntRange(min=1),
     default=None,
-    help="Trials in the study, earlier runs included [default: 20 for random, the grid's 12].",
+    help="Trials in the study, earlier runs included [default: all of Hyperband's brackets, "
+    f"{DEFAULT_MAX_TRIALS} for random and bayes, the whole 12-point grid].",
+)
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(min=1),
+    default=MAX_EPOCHS,
+    show_default=True,
+    help="The full budget of a trial, in epochs.",
 )
 @click.option(
     "--directory",
     type=click.Path(file_okay=False, path_type=Path),
     default=_DEFAULT_DIRECTORY,
     show_default=True,
-    help="Folder of the project (digits_mlp, or digits_mlp_grid for the grid).",
+    help="Folder of the project (digits_<framework>_<strategy>).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Seeds the search.")
 @click.option("--overwrite", is_flag=True, help="Delete the demo's earlier trials first.")
@@ -597,7 +614,9 @@ def export(project: str, fmt: str, output: Path | None) -> None:
 @_handle_errors(interrupt_hint=_RESUME_HINT)
 def demo(
     strategy: str,
+    framework: str,
     max_trials: int | None,
+    max_epochs: int,
     directory: Path,
     seed: int | None,
     overwrite: bool,
@@ -605,9 +624,11 @@ def demo(
 ) -> None:
     """Tune a neural network on scikit-learn's digits: a real search, no setup.
 
-    Searches an MLPClassifier's layers, units, activation, regularisation, learning rate and
-    batch size on a validation split, then retrains the best configuration and reports its
-    accuracy on a held-out test split. Needs scikit-learn (pip install 'hyperscout[sklearn]').
+    By default BOHB searches a small network's layers, units, activation, learning rate,
+    weight decay and batch size: Hyperband brackets give trials 1 to 27 epochs, a TPE model
+    proposes the new configurations, and promoted trials continue from their checkpoints.
+    The best network is then reloaded from its checkpoint and scored on a held-out test split.
+    Needs scikit-learn (pip install 'hyperscout[sklearn]'); uses PyTorch when installed.
     """
     from hyperscout.demo import run_demo
 
@@ -617,6 +638,8 @@ def demo(
         directory,
         seed,
         verbose,
+        framework=framework,
+        max_epochs=max_epochs,
         overwrite=overwrite,
         console=_stdout(),
     )
