@@ -306,16 +306,18 @@ class _SklearnNetwork(_Network):
         from sklearn.neural_network import MLPClassifier
 
         batch = int(values["batch_size"])
-        self.model = model or MLPClassifier(
-            hidden_layer_sizes=(int(values["units"]),) * int(values["layers"]),
-            activation=str(values["activation"]),
-            # scikit-learn divides alpha by the batch size: this makes the same L2 step as
-            # PyTorch's weight_decay.
-            alpha=float(values["weight_decay"]) * batch,
-            learning_rate_init=float(values["learning_rate"]),
-            batch_size=batch,
-            random_state=_MODEL_SEED,
-        )
+        if model is None:
+            model = MLPClassifier(
+                hidden_layer_sizes=(int(values["units"]),) * int(values["layers"]),
+                activation=str(values["activation"]),
+                # scikit-learn divides alpha by the batch size: this makes the same L2 step as
+                # PyTorch's weight_decay.
+                alpha=float(values["weight_decay"]) * batch,
+                learning_rate_init=float(values["learning_rate"]),
+                batch_size=batch,
+                random_state=_MODEL_SEED,
+            )
+        self.model = model
 
     def train_epoch(self, epoch: int) -> None:
         from sklearn.exceptions import ConvergenceWarning
