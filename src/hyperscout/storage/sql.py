@@ -802,7 +802,7 @@ class SQLStorage(Storage):
             value=value,
             metrics=_loads(metrics_json),
             intermediate=_reports_of(rows),
-            budget=old[6],
+            budget=normalize_budget(old[6]),
             started_at=old[9],
             finished_at=finished_at,
             error=error,

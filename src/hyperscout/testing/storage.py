@@ -186,6 +186,18 @@ class StorageConformance:
         assert stored.state is TrialState.RUNNING
         assert dict(stored.values) == {"x": 1}
 
+    def test_an_integral_budget_reads_back_as_an_int_everywhere(self, storage: Storage) -> None:
+        study = storage.create_study("int-budget")
+        created = storage.create_trial(study.id, values={"x": 1}, budget=9.0)
+        finished = storage.finish_trial(
+            study.id, created.number, state=TrialState.COMPLETE, values={"x": 1}, value=0.5
+        )
+        listed = storage.trials(study.id)[0]
+        fetched = storage.get_trial(study.id, created.number)
+        for trial in (created, finished, listed, fetched):
+            assert trial.budget == 9
+            assert type(trial.budget) is int
+
     def test_round_trip_of_every_field(self, storage: Storage) -> None:
         study = storage.create_study("round-trip")
         trial = storage.create_trial(
