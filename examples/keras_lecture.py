@@ -8,7 +8,7 @@ what the lecture leaves out filled in:
   TensorFlow, Keras runs on PyTorch (``use_default_backend()`` below sets
   ``KERAS_BACKEND=torch`` when no backend is configured);
 - small data, so that it runs in seconds: scikit-learn's 8x8 images of digits instead of
-  256x256 images, and 4 epochs instead of 10;
+  256x256 images, and 3 epochs instead of 10;
 - the rest of the model where the lecture writes ``...``: a classifier head and ``compile``.
 
 As in the lecture, ``search`` gets ``x_train, y_train, x_test, y_test``: the last two become
@@ -67,7 +67,7 @@ rs = kt.tuners.RandomSearch(
 )
 
 # Instead of calling model.fit we call tuner.search
-rs.search(x_train, y_train, x_test, y_test, epochs=4, batch_size=32)
+rs.search(x_train, y_train, x_test, y_test, epochs=3, batch_size=32)
 
 best_hyperparameter = rs.get_best_hyperparameters(1)[0]
 best_model = rs.get_best_models(1)[0]

@@ -222,34 +222,45 @@ def _prepare_for_loading(model: Any, input_shape: list[int | None] | None) -> No
         optimizer.build(model.trainable_variables)
 
 
+def _missing_metric(objective: Objective, names: list[str]) -> str:
+    return (
+        f"The model's fit() logs have no {objective.name!r}, the metric this search "
+        f"optimises; they have {sorted(names)!r}. Metrics named val_... need validation data "
+        "(validation_data=, validation_split=, or the lecture's search(x_train, y_train, "
+        "x_val, y_val)); others need model.compile(metrics=[...]). Or pass objective= one of "
+        "those names."
+    )
+
+
 @functools.cache
 def _reporter_class() -> type:
     """The Keras callback that reports each epoch to the trial (made when Keras is loaded)."""
     callback_base: Any = _keras().callbacks.Callback
 
     class TrialReporter(callback_base):  # type: ignore[misc]
-        """Reports each epoch's logs, keeps the best epoch's weights, stops on request."""
+        """Reports each epoch's logs, keeps the best epoch's weights, stops on request.
 
-        def __init__(self, trial: RunningTrial, objective: Objective) -> None:
+        ``strict``: fail at the first epoch whose logs lack the objective (the plain
+        ``model.fit``; a custom ``HyperModel.fit`` may return the objective itself).
+        """
+
+        def __init__(self, trial: RunningTrial, objective: Objective, *, strict: bool) -> None:
             super().__init__()
             self.trial = trial
             self.objective = objective
+            self.strict = strict
             self.epochs_seen = 0
+            self.names: list[str] = []
             self.best_epoch: int | None = None
             self.best_metrics: dict[str, float] = {}
             self.best_weights: list[Any] | None = None
 
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
             logs = dict(logs or {})
-            if self.objective.name not in logs:
-                raise InvalidArgumentError(
-                    f"The model's fit() logs have no {self.objective.name!r}, the metric this "
-                    f"search optimises; they have {sorted(logs)!r}. Metrics named val_... need "
-                    "validation data (validation_data=, validation_split=, or the lecture's "
-                    "search(x_train, y_train, x_val, y_val)); others need "
-                    "model.compile(metrics=[...]). Or pass objective= one of those names."
-                )
+            if self.strict and self.objective.name not in logs:
+                raise InvalidArgumentError(_missing_metric(self.objective, list(logs)))
             self.epochs_seen += 1
+            self.names = list(logs)
             metrics = {
                 str(name): number
                 for name, value in logs.items()
@@ -293,7 +304,10 @@ class KerasAdapter(ModelAdapter):
         kwargs: dict[str, Any],
     ) -> dict[str, float]:
         fit_args, fit_kwargs = fit_arguments(args, kwargs)
-        reporter = _reporter_class()(trial, self.objective)
+        own_fit = isinstance(self.hypermodel, HyperModel) and (
+            type(self.hypermodel).fit is not HyperModel.fit
+        )
+        reporter = _reporter_class()(trial, self.objective, strict=not own_fit)
         fit_kwargs["callbacks"] = [*copy_callbacks(fit_kwargs.get("callbacks")), reporter]
         fit_kwargs.setdefault("verbose", 0)
         input_shape = _input_shape(fit_args, fit_kwargs)
@@ -315,6 +329,8 @@ class KerasAdapter(ModelAdapter):
                     f"The model trained for no epoch, so it has no {self.objective.name!r} "
                     f"(fit() returned {result!r:.80}). Check epochs= and initial_epoch=."
                 )
+            if self.objective.name not in reporter.names:
+                raise InvalidArgumentError(_missing_metric(self.objective, reporter.names))
             if reporter.best_epoch is None:
                 raise InvalidArgumentError(
                     f"{self.objective.name!r} was not a finite number at any epoch "
