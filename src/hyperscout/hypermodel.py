@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import abc
 import importlib
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,7 +22,15 @@ from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial
 
-__all__ = ["HyperModel", "ModelAdapter", "adapter_name_for", "load_adapter"]
+__all__ = [
+    "HyperModel",
+    "ModelAdapter",
+    "accepts_arguments",
+    "adapter_name_for",
+    "build_model",
+    "load_adapter",
+    "not_a_model",
+]
 
 
 class HyperModel(abc.ABC):
@@ -142,3 +152,53 @@ def load_adapter(name: str, hypermodel: Any, objective: Objective) -> ModelAdapt
     cls = getattr(importlib.import_module(module_name), class_name)
     adapter: ModelAdapter = cls(hypermodel, objective)
     return adapter
+
+
+def build_model(hypermodel: Callable[..., Any], hp: HyperParameters) -> Any:
+    """A model from ``hypermodel``: ``HyperModel.build(hp)``, or ``build_model(hp)``."""
+    if isinstance(hypermodel, HyperModel):
+        return hypermodel.build(hp)
+    return hypermodel(hp)
+
+
+def accepts_arguments(
+    fn: Callable[..., Any], passes_trial: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> bool:
+    """False when ``fn`` cannot take ``hp`` (and ``trial``) followed by search's arguments.
+
+    Such a function of ``hp`` alone is taken for a ``build_model(hp)``: the arguments are for
+    its model's ``fit``.
+
+    >>> accepts_arguments(lambda hp: 0.0, False, (1, 2), {}), accepts_arguments(
+    ...     lambda hp, x, y: 0.0, False, (1, 2), {})
+    (False, True)
+    """
+    if not args and not kwargs:
+        return True
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    try:
+        signature.bind(None, *([None] if passes_trial else []), *args, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+def not_a_model(
+    hypermodel: Callable[..., Any], result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> str:
+    """Why a hypermodel expected to build a model failed: it returned something else."""
+    given = ", ".join([type(a).__name__ for a in args] + [f"{k}=" for k in kwargs])
+    if isinstance(hypermodel, HyperModel):
+        what = f"{type(hypermodel).__name__}.build(hp)"
+    else:
+        what = f"{getattr(hypermodel, '__name__', 'The hypermodel')}(hp)"
+    return (
+        f"{what} returned a {type(result).__name__} ({result!r:.80}), which is no model "
+        f"hyperscout can train, and search() was given arguments ({given or 'none'}) for "
+        "a model's fit. A hypermodel that builds models must return a compiled Keras model; "
+        "an objective that returns metrics must accept search()'s arguments after hp (and "
+        "trial)."
+    )

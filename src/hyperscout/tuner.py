@@ -36,7 +36,15 @@ from hyperscout.exceptions import (
     TrialPruned,
 )
 from hyperscout.executors import Executor, InlineExecutor
-from hyperscout.hypermodel import HyperModel, ModelAdapter, adapter_name_for, load_adapter
+from hyperscout.hypermodel import (
+    HyperModel,
+    ModelAdapter,
+    accepts_arguments,
+    adapter_name_for,
+    build_model,
+    load_adapter,
+    not_a_model,
+)
 from hyperscout.objective import Objective
 from hyperscout.samplers import History, RandomSampler, Sampler
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
@@ -357,7 +365,7 @@ class Tuner:
                 )
             if self._adapter is None or self._adapter.name != name:
                 self._adapter = load_adapter(name, self.hypermodel, self.objective)
-            model = self._build(self._space.with_values(trial.values))
+            model = build_model(self.hypermodel, self._space.with_values(trial.values))
             folder = checkpoint_path(self.checkpoint_root, trial.number)
             models.append(self._adapter.load_best(model, folder))
         return models
@@ -411,7 +419,9 @@ class Tuner:
         """Run trials until ``max_trials`` count, the strategy stops, or ``timeout`` passes.
 
         Finished trials of earlier runs count; a resumed search goes on where it stopped.
-        Arguments are passed to the objective after ``hp`` (and ``trial``).
+        Arguments are passed to the objective after ``hp`` (and ``trial``); for a hypermodel
+        that builds models, to the model's ``fit`` (``search(x, y, validation_data=...,
+        epochs=...)``, see :mod:`hyperscout.integrations.keras`).
 
         Raises:
             TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row.
@@ -604,56 +614,36 @@ class Tuner:
         if self._adapter is not None:
             self._adapter.before_build(self._model_seed(handle.number, execution))
         if self._adapter is not None or isinstance(hypermodel, HyperModel):
-            result, alone = self._build(hp), True
-        elif _accepts(hypermodel, self._passes_trial, args, kwargs):
+            result, alone = build_model(hypermodel, hp), True
+        elif accepts_arguments(hypermodel, self._passes_trial, args, kwargs):
             call_args = (hp, handle, *args) if self._passes_trial else (hp, *args)
             result, alone = hypermodel(*call_args, **kwargs), False
         else:  # build_model(hp): search()'s arguments are for the model's fit
-            result, alone = self._build(hp), True
+            result, alone = build_model(hypermodel, hp), True
         if self._adapter is None:
             name = adapter_name_for(result)
             if name is None:
                 if isinstance(hypermodel, HyperModel) or (alone and (args or kwargs)):
-                    raise _BadResultError(self._not_a_model(result, args, kwargs))
+                    raise _BadResultError(not_a_model(hypermodel, result, args, kwargs))
                 return self._metrics_of(result)
-            if self.executor.n_workers > 1:
+            adapter = load_adapter(name, hypermodel, self.objective)
+            if self.executor.n_workers > 1 and not adapter.supports_threads:
                 raise InvalidArgumentError(
                     f"{name} models train one trial at a time in a process ({name} keeps "
                     f"global state that is reset between trials), but executor= runs "
                     f"{self.executor.n_workers} trials at once. Drop executor=; run several "
                     "processes on one storage to train in parallel."
                 )
-            self._adapter = load_adapter(name, hypermodel, self.objective)
+            self._adapter = adapter
             # The first model was built before the adapter was known: build it again on a
             # clean, seeded session, as every later model is.
             self._adapter.before_build(self._model_seed(handle.number, execution))
-            result = self._build(hp)
+            result = build_model(hypermodel, hp)
         return self._adapter.run(hp, result, handle, args, kwargs)
 
     def _model_seed(self, number: int, execution: int) -> int:
         """The seed of a framework's random state for one execution of a trial."""
         return int(np.random.SeedSequence([self.seed, number, execution]).generate_state(1)[0])
-
-    def _build(self, hp: HyperParameters) -> Any:
-        """Build a model with the hypermodel (``HyperModel.build`` or ``build_model(hp)``)."""
-        assert self.hypermodel is not None
-        if isinstance(self.hypermodel, HyperModel):
-            return self.hypermodel.build(hp)
-        return self.hypermodel(hp)
-
-    def _not_a_model(self, result: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-        given = ", ".join([type(a).__name__ for a in args] + [f"{k}=" for k in kwargs])
-        if isinstance(self.hypermodel, HyperModel):
-            what = f"{type(self.hypermodel).__name__}.build(hp)"
-        else:
-            what = f"{getattr(self.hypermodel, '__name__', 'The hypermodel')}(hp)"
-        return (
-            f"{what} returned a {type(result).__name__} ({result!r:.80}), which is no model "
-            f"hyperscout can train, and search() was given arguments ({given or 'none'}) for "
-            "a model's fit. A hypermodel that builds models must return a compiled Keras model; "
-            "an objective that returns metrics must accept search()'s arguments after hp (and "
-            "trial)."
-        )
 
     def _metrics_of(self, result: Any) -> dict[str, Any]:
         """The metrics in what the objective returned, or _BadResultError saying what is wrong."""
@@ -868,23 +858,6 @@ def _takes_trial(fn: Callable[..., Any]) -> bool:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
     return len(positional) >= 2
-
-
-def _accepts(
-    fn: Callable[..., Any], passes_trial: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> bool:
-    """True unless ``fn``'s signature cannot take ``hp`` (``trial``) and search's arguments."""
-    if not args and not kwargs:
-        return True
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):
-        return True
-    try:
-        signature.bind(None, *([None] if passes_trial else []), *args, **kwargs)
-    except TypeError:
-        return False
-    return True
 
 
 def _average(runs: list[dict[str, Any]]) -> dict[str, Any]:
