@@ -85,7 +85,16 @@ else:  # pragma: no cover - stand-ins so that the module imports without scikit-
         """Stand-in: constructing :class:`SearchCV` asks for scikit-learn."""
 
 
-__all__ = ["Boolean", "Choice", "Fixed", "Float", "Int", "ParameterSpec", "SearchCV"]
+__all__ = [
+    "AllFitsFailedError",
+    "Boolean",
+    "Choice",
+    "Fixed",
+    "Float",
+    "Int",
+    "ParameterSpec",
+    "SearchCV",
+]
 
 _FEATURE = "hyperscout.integrations.sklearn.SearchCV"
 STRATEGIES = ("bayes", "random", "grid", "halving", "hyperband")
@@ -93,7 +102,15 @@ _BUDGETED = ("halving", "hyperband")
 #: The metric the study of a search maximises: the mean test score of the refit metric.
 SEARCH_METRIC = "mean_test_score"
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class AllFitsFailedError(TooManyFailedTrialsError, ValueError):
+    """Every fit of every configuration failed, so there is no best one.
+
+    A :class:`~hyperscout.TooManyFailedTrialsError`, and a ``ValueError`` as scikit-learn's
+    searches raise in this case; the message shows the errors and the first traceback.
+    """
 
 
 def _require_sklearn() -> None:
@@ -662,13 +679,13 @@ def _delegates(attr: str) -> Callable[[Any], bool]:
     return check
 
 
-def _available_if(check: Callable[[Any], bool]) -> Callable[[F], F]:
+def _available_if(check: Callable[[Any], bool]) -> Callable[[_F], _F]:
     """scikit-learn's ``available_if``: the method exists only while ``check`` passes."""
     try:
         from sklearn.utils.metaestimators import available_if
     except ImportError:  # pragma: no cover - without scikit-learn, SearchCV() asks for it
         return lambda method: method
-    return cast(Callable[[F], F], available_if(check))
+    return cast(Callable[[_F], _F], available_if(check))
 
 
 @dataclass
@@ -1126,7 +1143,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
 
         Raises:
             InvalidArgumentError: a bad argument or space (the message names it).
-            TooManyFailedTrialsError: every fit of every configuration failed.
+            AllFitsFailedError: every fit of every configuration failed (a ValueError).
         """
         from joblib import effective_n_jobs  # type: ignore[import-untyped]
         from sklearn.base import is_classifier
@@ -1233,11 +1250,11 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         n_fits = sum(len(e.folds) for e in evaluations)
         if not errors:
             return
-        by_reason = Counter(_last_line(error) for error in errors)
-        first = next(e for e in errors if _last_line(e) == by_reason.most_common(1)[0][0])
+        by_reason = Counter(_reason(error) for error in errors)
+        first = next(e for e in errors if _reason(e) == by_reason.most_common(1)[0][0])
         summary = "\n".join(f"  {n} x {reason}" for reason, n in by_reason.most_common(5))
         if all(f.test is None for e in evaluations for f in e.folds):
-            raise TooManyFailedTrialsError(
+            raise AllFitsFailedError(
                 f"All {n_fits} fits of the {len(evaluations)} configurations failed, so there "
                 f"is no best one. The errors:\n{summary}\nThe first traceback:\n{first}"
             )
@@ -1403,7 +1420,11 @@ def _whole(budget: float | None) -> int | None:
     return None if budget is None else int(budget)
 
 
-def _last_line(error: str) -> str:
-    """The last non-empty line of a traceback: the exception and its message."""
-    lines = [line for line in error.strip().splitlines() if line.strip()]
+def _reason(error: str) -> str:
+    """The exception line of a traceback (``ValueError: ...``), without the frames."""
+    lines = error.splitlines()
+    start = max((i for i, line in enumerate(lines) if line.startswith("Traceback ")), default=-1)
+    for line in lines[start + 1 :]:
+        if line and not line[0].isspace():
+            return line
     return lines[-1] if lines else error
