@@ -223,6 +223,31 @@ def test_grid_matches_gridsearchcv_with_none_values(iris: tuple[np.ndarray, np.n
     ]
 
 
+def test_grid_matches_gridsearchcv_with_sample_weight_and_groups(
+    iris: tuple[np.ndarray, np.ndarray],
+) -> None:
+    from sklearn.linear_model import RidgeClassifier
+    from sklearn.model_selection import GroupKFold
+
+    X, y = iris
+    weights = np.linspace(0.1, 3.0, len(y))  # split with the folds, and weighing the scores
+    groups = np.arange(len(y)) % 4
+    grid = {"alpha": [0.1, 1.0, 10.0]}
+    options: dict[str, Any] = {
+        "cv": GroupKFold(4),
+        "scoring": ["accuracy", "balanced_accuracy"],
+        "refit": "accuracy",
+        "return_train_score": True,
+    }
+    fit_params = {"sample_weight": weights, "groups": groups}
+    theirs = GridSearchCV(RidgeClassifier(), grid, **options).fit(X, y, **fit_params)
+    ours = SearchCV(RidgeClassifier(), grid, strategy="grid", **options).fit(X, y, **fit_params)
+
+    _assert_same_results(ours.cv_results_, theirs.cv_results_)
+    assert ours.best_params_ == theirs.best_params_
+    np.testing.assert_allclose(ours.best_estimator_.coef_, theirs.best_estimator_.coef_)
+
+
 # -- the space -------------------------------------------------------------------------------
 class Sink(RegressorMixin, BaseEstimator):
     """A regressor that takes parameters a to k and m of any kind, and scores them all 0."""
@@ -320,7 +345,7 @@ def test_nested_pipeline_parameters_reach_their_step(wine: tuple[np.ndarray, np.
     X, y = wine
     pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())])
     search = SearchCV(
-        pipe, {"clf__C": Float(1e-2, 1e1, sampling="log")}, n_trials=6, cv=3, seed=0
+        pipe, {"clf__C": Float(1e-2, 1e1, sampling="log")}, n_trials=4, cv=3, seed=0
     ).fit(X, y)
 
     best_c = search.best_params_["clf__C"]

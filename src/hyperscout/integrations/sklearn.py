@@ -24,23 +24,25 @@ The search space maps estimator parameters (``"C"``, or ``"clf__C"`` inside a pi
 conditional spaces (``hp.conditional_scope``) and values built from others.
 
 >>> from sklearn.datasets import load_iris
->>> from sklearn.linear_model import LogisticRegression
+>>> from sklearn.neighbors import KNeighborsClassifier
 >>> X, y = load_iris(return_X_y=True)
 >>> search = SearchCV(
-...     LogisticRegression(max_iter=1000),
-...     {"C": Float(1e-2, 1e2, sampling="log"), "fit_intercept": [True, False]},
+...     KNeighborsClassifier(),
+...     {"n_neighbors": Int(1, 30), "weights": ["uniform", "distance"]},
 ...     strategy="random", n_trials=5, cv=3, seed=0,
 ... ).fit(X, y)
 >>> sorted(search.best_params_), len(search.cv_results_["params"])
-(['C', 'fit_intercept'], 5)
+(['n_neighbors', 'weights'], 5)
 >>> float(search.best_score_) > 0.9
 True
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib.util
+import inspect
 import math
 import os
 import secrets
@@ -404,16 +406,36 @@ def _as_score(value: Any, name: str) -> float:
         ) from None
 
 
+def _takes_sample_weight(scorer: Any) -> bool:
+    """Whether a scorer weighs its score by ``sample_weight`` (GridSearchCV's rule)."""
+    accepts = getattr(scorer, "_accept_sample_weight", None)  # scikit-learn's scorers know
+    if callable(accepts):
+        return bool(accepts())
+    try:
+        return "sample_weight" in inspect.signature(scorer).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _score(
-    estimator: Any, X: Any, y: Any, scorer: Any, error_score: Any
+    estimator: Any, X: Any, y: Any, scorer: Any, error_score: Any, weights: Any = None
 ) -> tuple[dict[str, float] | None, str | None]:
-    """The scores of ``estimator`` on ``(X, y)``: by name, and the error of a failing scorer."""
+    """The scores of ``estimator`` on ``(X, y)``: by name, and the error of a failing scorer.
+
+    ``weights`` (the rows' ``sample_weight``) go to the scorers that take them.
+    """
+
+    def call(one: Any) -> Any:
+        if weights is not None and _takes_sample_weight(one):
+            return one(estimator, X, y, sample_weight=weights)
+        return one(estimator, X, y)
+
     if isinstance(scorer, dict):
         scores: dict[str, float] = {}
         errors: list[str] = []
         for name, one in scorer.items():
             try:
-                value = one(estimator, X, y)
+                value = call(one)
             except Exception:
                 if error_score == "raise":
                     raise
@@ -423,7 +445,7 @@ def _score(
             scores[name] = _as_score(value, name)
         return scores, "\n".join(errors) or None
     try:
-        value = scorer(estimator, X, y)
+        value = call(scorer)
     except Exception:
         if error_score == "raise":
             raise
@@ -464,8 +486,10 @@ def _fit_and_score(
     fold_params = {k: _fold_param(v, train, n_samples) for k, v in fit_params.items()}
     start = time.perf_counter()
     try:
-        with warnings.catch_warnings():
-            if quiet_convergence:  # a partial budget of iterations does not converge, by design
+        # A partial budget of iterations does not converge, by design. (The filters are only
+        # touched then: catch_warnings is process-wide, and joblib may run fits in threads.)
+        with warnings.catch_warnings() if quiet_convergence else contextlib.nullcontext():
+            if quiet_convergence:
                 warnings.simplefilter("ignore", ConvergenceWarning)
             if y_train is None:
                 estimator.fit(x_train, **fold_params)
@@ -477,11 +501,16 @@ def _fit_and_score(
         return _Fold(time.perf_counter() - start, error=traceback.format_exc())
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
-    test_scores, error = _score(estimator, x_test, y_test, scorer, error_score)
+    weights = fit_params.get("sample_weight")
+    test_weights = None if weights is None else _fold_param(weights, test, n_samples)
+    test_scores, error = _score(estimator, x_test, y_test, scorer, error_score, test_weights)
     score_time = time.perf_counter() - start
     train_scores = None
     if return_train_score:
-        train_scores, train_error = _score(estimator, x_train, y_train, scorer, error_score)
+        train_weights = fold_params.get("sample_weight")
+        train_scores, train_error = _score(
+            estimator, x_train, y_train, scorer, error_score, train_weights
+        )
         error = error or train_error
     return _Fold(fit_time, score_time, test_scores, train_scores, error)
 
