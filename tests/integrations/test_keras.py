@@ -97,7 +97,7 @@ def test_lecture_script_runs_end_to_end(tmp_path: Path) -> None:
     assert best > 0.8  # a convolutional network on digits after 3 epochs
     predicted = out.split("Predicted digits: ")[1].split("\n")[0]
     true = out.split("True digits:      ")[1].split("\n")[0]
-    hits = sum(a == b for a, b in zip(eval(predicted), eval(true), strict=True))
+    hits = sum(a == b for a, b in zip(json.loads(predicted), json.loads(true), strict=True))
     assert hits >= 7
 
     storage = open_storage(sqlite_url(tmp_path / "untitled_project" / "hyperscout.db"))
