@@ -1363,6 +1363,7 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
         tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+        tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
         tags.target_tags = copy.deepcopy(inner.target_tags)
         tags.input_tags.pairwise = inner.input_tags.pairwise
         tags.input_tags.sparse = inner.input_tags.sparse
@@ -1405,6 +1406,11 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
     def transform(self, X: Any) -> Any:
         """``transform`` of the refitted best estimator."""
         return self._fitted_estimator("transform").transform(X)
+
+    @_available_if(_delegates("transform"))
+    def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
+        """Search on ``X``, then ``transform`` it with the refitted best estimator."""
+        return self.fit(X, y, **fit_params).transform(X)
 
     @_available_if(_delegates("inverse_transform"))
     def inverse_transform(self, X: Any) -> Any:
