@@ -698,6 +698,29 @@ def test_without_scikit_learn_the_error_says_what_to_install(
         SearchCV(object(), {})
 
 
+def test_the_module_imports_without_scikit_learn() -> None:
+    """Doctest collection imports every module, installed extras or not."""
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"
+        "import hyperscout as hs\n"
+        "import hyperscout.integrations.sklearn as m\n"
+        "print(m.Float(0.0, 1.0))\n"
+        "try:\n"
+        "    m.SearchCV(None, {})\n"
+        "except hs.MissingDependencyError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        "Float(0.0, 1.0)",
+        "MissingDependencyError hyperscout.integrations.sklearn.SearchCV needs sklearn. Install "
+        "it with: pip install 'hyperscout[sklearn]'",
+    ]
+
+
 @pytest.mark.slow
 def test_the_example_runs(tmp_path: Path) -> None:
     completed = subprocess.run(

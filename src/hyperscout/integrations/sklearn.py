@@ -586,7 +586,7 @@ def _param_columns(candidates: list[dict[str, Any]]) -> Iterator[tuple[str, np.m
 
 
 def _rank(means: np.ndarray) -> np.ndarray:
-    """Ranks, 1 the best; a NaN mean ties with the worst finite ones... behind them all."""
+    """Ranks, 1 the best (ties share the smaller rank); NaN means come last, tied together."""
     from scipy.stats import rankdata
 
     if np.isnan(means).all():
