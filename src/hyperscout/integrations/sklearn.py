@@ -852,73 +852,70 @@ class SearchCV(MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
 
     # -- argument checks (at fit, as scikit-learn's conventions ask) -------------------------
     def _check_arguments(self) -> None:
-        _check("estimator", self.estimator, hasattr(self.estimator, "fit"), "an estimator")
-        strategies = ", ".join(map(repr, STRATEGIES))
-        _check("strategy", self.strategy, self.strategy in STRATEGIES, f"one of {strategies}")
-        _check(
-            "n_trials",
-            self.n_trials,
-            self.n_trials is None or _is_int(self.n_trials, 1),
-            "an int >= 1 or None",
-        )
-        _check(
-            "refit",
-            self.refit,
-            isinstance(self.refit, (bool, str)) or callable(self.refit),
-            "True, False, a metric name or a callable",
-        )
-        _check(
-            "n_jobs",
-            self.n_jobs,
-            self.n_jobs is None or (_is_int(self.n_jobs, -(2**31)) and self.n_jobs != 0),
-            "an int other than 0, or None",
-        )
-        _check("seed", self.seed, self.seed is None or _is_int(self.seed, 0), "an int >= 0 or None")
-        _check("resource", self.resource, isinstance(self.resource, str), "a str")
-        for name in ("min_resources", "max_resources"):
-            value = getattr(self, name)
-            _check(
-                name,
-                value,
-                _is_int(value, 1) or (isinstance(value, str) and value == "auto"),
+        def is_number(value: Any) -> bool:
+            return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+        def is_text(value: Any, *allowed: str) -> bool:
+            return isinstance(value, str) and (not allowed or value in allowed)
+
+        s = self
+        rules: list[tuple[str, bool, str]] = [
+            ("estimator", hasattr(s.estimator, "fit"), "an estimator"),
+            (
+                "strategy",
+                is_text(s.strategy, *STRATEGIES),
+                "one of " + ", ".join(map(repr, STRATEGIES)),
+            ),
+            ("n_trials", s.n_trials is None or _is_int(s.n_trials, 1), "an int >= 1 or None"),
+            (
+                "refit",
+                isinstance(s.refit, (bool, str)) or callable(s.refit),
+                "True, False, a metric name or a callable",
+            ),
+            (
+                "n_jobs",
+                s.n_jobs is None or (_is_int(s.n_jobs, -(2**31)) and s.n_jobs != 0),
+                "an int other than 0, or None",
+            ),
+            ("seed", s.seed is None or _is_int(s.seed, 0), "an int >= 0 or None"),
+            ("resource", is_text(s.resource), "a str"),
+            (
+                "min_resources",
+                is_text(s.min_resources, "auto") or _is_int(s.min_resources, 1),
                 "'auto' or an int >= 1",
-            )
-        _check("factor", self.factor, _is_int(self.factor, 2), "an int >= 2")
-        number = isinstance(self.error_score, (int, float, np.number)) and not isinstance(
-            self.error_score, bool
-        )
-        _check(
-            "error_score",
-            self.error_score,
-            number or (isinstance(self.error_score, str) and self.error_score == "raise"),
-            "'raise' or a number",
-        )
-        _check(
-            "return_train_score",
-            self.return_train_score,
-            isinstance(self.return_train_score, (bool, np.bool_)),
-            "True or False",
-        )
-        _check("verbose", self.verbose, _is_int(self.verbose, 0), "an int >= 0")
-        _check(
-            "storage",
-            self.storage,
-            self.storage is None or isinstance(self.storage, str),
-            "None, 'memory' or a database URL such as 'sqlite:///search.db' (a Storage object "
-            "cannot be cloned by scikit-learn)",
-        )
-        _check(
-            "directory",
-            self.directory,
-            self.directory is None or isinstance(self.directory, (str, os.PathLike)),
-            "a folder or None",
-        )
-        _check(
-            "project_name",
-            self.project_name,
-            isinstance(self.project_name, str) and bool(self.project_name),
-            "a non-empty str",
-        )
+            ),
+            (
+                "max_resources",
+                is_text(s.max_resources, "auto") or _is_int(s.max_resources, 1),
+                "'auto' or an int >= 1",
+            ),
+            ("factor", _is_int(s.factor, 2), "an int >= 2"),
+            (
+                "error_score",
+                is_text(s.error_score, "raise") or is_number(s.error_score),
+                "'raise' or a number",
+            ),
+            (
+                "return_train_score",
+                isinstance(s.return_train_score, (bool, np.bool_)),
+                "True or False",
+            ),
+            ("verbose", _is_int(s.verbose, 0), "an int >= 0"),
+            (
+                "storage",
+                s.storage is None or is_text(s.storage),
+                "None, 'memory' or a database URL such as 'sqlite:///search.db' (a Storage "
+                "object cannot be cloned by scikit-learn)",
+            ),
+            (
+                "directory",
+                s.directory is None or isinstance(s.directory, (str, os.PathLike)),
+                "a folder or None",
+            ),
+            ("project_name", is_text(s.project_name) and bool(s.project_name), "a non-empty str"),
+        ]
+        for name, ok, expected in rules:
+            _check(name, getattr(self, name), ok, expected)
 
     def _scorers(self) -> tuple[Any, bool]:
         """The scorer, or a dict of named scorers, and whether several metrics were named."""
