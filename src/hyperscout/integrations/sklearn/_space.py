@@ -1,0 +1,273 @@
+"""The search space of SearchCV: parameters declared without a name, and the compiled space.
+
+A space maps estimator parameters to lists of values, ranges (:func:`Int`, :func:`Float` ...),
+``scipy.stats`` distributions or hyperscout parameters; or it is a function of ``hp``.
+:func:`_compile_space` checks it and turns it into a hyperscout space plus a builder of the
+estimator parameters of one trial.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import numpy as np
+
+from hyperscout import space as hs_space
+from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
+from hyperscout.space import HyperParameters, Parameter
+
+
+# -- parameters declared without a name ------------------------------------------------------
+class ParameterSpec:
+    """A hyperparameter declared without its name; the key of ``space`` names it.
+
+    Made by :func:`Int`, :func:`Float`, :func:`Choice`, :func:`Boolean` and :func:`Fixed`.
+
+    >>> spec = Float(1e-3, 1e2, sampling="log")
+    >>> spec
+    Float(0.001, 100.0, sampling='log')
+    >>> spec.bind("C")
+    Float('C', min_value=0.001, max_value=100.0, step=None, sampling='log', default=None)
+    """
+
+    def __init__(
+        self, kind: type[Parameter], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> None:
+        self.kind = kind
+        self.args = args
+        self.kwargs = dict(kwargs)
+        try:  # check the definition now, where the mistake was made
+            self.bind("_")
+        except InvalidSpaceError as exc:
+            raise InvalidSpaceError(
+                str(exc).replace(f"hp.{kind.__name__}('_')", repr(self))
+            ) from None
+
+    def bind(self, name: str) -> Parameter:
+        """The hyperscout parameter named ``name``."""
+        return self.kind(name, *self.args, **self.kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ParameterSpec) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+    def __repr__(self) -> str:
+        parts = [repr(a) for a in self.args]
+        parts += [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        return f"{self.kind.__name__}({', '.join(parts)})"
+
+
+def _spec(kind: type[Parameter], args: tuple[Any, ...], **kwargs: Any) -> ParameterSpec:
+    """A spec with the keyword arguments that differ from their defaults (for a short repr)."""
+    defaults = {"step": None, "sampling": "linear", "default": None, "ordered": None}
+    given = {k: v for k, v in kwargs.items() if not (k in defaults and v == defaults[k])}
+    if kind is hs_space.Boolean and given.get("default") is False:
+        given.pop("default")
+    return ParameterSpec(kind, args, given)
+
+
+def Int(
+    min_value: int,
+    max_value: int,
+    step: int | None = None,
+    sampling: str = "linear",
+    default: int | None = None,
+) -> ParameterSpec:
+    """An integer range, as ``hp.Int`` without the name.
+
+    >>> Int(1, 64, sampling="log")
+    Int(1, 64, sampling='log')
+    """
+    return _spec(
+        hs_space.Int, (min_value, max_value), step=step, sampling=sampling, default=default
+    )
+
+
+def Float(
+    min_value: float,
+    max_value: float,
+    step: float | None = None,
+    sampling: str = "linear",
+    default: float | None = None,
+) -> ParameterSpec:
+    """A float range (``sampling`` linear, log or reverse_log), as ``hp.Float`` without the name.
+
+    >>> Float(0.0, 1.0, step=0.25).bind("alpha").grid()
+    [0.0, 0.25, 0.5, 0.75, 1.0]
+    """
+    return _spec(
+        hs_space.Float, (min_value, max_value), step=step, sampling=sampling, default=default
+    )
+
+
+def Choice(
+    values: Sequence[Any], ordered: bool | None = None, default: Any = None
+) -> ParameterSpec:
+    """One of a list of ints, floats, strs or bools, as ``hp.Choice`` without the name.
+
+    A plain list in ``space`` is a choice too, and takes any objects; ``Choice`` adds
+    ``ordered`` and ``default``.
+
+    >>> Choice(["l1", "l2"], default="l2")
+    Choice(['l1', 'l2'], default='l2')
+    """
+    return _spec(hs_space.Choice, (list(values),), ordered=ordered, default=default)
+
+
+def Boolean(default: bool = False) -> ParameterSpec:
+    """True or False, as ``hp.Boolean`` without the name.
+
+    >>> Boolean()
+    Boolean()
+    """
+    return _spec(hs_space.Boolean, (), default=default)
+
+
+def Fixed(value: Any) -> ParameterSpec:
+    """A constant recorded with each trial, as ``hp.Fixed`` without the name.
+
+    >>> Fixed("saga")
+    Fixed('saga')
+    """
+    return _spec(hs_space.Fixed, (value,))
+
+
+# -- the search space ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Entry:
+    """One key of a mapping space: its hyperscout parameter and, for a list, the listed objects."""
+
+    key: str
+    parameter: Parameter
+    objects: tuple[Any, ...] | None = None
+
+    def value(self, hp_value: Any) -> Any:
+        if self.objects is None:
+            return hp_value
+        choice = cast(hs_space.Choice, self.parameter)
+        return self.objects[choice.index(hp_value)]
+
+
+@dataclass
+class _Space:
+    """A compiled space: the hyperscout space declared ahead, and the parameters of one trial."""
+
+    hyperparameters: HyperParameters
+    build: Callable[[HyperParameters], dict[str, Any]]
+    names: tuple[str, ...]  # the estimator parameters known ahead (for resource checks)
+
+
+def _choice_values(values: list[Any]) -> list[Any] | None:
+    """The values as a hyperscout Choice takes them (one plain type), or None."""
+    if all(isinstance(v, (bool, np.bool_)) for v in values):
+        return [bool(v) for v in values]
+    numbers = [
+        v
+        for v in values
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    ]
+    if len(numbers) == len(values) and all(math.isfinite(float(v)) for v in values):
+        if all(isinstance(v, (int, np.integer)) for v in values):
+            return [int(v) for v in values]
+        return [float(v) for v in values]
+    if all(isinstance(v, str) for v in values):
+        return [str(v) for v in values]
+    return None
+
+
+def _list_entry(key: str, values: list[Any]) -> _Entry:
+    if not values:
+        raise InvalidSpaceError(f"space[{key!r}]: the list of values is empty; give at least one.")
+    plain = _choice_values(values)
+    if plain is not None:
+        return _Entry(key, hs_space.Choice(key, plain), tuple(values))
+    # Objects hyperscout cannot store (None, estimators, tuples, a mix of types): the study
+    # records their position in the list, as an unordered choice.
+    return _Entry(key, hs_space.Choice(key, list(range(len(values))), ordered=False), tuple(values))
+
+
+def _distribution_entry(key: str, dist: Any) -> _Entry:
+    name = getattr(getattr(dist, "dist", None), "name", None)
+    low, high = dist.support()
+    if name == "uniform":
+        return _Entry(key, hs_space.Float(key, float(low), float(high)))
+    if name in ("loguniform", "reciprocal"):
+        return _Entry(key, hs_space.Float(key, float(low), float(high), sampling="log"))
+    if name == "randint":
+        return _Entry(key, hs_space.Int(key, int(low), int(high)))
+    raise InvalidSpaceError(
+        f"space[{key!r}]: the scipy.stats distribution {name!r} has no bounded hyperscout "
+        "equivalent; expected uniform, loguniform or randint, or a range such as "
+        "Float(0.0, 1.0)."
+    )
+
+
+def _entry(key: Any, value: Any) -> _Entry:
+    if not isinstance(key, str) or not key:
+        raise InvalidArgumentError(
+            f"space: expected estimator parameter names (non-empty str) as keys, got {key!r}."
+        )
+    if isinstance(value, ParameterSpec):
+        return _Entry(key, value.bind(key))
+    if isinstance(value, Parameter):
+        if value.name != key:
+            raise InvalidSpaceError(
+                f"space[{key!r}]: the parameter is named {value.name!r}; name it {key!r}, or "
+                f"declare it without a name (Float(...), Int(...) ...) so that the key names it."
+            )
+        if value.conditions:
+            raise InvalidSpaceError(
+                f"space[{key!r}]: a parameter with conditions needs a space function of hp "
+                "(with hp.conditional_scope); a dict space is flat."
+            )
+        return _Entry(key, value)
+    if isinstance(value, (list, tuple)):
+        return _list_entry(key, list(value))
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return _list_entry(key, list(value))
+    if hasattr(value, "rvs") and hasattr(value, "support"):
+        return _distribution_entry(key, value)
+    raise InvalidSpaceError(
+        f"space[{key!r}]: expected a list of values, a range such as Float(1e-3, 1e2, "
+        "sampling='log') or Int(1, 10), a hyperscout parameter, or a scipy.stats uniform, "
+        f"loguniform or randint distribution; got {value!r}. A constant goes in a list "
+        f"([{value!r}]) or Fixed({value!r})."
+    )
+
+
+def _compile_space(space: Any) -> _Space:
+    """Check ``space`` and turn it into a hyperscout space plus a builder of trial parameters."""
+    if isinstance(space, Mapping):
+        # Sorted keys, as scikit-learn's ParameterGrid: a grid runs in GridSearchCV's order.
+        entries = [_entry(key, space[key]) for key in sorted(space, key=str)]
+        hp = HyperParameters.from_dict({"parameters": [e.parameter.to_dict() for e in entries]})
+
+        def build(hp: HyperParameters) -> dict[str, Any]:
+            return {e.key: e.value(hp.get(e.key)) for e in entries}
+
+        return _Space(hp, build, tuple(e.key for e in entries))
+    if callable(space):
+        function = cast(Callable[[HyperParameters], Any], space)
+
+        def build(hp: HyperParameters) -> dict[str, Any]:
+            params = function(hp)
+            if not isinstance(params, Mapping) or not all(isinstance(k, str) and k for k in params):
+                raise InvalidArgumentError(
+                    f"space: the function {getattr(function, '__name__', function)!r} must "
+                    f"return a dict of estimator parameters (name -> value), got {params!r}."
+                )
+            return dict(params)
+
+        # One call with every parameter at its default registers the parameters it meets.
+        declared = HyperParameters()
+        names = tuple(build(declared))
+        return _Space(declared, build, names)
+    raise InvalidArgumentError(
+        "space: expected a dict of estimator parameter names to values (a list, Float(...), "
+        f"Int(...) ...) or a function of hp that returns the parameters, got {space!r}."
+    )
