@@ -8,7 +8,7 @@ that the search optimises, and a test set (20 %) that only the final model sees.
 
 The budget of a trial is epochs, with either framework: the PyTorch network trains epoch by
 epoch, the scikit-learn one with ``partial_fit``. By default the search is BOHB: Hyperband
-brackets whose new configurations come from a TPE model of the best results so far. A
+brackets whose new configurations come from a Gaussian-process model of the best results so far. A
 configuration promoted to a larger budget continues from the checkpoint of its lower-rung
 trial. Every trial is kept in an SQLite study; the best trial's network is reloaded from its
 checkpoint, scored on the test split, and saved beside the study.
@@ -70,7 +70,7 @@ __all__ = [
 DEFAULT_DIRECTORY = "hyperscout_runs"
 #: The search methods of the demo, and what each does (for the report).
 STRATEGIES: dict[str, str] = {
-    "bohb": "BOHB (Hyperband brackets; new configurations proposed by a TPE model)",
+    "bohb": "BOHB (Hyperband brackets; new configurations proposed by a Gaussian-process model)",
     "hyperband": "Hyperband (brackets of successive halving; random configurations)",
     "random": "random search (every trial trains the full number of epochs)",
     "bayes": "Bayesian optimization (a Gaussian process; every trial trains in full)",

@@ -259,7 +259,11 @@ class BOHB(Tuner):
 
     Args:
         max_epochs, factor, hyperband_iterations, min_epochs: as for :class:`Hyperband`.
-        sampler: the model: ``"tpe"`` (default, as in the paper) or ``"gp"``, or a Sampler.
+        sampler: the model: ``"auto"`` (default: the Gaussian process of
+            :class:`BayesianOptimization` while it is affordable, TPE beyond, as
+            :class:`AutoSampler` decides), ``"tpe"`` (the paper's), ``"gp"``, or a Sampler.
+            ``benchmarks/multi_fidelity.py`` measured the GP ahead of TPE early in the search
+            on all four of its tasks (``docs/benchmarks.md``).
         min_points_in_model: results a budget needs before the model uses it (default: the
             number of parameters plus one, and at least the model's start-up trials).
         random_fraction: once the model is used, the share of new configurations drawn at
@@ -282,7 +286,7 @@ class BOHB(Tuner):
         factor: int = 3,
         hyperband_iterations: int | None = 1,
         min_epochs: float = 1,
-        sampler: str | Sampler = "tpe",
+        sampler: str | Sampler = "auto",
         min_points_in_model: int | None = None,
         random_fraction: float = 1 / 3,
         max_trials: int | None = None,
@@ -291,13 +295,15 @@ class BOHB(Tuner):
         _check_bounded("BOHB", "hyperband_iterations", hyperband_iterations, max_trials, kwargs)
         if isinstance(sampler, Sampler):
             model = sampler
+        elif sampler == "auto":
+            model = AutoSampler()
         elif sampler == "tpe":
             model = TPESampler()
         elif sampler == "gp":
             model = GPSampler()
         else:
             raise InvalidArgumentError(
-                f"BOHB(sampler=...): expected 'tpe', 'gp' or a Sampler, got {sampler!r}."
+                f"BOHB(sampler=...): expected 'auto', 'tpe', 'gp' or a Sampler, got {sampler!r}."
             )
         scheduler = BOHBScheduler(
             HyperbandScheduler(

@@ -776,3 +776,40 @@ def test_reprs_show_the_arguments() -> None:
     assert repr(BOHBScheduler(SuccessiveHalvingScheduler(1, 9))).startswith(
         "BOHBScheduler(SuccessiveHalvingScheduler(min_budget=1, max_budget=9"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("auto", hs.AutoSampler), ("gp", hs.GPSampler), ("tpe", hs.TPESampler)],
+)
+def test_bohb_preset_models(name: str, kind: type) -> None:
+    tuner = hs.BOHB(epochs_objective, max_epochs=9, sampler=name, storage="memory", verbose=0)
+    assert type(tuner.sampler) is kind
+    assert type(hs.BOHB(epochs_objective, max_epochs=9, storage="memory").sampler) is (
+        hs.AutoSampler
+    )
+    with pytest.raises(hs.InvalidArgumentError, match=r"'auto', 'tpe', 'gp'.*'xyz'"):
+        hs.BOHB(epochs_objective, max_epochs=9, sampler="xyz", storage="memory")
+
+
+def test_bohb_waits_for_the_auto_samplers_start_up_before_using_the_model() -> None:
+    # Four parameters: the paper's minimum would be 5 points, but the GP needs its 10.
+    space = HyperParameters()
+    for name in "abcd":
+        space.Float(name, 0.0, 1.0)
+    sampler = hs.AutoSampler()
+    assert sampler.n_startup_trials == 10
+    bohb = BOHBScheduler(HyperbandScheduler(27), random_fraction=0)
+    seen: list[int] = []
+
+    class Spy(hs.AutoSampler):
+        def sample(self, space: Any, history: Any, rng: Any) -> Any:
+            seen.append(len(history))
+            return super().sample(space, history, rng)
+
+    def curve(values: Mapping[str, Any], step: float) -> float:
+        return sum((values[k] - 0.3) ** 2 for k in "abcd") + 1.0 / (step + 1.0)
+
+    Simulator(bohb, space, sampler=Spy(), seed=0, curve=curve).run()
+    assert seen and all(n == 0 or n >= 10 for n in seen)
+    assert any(n >= 10 for n in seen)

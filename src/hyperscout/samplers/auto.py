@@ -62,6 +62,11 @@ class AutoSampler(Sampler):
         self.max_gp_trials = max_gp_trials
         self.max_gp_parameters = max_gp_parameters
 
+    @property
+    def n_startup_trials(self) -> int:
+        """Completed trials before a model is used (the GP's start-up; TPE's is no larger)."""
+        return max(self.gp.n_startup_trials, 0)
+
     def choose(self, space: HyperParameters, history: History) -> Sampler:
         """The sampler that proposes next for this space and history."""
         if len(history) < self.max_gp_trials and len(space) <= self.max_gp_parameters:
