@@ -145,12 +145,15 @@ def run_hs_hyperband(task: Task, seed: int, meter: BudgetMeter, folder: Path) ->
         tuner.search()
 
 
-def run_hs_bohb(task: Task, seed: int, meter: BudgetMeter, folder: Path) -> None:
+def run_hs_bohb(
+    task: Task, seed: int, meter: BudgetMeter, folder: Path, *, sampler: str = "auto"
+) -> None:
     with hs.BOHB(
         hyperscout_objective(task, seed, meter),
         max_epochs=task.max_epochs,
         factor=FACTOR,
         hyperband_iterations=_iterations(task, meter),
+        sampler=sampler,
         **_common(task, seed, meter, folder, "bohb"),
     ) as tuner:
         tuner.search()
@@ -318,8 +321,15 @@ METHODS: dict[str, Method] = {
             "hyperscout BOHB",
             run_hs_bohb,
             ("hyperscout",),
-            "Hyperband as above, configurations from TPE on the largest budget with enough "
-            "results (the preset's defaults)",
+            'Hyperband as above, configurations from the preset\'s default model ("auto": '
+            "the GP) on the largest budget with enough results, a third of them random",
+        ),
+        Method(
+            "hs-bohb-tpe",
+            "hyperscout BOHB with TPE",
+            functools.partial(run_hs_bohb, sampler="tpe"),
+            ("hyperscout",),
+            'as hs-bohb with sampler="tpe" (the paper\'s model)',
         ),
         Method(
             "optuna-tpe-hb",
