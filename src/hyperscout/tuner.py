@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import math
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -26,6 +24,15 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from hyperscout._checks import (
+    check_enqueued,
+    check_int,
+    check_same_objective,
+    check_tuner_arguments,
+)
+from hyperscout._ledger import Ledger
+from hyperscout._results import BadResultError, average, metrics_of
+from hyperscout._workers import abandon_trial, fail_abandoned_trials, worker_stamp
 from hyperscout.console import SearchProgress, space_table, trials_table
 from hyperscout.exceptions import (
     ClaimTakenError,
@@ -51,84 +58,12 @@ from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Sugg
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
-from hyperscout.trial import (
-    RunningTrial,
-    Trial,
-    TrialState,
-    _as_float,
-    checkpoint_path,
-    config_key,
-)
+from hyperscout.trial import RunningTrial, Trial, TrialState, checkpoint_path, config_key
 
+# check_int lives in hyperscout._checks; it is re-exported here for the presets.
 __all__ = ["DATABASE_FILE", "Tuner", "check_int"]
 
 DATABASE_FILE = "hyperscout.db"
-_HOST = socket.gethostname()
-
-
-def check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False) -> None:
-    """The shared argument check: an int >= minimum (or None when allowed)."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
-        raise InvalidArgumentError(f"{name}=: expected {expected}, got {value!r}.")
-
-
-class _Ledger:
-    """Facts the loop needs about the trial list, updated from the first trial that may change.
-
-    Finished trials never change (the storage contract), so each refresh looks only at the
-    trials from the first unfinished one on, and the loop's cost per trial stays flat as the
-    study grows.
-    """
-
-    def __init__(self, objective: Objective) -> None:
-        self.objective = objective
-        self._stable = 0  # trials[:_stable] are finished and accounted for
-        self._counted_stable = 0
-        self.counted = 0  # finished trials that count toward max_trials
-        self.keys: set[str] = set()
-        self.retried: set[int] = set()
-        self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
-        self.enqueued: set[str] = set()  # keys of enqueued configurations already started
-
-    def refresh(self, trials: list[Trial]) -> History:
-        if len(trials) < self._stable:  # the study was emptied under us: start over
-            self.__init__(self.objective)  # type: ignore[misc]
-        for trial in trials[self._stable :]:
-            self.keys.add(trial.key)
-            if "enqueued" in trial.attrs:
-                self.enqueued.add(trial.attrs["enqueued"])
-            retry_of = trial.attrs.get("retry_of")
-            if retry_of is not None:
-                self.retried.add(retry_of)
-                self.reruns.pop(retry_of, None)
-        while self._stable < len(trials) and trials[self._stable].is_finished:
-            trial = trials[self._stable]
-            if not trial.attrs.get("rerun"):
-                self._counted_stable += 1
-            elif trial.state is TrialState.FAILED and trial.number not in self.retried:
-                self.reruns[trial.number] = trial
-            self._stable += 1
-        self.counted = self._counted_stable + sum(
-            1 for t in trials[self._stable :] if t.is_finished and not t.attrs.get("rerun")
-        )
-        return History(trials, self.objective, keys=self.keys)
-
-
-class _BadResultError(Exception):
-    """The objective returned something that is not a metric."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Tuner:
@@ -193,32 +128,20 @@ class Tuner:
         timeout: float | None = None,
         executor: Executor | None = None,
     ) -> None:
-        if hypermodel is not None and not callable(hypermodel):
-            raise InvalidArgumentError(
-                "hypermodel: expected a function of hp that returns a metric or builds a model, "
-                f"or an hs.HyperModel, got {hypermodel!r}."
-            )
-        check_int("max_trials", max_trials, minimum=1, allow_none=True)
-        check_int("seed", seed, minimum=0, allow_none=True)
-        check_int("executions_per_trial", executions_per_trial, minimum=1)
-        check_int("max_retries_per_trial", max_retries_per_trial, minimum=0)
-        check_int("max_consecutive_failed_trials", max_consecutive_failed_trials, minimum=1)
-        check_int("verbose", verbose, minimum=0)
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-        ):
-            raise InvalidArgumentError(f"timeout=: expected seconds > 0 or None, got {timeout!r}.")
-        if hyperparameters is not None and not isinstance(hyperparameters, HyperParameters):
-            raise InvalidArgumentError(
-                f"hyperparameters=: expected an hs.HyperParameters, got {hyperparameters!r}."
-            )
-        for name, value, kind in (
-            ("sampler", sampler, Sampler),
-            ("scheduler", scheduler, Scheduler),
-            ("executor", executor, Executor),
-        ):
-            if value is not None and not isinstance(value, kind):
-                raise InvalidArgumentError(f"{name}=: expected a {kind.__name__}, got {value!r}.")
+        check_tuner_arguments(
+            hypermodel=hypermodel,
+            max_trials=max_trials,
+            seed=seed,
+            executions_per_trial=executions_per_trial,
+            max_retries_per_trial=max_retries_per_trial,
+            max_consecutive_failed_trials=max_consecutive_failed_trials,
+            verbose=verbose,
+            timeout=timeout,
+            hyperparameters=hyperparameters,
+            sampler=sampler,
+            scheduler=scheduler,
+            executor=executor,
+        )
         self.hypermodel = hypermodel
         self.objective = Objective.resolve(objective)
         self.sampler = sampler or RandomSampler()
@@ -263,7 +186,7 @@ class Tuner:
                 "seed": seed if seed is not None else secrets.randbelow(2**31),
             },
         )
-        self._check_same_objective(study.meta)
+        check_same_objective(self.project_name, self.objective, study.meta)
         self.seed = seed if seed is not None else int(study.meta.get("seed") or 0)
         self._study_id = study.id
         self._space = HyperParameters.from_dict(study.space)
@@ -273,47 +196,14 @@ class Tuner:
         self._space_lock = threading.Lock()
         self._asked: dict[int, HyperParameters] = {}
         self._queue: list[dict[str, Any]] = []
-        self._ledger = _Ledger(self.objective)
+        self._ledger = Ledger(self.objective)
         self._ledger_lock = threading.Lock()
-        self._fail_abandoned_trials()
+        fail_abandoned_trials(self.storage, self._study_id)
         if not self.storage.trials(self._study_id):
             # A new study: folders left by an older study of the same name belong to nobody.
             shutil.rmtree(self.checkpoint_root, ignore_errors=True)
 
     # -- setup helpers -------------------------------------------------------------------
-    def _check_same_objective(self, meta: Mapping[str, Any]) -> None:
-        stored = meta.get("objective")
-        if stored and stored != self.objective.to_dict():
-            raise InvalidArgumentError(
-                f"Project {self.project_name!r} optimises {stored['name']!r} "
-                f"({stored['direction']}), not {self.objective.name!r} "
-                f"({self.objective.direction}). Pass overwrite=True (--overwrite on the command "
-                "line) to start over, or use another project_name (--project-name)."
-            )
-
-    def _fail_abandoned_trials(self) -> None:
-        """Mark FAILED the trials left RUNNING by a process of this machine that has died."""
-        for trial in self.storage.trials(self._study_id, states=[TrialState.RUNNING]):
-            worker = trial.attrs.get("worker") or {}
-            if worker.get("host") != _HOST:
-                continue  # another machine's trial: its own process finishes it
-            pid = int(worker.get("pid", -1))
-            # A trial of this very process belongs to a live tuner (another thread, or an
-            # ask() not yet told): never take it for a leftover.
-            if pid == os.getpid() or _pid_alive(pid):
-                continue
-            with contextlib.suppress(StorageError):  # finished meanwhile by its process
-                self.storage.finish_trial(
-                    self._study_id,
-                    trial.number,
-                    state=TrialState.FAILED,
-                    error=(
-                        f"The process that ran this trial ({_HOST}, pid {pid}) stopped before "
-                        "the trial finished; its configuration is run again."
-                    ),
-                    attrs={"rerun": True, "abandoned": True},
-                )
-
     def _save_space(self) -> None:
         self.storage.save_space(self._study_id, self._space.to_dict())
 
@@ -392,18 +282,9 @@ class Tuner:
         return self._ledger.counted
 
     def _next(self, history: History) -> Suggestion | Wait | Stop:
-        reruns = self._ledger.reruns
-        if reruns:
-            rerun = reruns[min(reruns)]
-            attrs = {
-                k: v
-                for k, v in rerun.attrs.items()
-                if k not in ("rerun", "abandoned", "worker", "retry_of", "attempt")
-            }
-            attrs.pop("claim", None)
-            attrs["retry_of"] = rerun.number
-            attrs["attempt"] = int(rerun.attrs.get("attempt", 0)) + 1
-            return Suggestion(rerun.values, rerun.budget, attrs, claim=f"retry/{rerun.number}")
+        rerun = self._ledger.rerun_suggestion()
+        if rerun is not None:
+            return rerun
         while self._queue:
             values = self._queue[0]
             key = config_key(values)
@@ -519,7 +400,7 @@ class Tuner:
         return failures_in_row
 
     def _start_trial(self, suggestion: Suggestion) -> Trial:
-        attrs = {**suggestion.attrs, "worker": {"host": _HOST, "pid": os.getpid()}}
+        attrs = {**suggestion.attrs, "worker": worker_stamp()}
         trial = self.storage.create_trial(
             self._study_id,
             values=suggestion.values,
@@ -530,14 +411,8 @@ class Tuner:
         return trial
 
     def _abandon(self, number: int, reason: str) -> None:
-        with contextlib.suppress(StorageError):
-            self.storage.finish_trial(
-                self._study_id,
-                number,
-                state=TrialState.FAILED,
-                error=reason + " Its configuration runs again when the search resumes.",
-                attrs={"rerun": True, "abandoned": True},
-            )
+        error = reason + " Its configuration runs again when the search resumes."
+        abandon_trial(self.storage, self._study_id, number, error)
 
     def _trial_hp(self, trial: Trial) -> HyperParameters:
         rngs: list[np.random.Generator] = []
@@ -582,7 +457,7 @@ class Tuner:
             runs = []
             for execution in range(self.executions_per_trial):
                 runs.append(self._execute(hp, handle, args, kwargs, execution))
-            metrics = _average(runs)
+            metrics = average(runs)
             state = TrialState.PRUNED if handle.should_stop() else TrialState.COMPLETE
             attrs = {"model": self._adapter.name} if self._adapter is not None else None
             return self._finish(trial.number, hp, state, metrics=metrics, attrs=attrs)
@@ -593,7 +468,7 @@ class Tuner:
             self._merge_space(hp)
             self._abandon(trial.number, "The search was interrupted (Ctrl-C) during this trial.")
             raise
-        except _BadResultError as exc:
+        except BadResultError as exc:
             return self._finish(trial.number, hp, TrialState.FAILED, error=str(exc))
         except Exception as exc:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -624,8 +499,8 @@ class Tuner:
             name = adapter_name_for(result)
             if name is None:
                 if isinstance(hypermodel, HyperModel) or (alone and (args or kwargs)):
-                    raise _BadResultError(not_a_model(hypermodel, result, args, kwargs))
-                return self._metrics_of(result)
+                    raise BadResultError(not_a_model(hypermodel, result, args, kwargs))
+                return metrics_of(result, self.objective)
             adapter = load_adapter(name, hypermodel, self.objective)
             if self.executor.n_workers > 1 and not adapter.supports_threads:
                 raise InvalidArgumentError(
@@ -644,42 +519,6 @@ class Tuner:
     def _model_seed(self, number: int, execution: int) -> int:
         """The seed of a framework's random state for one execution of a trial."""
         return int(np.random.SeedSequence([self.seed, number, execution]).generate_state(1)[0])
-
-    def _metrics_of(self, result: Any) -> dict[str, Any]:
-        """The metrics in what the objective returned, or _BadResultError saying what is wrong."""
-        if isinstance(result, Mapping):
-            metrics: dict[str, Any] = {}
-            for name, value in result.items():
-                number = _as_float(value)
-                metrics[str(name)] = number
-            if self.objective.name not in metrics:
-                raise _BadResultError(
-                    f"The objective returned the metrics {sorted(metrics)!r} without "
-                    f"{self.objective.name!r}, the metric this search optimises. Return it, or "
-                    "pass objective= one of those names."
-                )
-            if metrics[self.objective.name] is None:
-                raise _BadResultError(
-                    f"The objective returned {self.objective.name}="
-                    f"{result[self.objective.name]!r}; expected a finite number."
-                )
-            return metrics
-        if result is None:
-            raise _BadResultError(
-                "The objective returned None; expected a float or a dict of metrics "
-                f"(with {self.objective.name!r})."
-            )
-        number = _as_float(result)
-        if number is None:
-            if isinstance(result, (int, float, np.number)) and not isinstance(result, bool):
-                raise _BadResultError(
-                    f"The objective returned {result!r}; expected a finite number."
-                )
-            raise _BadResultError(
-                f"The objective returned a {type(result).__name__} ({result!r:.80}); expected "
-                "a float or a dict of metrics."
-            )
-        return {self.objective.name: number}
 
     def _merge_space(self, hp: HyperParameters) -> None:
         with self._space_lock:
@@ -742,16 +581,7 @@ class Tuner:
         Raises:
             InvalidArgumentError: a value is not one of its (already defined) parameter's values.
         """
-        if not isinstance(values, Mapping):
-            raise InvalidArgumentError(
-                f"enqueue(values=...): expected a dict of parameter values, got {values!r}."
-            )
-        for name, value in values.items():
-            if name in self._space and not self._space.parameter(name).contains(value):
-                raise InvalidArgumentError(
-                    f"enqueue(): {value!r} is not a value of {name!r} "
-                    f"({self._space.parameter(name)!r})."
-                )
+        check_enqueued(values, self._space)
         self._queue.append(dict(values))
 
     # -- ask and tell --------------------------------------------------------------------
@@ -813,11 +643,11 @@ class Tuner:
             reports = self.storage.get_trial(self._study_id, number).intermediate
             metrics = dict(reports[max(reports)]) if reports else None
             if result is not None:
-                metrics = self._metrics_of(result)
+                metrics = metrics_of(result, self.objective)
             return self._finish(number, hp, state, metrics=metrics)
         try:
-            metrics = self._metrics_of(result)
-        except _BadResultError as exc:
+            metrics = metrics_of(result, self.objective)
+        except BadResultError as exc:
             return self._finish(number, hp, TrialState.FAILED, error=str(exc))
         return self._finish(number, hp, TrialState.COMPLETE, metrics=metrics)
 
@@ -858,15 +688,3 @@ def _takes_trial(fn: Callable[..., Any]) -> bool:
         if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
     ]
     return len(positional) >= 2
-
-
-def _average(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The mean of each metric over executions (a metric missing in a run is left out)."""
-    if len(runs) == 1:
-        return runs[0]
-    merged: dict[str, Any] = {}
-    for name in runs[0]:
-        values = [run.get(name) for run in runs]
-        numbers = [v for v in values if isinstance(v, float) and math.isfinite(v)]
-        merged[name] = sum(numbers) / len(numbers) if numbers else None
-    return merged

@@ -1,0 +1,72 @@
+"""The tuner's running account of its study: what counts, what ran, what runs again.
+
+:class:`Ledger` keeps the facts the search loop asks about on every step (trials that count
+toward ``max_trials``, configurations already run or enqueued, failed trials to retry) and
+brings them up to date from the storage's trial list without reading it all again.
+"""
+
+from __future__ import annotations
+
+from hyperscout.objective import Objective
+from hyperscout.samplers import History
+from hyperscout.schedulers import Suggestion
+from hyperscout.trial import Trial, TrialState
+
+__all__ = ["Ledger"]
+
+# Attributes of a failed trial that describe that attempt, not the configuration it reruns.
+_ATTEMPT_ATTRS = ("rerun", "abandoned", "worker", "retry_of", "attempt")
+
+
+class Ledger:
+    """Facts the loop needs about the trial list, updated from the first trial that may change.
+
+    Finished trials never change (the storage contract), so each refresh looks only at the
+    trials from the first unfinished one on, and the loop's cost per trial stays flat as the
+    study grows.
+    """
+
+    def __init__(self, objective: Objective) -> None:
+        self.objective = objective
+        self._stable = 0  # trials[:_stable] are finished and accounted for
+        self._counted_stable = 0
+        self.counted = 0  # finished trials that count toward max_trials
+        self.keys: set[str] = set()
+        self.retried: set[int] = set()
+        self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
+        self.enqueued: set[str] = set()  # keys of enqueued configurations already started
+
+    def refresh(self, trials: list[Trial]) -> History:
+        if len(trials) < self._stable:  # the study was emptied under us: start over
+            self.__init__(self.objective)  # type: ignore[misc]
+        for trial in trials[self._stable :]:
+            self.keys.add(trial.key)
+            if "enqueued" in trial.attrs:
+                self.enqueued.add(trial.attrs["enqueued"])
+            retry_of = trial.attrs.get("retry_of")
+            if retry_of is not None:
+                self.retried.add(retry_of)
+                self.reruns.pop(retry_of, None)
+        while self._stable < len(trials) and trials[self._stable].is_finished:
+            trial = trials[self._stable]
+            if not trial.attrs.get("rerun"):
+                self._counted_stable += 1
+            elif trial.state is TrialState.FAILED and trial.number not in self.retried:
+                self.reruns[trial.number] = trial
+            self._stable += 1
+        self.counted = self._counted_stable + sum(
+            1 for t in trials[self._stable :] if t.is_finished and not t.attrs.get("rerun")
+        )
+        return History(trials, self.objective, keys=self.keys)
+
+    def rerun_suggestion(self) -> Suggestion | None:
+        """The next attempt of the earliest failed trial that runs again, or None."""
+        reruns = self.reruns
+        if not reruns:
+            return None
+        rerun = reruns[min(reruns)]
+        attrs = {k: v for k, v in rerun.attrs.items() if k not in _ATTEMPT_ATTRS}
+        attrs.pop("claim", None)
+        attrs["retry_of"] = rerun.number
+        attrs["attempt"] = int(rerun.attrs.get("attempt", 0)) + 1
+        return Suggestion(rerun.values, rerun.budget, attrs, claim=f"retry/{rerun.number}")
