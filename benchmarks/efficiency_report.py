@@ -269,9 +269,8 @@ def environment_section(skipped: dict[str, str]) -> list[str]:
 
 
 def image_link(path: Path) -> str:
-    """A link relative to ``docs/`` when the figure lives there (the report's destination)."""
-    docs = REPO / "docs"
-    return str(path.relative_to(docs)) if path.is_relative_to(docs) else path.name
+    """A link relative to the report, which is written beside its figures."""
+    return path.name
 
 
 def write_report(

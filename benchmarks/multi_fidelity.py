@@ -25,8 +25,8 @@ full-budget losses (default ``synth-rho0.9`` and ``synth-rho0.5``).
 
 Results go to ``--out`` (default ``docs/benchmarks/multi_fidelity/``): one JSON file per
 (task, method, seed) under ``raw/`` (a rerun skips the runs already there with the same total
-budget; ``--force`` runs them again), ``report.md``, ready to paste into ``docs/benchmarks.md``
-(image links relative to ``docs/``), and ``anytime_<task>.png``. Every process runs
+budget; ``--force`` runs them again), ``report.md`` (summarised in ``docs/benchmarks.md``)
+(image links relative to the report), and ``anytime_<task>.png``. Every process runs
 single-threaded (``OMP_NUM_THREADS=1`` and friends unless already set; torch one thread), so
 ``--jobs 2`` does not oversubscribe two cores.
 """

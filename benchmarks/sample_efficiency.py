@@ -24,8 +24,8 @@ Run (from the repository root, with that virtualenv's python)::
 Each run goes to the largest budget once; the best so far is read at every smaller budget.
 Results go to ``--out`` (default ``docs/benchmarks/sample_efficiency/``): one JSON file per
 (problem, method, seed) under ``raw/`` (a rerun skips the runs already there; ``--force`` runs
-them again), ``report.md``, ready to paste into ``docs/benchmarks.md`` (its image links are
-relative to ``docs/``), and ``best_so_far.png``. ``--timing`` writes ``timing.md`` and
+them again), ``report.md`` (summarised in ``docs/benchmarks.md``; its image links are
+relative to the report), and ``best_so_far.png``. ``--timing`` writes ``timing.md`` and
 ``proposal_time.png`` beside them, from runs under ``timing/raw/``.
 
 A method whose library does not import (hyperscout's GP and TPE samplers or its
