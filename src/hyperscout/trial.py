@@ -61,6 +61,8 @@ class Trial:
         started_at, finished_at: Unix timestamps.
         error: for a failed trial, the reason and the traceback.
         attrs: JSON bookkeeping of the strategy (bracket, rung, retry_of, ...).
+        heartbeat_at: Unix timestamp of the last heartbeat of the worker that runs the trial
+            (see :meth:`~hyperscout.storage.base.Storage.heartbeat`); ``None`` before the first.
 
     >>> t = Trial(number=0, values={"x": 1.0}, state=TrialState.COMPLETE, value=2.0)
     >>> t.is_finished, t.duration
@@ -78,6 +80,7 @@ class Trial:
     finished_at: float | None = None
     error: str | None = None
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    heartbeat_at: float | None = None
 
     @property
     def is_finished(self) -> bool:
@@ -90,6 +93,15 @@ class Trial:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+    @property
+    def last_seen_at(self) -> float | None:
+        """The last sign of life of its worker: the last heartbeat, else the start.
+
+        >>> Trial(number=0, values={}, state=TrialState.RUNNING, started_at=5.0).last_seen_at
+        5.0
+        """
+        return self.started_at if self.heartbeat_at is None else self.heartbeat_at
 
     @property
     def key(self) -> str:

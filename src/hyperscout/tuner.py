@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,13 @@ from hyperscout._checks import (
 )
 from hyperscout._ledger import Ledger
 from hyperscout._results import BadResultError, average, metrics_of
-from hyperscout._workers import abandon_trial, fail_abandoned_trials, worker_stamp
+from hyperscout._workers import (
+    Heartbeat,
+    abandon_trial,
+    check_lease,
+    fail_dead_trials,
+    worker_stamp,
+)
 from hyperscout.console import SearchProgress, space_table, trials_table
 from hyperscout.exceptions import (
     ClaimTakenError,
@@ -96,6 +102,11 @@ class Tuner:
         verbose: 0 silent, 1 a progress bar on a terminal, 2 also a line per trial.
         timeout: seconds after which no new trial starts.
         executor: where trials run (default: this process, one at a time).
+        trial_lease: seconds without a heartbeat after which other workers of the study take
+            a trial of this tuner for dead (its machine crashed, its process was killed): they
+            mark it FAILED and run its configuration again. While this tuner runs trials, a
+            thread beats for them every :attr:`heartbeat_interval` seconds; the lease must be
+            at least twice that.
 
     >>> import hyperscout as hs
     >>> def objective(hp):
@@ -127,6 +138,7 @@ class Tuner:
         verbose: int = 1,
         timeout: float | None = None,
         executor: Executor | None = None,
+        trial_lease: float = 120.0,
     ) -> None:
         check_tuner_arguments(
             hypermodel=hypermodel,
@@ -142,6 +154,7 @@ class Tuner:
             scheduler=scheduler,
             executor=executor,
         )
+        check_lease(trial_lease, None)
         self.hypermodel = hypermodel
         self.objective = Objective.resolve(objective)
         self.sampler = sampler or RandomSampler()
@@ -198,12 +211,35 @@ class Tuner:
         self._queue: list[dict[str, Any]] = []
         self._ledger = Ledger(self.objective)
         self._ledger_lock = threading.Lock()
-        fail_abandoned_trials(self.storage, self._study_id)
+        self._trial_lease = float(trial_lease)
+        self._heartbeat = Heartbeat(
+            self.storage, self._study_id, interval=min(10.0, self._trial_lease / 4)
+        )
+        self._fail_dead_trials(self.storage.trials(self._study_id, states=[TrialState.RUNNING]))
         if not self.storage.trials(self._study_id):
             # A new study: folders left by an older study of the same name belong to nobody.
             shutil.rmtree(self.checkpoint_root, ignore_errors=True)
 
     # -- setup helpers -------------------------------------------------------------------
+    @property
+    def trial_lease(self) -> float:
+        """Seconds without a heartbeat after which other workers take a trial of ours for dead."""
+        return self._trial_lease
+
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds between two heartbeats of the trials this tuner runs.
+
+        10 s, or a quarter of :attr:`trial_lease` when that is shorter. Setting it checks that
+        :attr:`trial_lease` is at least twice as long.
+        """
+        return self._heartbeat.interval
+
+    @heartbeat_interval.setter
+    def heartbeat_interval(self, seconds: float) -> None:
+        check_lease(self._trial_lease, seconds)
+        self._heartbeat.interval = float(seconds)
+
     def _save_space(self) -> None:
         self.storage.save_space(self._study_id, self._space.to_dict())
 
@@ -370,13 +406,29 @@ class Tuner:
                 self.executor.close()
 
     def _wait_for_others(self, history: History) -> None:
-        """Sleep while trials of other workers run; fail if the scheduler waits for nothing."""
+        """Sleep while trials of other workers run; fail if the scheduler waits for nothing.
+
+        A trial whose worker died would be waited for forever: it is marked FAILED (to run
+        again) instead of sleeping, and the loop looks at the history again at once.
+        """
         if not any(t.state is TrialState.RUNNING for t in history):
             raise RuntimeError(
                 f"{self.scheduler!r} asked to wait while no trial runs anywhere; this is a bug "
                 "in the scheduler."
             )
+        if self._fail_dead_trials(history):
+            return
         time.sleep(self.poll_interval)
+
+    def _fail_dead_trials(self, trials: Iterable[Trial]) -> list[int]:
+        """Mark FAILED the RUNNING trials of dead workers; the numbers of those marked."""
+        return fail_dead_trials(
+            self.storage,
+            self._study_id,
+            trials,
+            lease=self._trial_lease,
+            own=self._heartbeat.numbers,
+        )
 
     def _should_stop(self, started: float, history: History, n_running: int) -> Stop | None:
         if self.max_trials is not None and self._counted() + n_running >= self.max_trials:
@@ -400,7 +452,7 @@ class Tuner:
         return failures_in_row
 
     def _start_trial(self, suggestion: Suggestion) -> Trial:
-        attrs = {**suggestion.attrs, "worker": worker_stamp()}
+        attrs = {**suggestion.attrs, "worker": worker_stamp(self._trial_lease)}
         trial = self.storage.create_trial(
             self._study_id,
             values=suggestion.values,
@@ -408,11 +460,13 @@ class Tuner:
             attrs=attrs,
             claim=suggestion.claim,
         )
+        self._heartbeat.add(trial.number)  # until _finish() or _abandon()
         return trial
 
     def _abandon(self, number: int, reason: str) -> None:
         error = reason + " Its configuration runs again when the search resumes."
         abandon_trial(self.storage, self._study_id, number, error)
+        self._heartbeat.discard(number)
 
     def _trial_hp(self, trial: Trial) -> HyperParameters:
         rngs: list[np.random.Generator] = []
@@ -451,6 +505,14 @@ class Tuner:
 
     def _run_trial(self, trial: Trial, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trial:
         """Run the objective for one trial and record the outcome. Runs inside the executor."""
+        try:
+            return self._run_started_trial(trial, args, kwargs)
+        finally:
+            self._heartbeat.discard(trial.number)  # however it ended
+
+    def _run_started_trial(
+        self, trial: Trial, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Trial:
         hp = self._trial_hp(trial)
         handle = self._running_trial(trial)
         try:
@@ -538,6 +600,21 @@ class Tuner:
         error: str | None = None,
         attrs: Mapping[str, Any] | None = None,
     ) -> Trial:
+        try:
+            return self._record(number, hp, state, metrics=metrics, error=error, attrs=attrs)
+        finally:
+            self._heartbeat.discard(number)
+
+    def _record(
+        self,
+        number: int,
+        hp: HyperParameters,
+        state: TrialState,
+        *,
+        metrics: Mapping[str, Any] | None,
+        error: str | None,
+        attrs: Mapping[str, Any] | None,
+    ) -> Trial:
         self._merge_space(hp)
         value = None
         if metrics is not None and self.objective.name in metrics:
@@ -559,7 +636,8 @@ class Tuner:
                 attrs=attrs,
             )
         except StorageError:
-            # Already finished elsewhere (an interrupted search gave it up): keep that record.
+            # Already finished elsewhere (an interrupted search gave it up, or a worker that
+            # took this one for dead): keep that record.
             return self.storage.get_trial(self._study_id, number)
 
     def enqueue(self, values: Mapping[str, Any]) -> None:
@@ -599,10 +677,13 @@ class Tuner:
             SearchFinished: the strategy has nothing left to propose.
         """
         while True:
-            step = self._next(self._history())
+            history = self._history()
+            step = self._next(history)
             if isinstance(step, Stop):
                 raise SearchFinished(f"Nothing left to ask: {step.reason}.")
             if isinstance(step, Wait):
+                if self._fail_dead_trials(history):
+                    continue  # the strategy waited for a dead worker's trial: ask again
                 raise SearchFinished("Nothing to start now: tell() the running trials first.")
             try:
                 trial = self._start_trial(step)
@@ -654,8 +735,10 @@ class Tuner:
     def close(self) -> None:
         """Release the storage's connections (and a temporary checkpoint folder).
 
-        The tuner is a context manager that does this.
+        The tuner is a context manager that does this. Trials asked and not told stop
+        sending heartbeats.
         """
+        self._heartbeat.stop()
         self.storage.close()
         if self._temporary_checkpoints:
             shutil.rmtree(self.checkpoint_root, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import subprocess
@@ -11,7 +12,7 @@ import textwrap
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,164 @@ class SharedDatabaseTests:
         )
 
 
+# -- schema version 1, as hyperscout wrote it before heartbeats --------------------------------
+
+_V1 = sa.MetaData()
+sa.Table(
+    "hs_meta",
+    _V1,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+sa.Table(
+    "hs_studies",
+    _V1,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(512), nullable=False),
+    sa.Column("space", sa.Text, nullable=False),
+    sa.Column("meta", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.UniqueConstraint("name", name="uq_hs_studies_name"),
+    sqlite_autoincrement=True,
+)
+sa.Table(
+    "hs_trials",
+    _V1,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "study_id", sa.Integer, sa.ForeignKey("hs_studies.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("values", sa.Text, nullable=False),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("budget", sa.Double, nullable=True),
+    sa.Column("attrs", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_at", sa.Double, nullable=True),
+    sa.Column("finished_at", sa.Double, nullable=True),
+    sa.Column("claim", sa.Text, nullable=True),
+    sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
+    sa.UniqueConstraint("study_id", "claim", name="uq_hs_trials_study_claim"),
+)
+sa.Table(
+    "hs_trial_reports",
+    _V1,
+    sa.Column(
+        "trial_id", sa.Integer, sa.ForeignKey("hs_trials.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.PrimaryKeyConstraint("trial_id", "step", name="pk_hs_trial_reports"),
+)
+
+# What the version-1 database holds: (state, values, value, budget, attrs, error, started,
+# finished, reports).
+_V1_TRIALS = [
+    ("COMPLETE", {"x": 1}, 0.5, 3.0, {"rung": 0}, None, 10.0, 11.0, {1: {"loss": 0.7}}),
+    ("FAILED", {"x": 2}, None, None, {}, "boom", 12.0, 13.0, {}),
+    ("RUNNING", {"x": 3}, None, 9.0, {"worker": {"host": "h", "pid": 1}}, None, 14.0, None, {}),
+]
+
+
+def _write_version_1(engine: sa.Engine) -> None:
+    """Create the version-1 tables (their old DDL) and fill them with a study of 3 trials."""
+    with engine.begin() as conn:
+        _V1.create_all(conn)
+        conn.execute(_V1.tables["hs_meta"].insert(), {"key": "schema_version", "value": "1"})
+        # The database numbers the rows, as hyperscout let it (PostgreSQL's sequences stay right).
+        study_id = conn.execute(
+            _V1.tables["hs_studies"].insert().returning(_V1.tables["hs_studies"].c.id),
+            {"name": "old", "space": "{}", "meta": '{"seed": 1}', "created_at": 1.0},
+        ).scalar_one()
+        assert study_id == 1
+        for number, row in enumerate(_V1_TRIALS):
+            state, values, value, budget, attrs, error, started, finished, reports = row
+            trial_id = conn.execute(
+                _V1.tables["hs_trials"].insert().returning(_V1.tables["hs_trials"].c.id),
+                {
+                    "study_id": study_id,
+                    "number": number,
+                    "state": state,
+                    "values": json.dumps(values),
+                    "value": value,
+                    "metrics": "{}",
+                    "budget": budget,
+                    "attrs": json.dumps(attrs),
+                    "error": error,
+                    "started_at": started,
+                    "finished_at": finished,
+                },
+            ).scalar_one()
+            for step, metrics in reports.items():
+                conn.execute(
+                    _V1.tables["hs_trial_reports"].insert(),
+                    {"trial_id": trial_id, "step": step, "metrics": json.dumps(metrics)},
+                )
+
+
+def _check_upgraded(storages: list[SQLStorage], engine: sa.Engine) -> None:
+    """The database is at the current version, with one new column and every trial kept."""
+    with engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT value FROM hs_meta")).scalar_one()
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("hs_trials")]
+    assert version == str(SCHEMA_VERSION) == "2"
+    assert columns.count("heartbeat_at") == 1
+    for storage in storages:
+        study = storage.load_study("old")
+        assert study is not None and dict(study.meta) == {"seed": 1}
+        trials = storage.trials(study.id)
+        assert len(trials) == len(_V1_TRIALS)
+        for trial, row in zip(trials, _V1_TRIALS, strict=True):
+            state, values, value, budget, attrs, error, started, finished, reports = row
+            assert (trial.state.value, dict(trial.values), trial.value, trial.budget) == (
+                state,
+                values,
+                value,
+                budget,
+            )
+            assert (dict(trial.attrs), trial.error) == (attrs, error)
+            assert (trial.started_at, trial.finished_at, trial.heartbeat_at) == (
+                started,
+                finished,
+                None,
+            )
+            assert {k: dict(v) for k, v in trial.intermediate.items()} == reports
+    # The upgraded database works like a new one: the running trial beats and finishes, and
+    # the next trial takes the next number.
+    first = storages[0]
+    first.heartbeat(1, [0, 1, 2])
+    assert [t.heartbeat_at is not None for t in first.trials(1)] == [False, False, True]
+    first.finish_trial(1, 2, state=TrialState.COMPLETE, value=0.1)
+    assert first.create_trial(1, values={"x": 4}).number == 3
+
+
+def _open_together(open_one: Callable[[], SQLStorage], count: int = 3) -> list[SQLStorage]:
+    """``count`` storages opened by as many threads at the same moment."""
+    opened: list[SQLStorage] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run() -> None:
+        start.wait()
+        try:
+            opened.append(open_one())
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        for storage in opened:
+            storage.close()
+        raise errors[0]
+    return opened
+
+
 # -- SQLite ------------------------------------------------------------------------------------
 
 
@@ -284,6 +443,43 @@ def test_sqlite_other_schema_version_raises(tmp_path: Path) -> None:
         SQLStorage(sqlite_url(path))
     assert "999" in str(info.value)
     assert f"version {SCHEMA_VERSION}" in str(info.value)
+
+
+def test_sqlite_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "v1.db")
+    engine = sa.create_engine(url)
+    try:
+        _write_version_1(engine)
+        with contextlib.closing(sqlite3.connect(tmp_path / "v1.db")) as db:
+            ddl = db.execute("SELECT sql FROM sqlite_master WHERE name = 'hs_trials'").fetchone()
+        assert "heartbeat_at" not in ddl[0]
+        # Three workers open the old database at once: one upgrades it, the others wait.
+        storages = _open_together(lambda: SQLStorage(url))
+        try:
+            _check_upgraded(storages, engine)
+        finally:
+            for storage in storages:
+                storage.close()
+        reopened = SQLStorage(url)  # an upgraded database opens as it is
+        try:
+            assert [t.number for t in reopened.trials(1)] == [0, 1, 2, 3]
+        finally:
+            reopened.close()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("stored", ["999", "3", "0", "two"])
+def test_sqlite_unreadable_schema_versions_raise(tmp_path: Path, stored: str) -> None:
+    path = tmp_path / "other.db"
+    SQLStorage(sqlite_url(path)).close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE hs_meta SET value = ? WHERE key = 'schema_version'", (stored,))
+        db.commit()
+    with pytest.raises(SchemaVersionError, match=f"version {stored}, but"):
+        SQLStorage(sqlite_url(path))
+    with contextlib.closing(sqlite3.connect(path)) as db:  # left as it was
+        assert db.execute("SELECT value FROM hs_meta").fetchone() == (stored,)
 
 
 def test_broken_database_raises_storage_error(tmp_path: Path) -> None:
@@ -519,6 +715,38 @@ class TestPostgresStorage(StorageConformance, SharedDatabaseTests):
             self.make_storage(tmp_path)
         assert "999" in str(info.value)
         assert f"version {SCHEMA_VERSION}" in str(info.value)
+
+    def test_version_1_schema_is_upgraded_in_place(
+        self, tmp_path: Path, postgres_admin: sa.Engine
+    ) -> None:
+        engine = sa.create_engine(
+            postgres_admin.url,
+            connect_args={"options": f"-csearch_path={self.schema}"},
+            poolclass=sa.pool.NullPool,
+        )
+        try:
+            _write_version_1(engine)
+            storages = _open_together(lambda: self.make_storage(tmp_path))
+            try:
+                _check_upgraded(storages, engine)
+            finally:
+                for storage in storages:
+                    storage.close()
+        finally:
+            engine.dispose()
+
+    def test_now_is_the_servers_clock(self, storage: SQLStorage) -> None:
+        before = storage.now()
+        study = storage.create_study("clock")
+        trial = storage.create_trial(study.id, values={})
+        storage.heartbeat(study.id, [trial.number])
+        done = storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE)
+        after = storage.now()
+        assert done.started_at is not None and done.heartbeat_at is not None
+        assert done.finished_at is not None
+        assert before <= study.created_at <= done.started_at <= done.heartbeat_at
+        assert done.heartbeat_at <= done.finished_at <= after
+        assert abs(before - time.time()) < 60  # a Unix timestamp, like this machine's clock
 
     def test_two_instances_create_the_schema_at_once(self, tmp_path: Path) -> None:
         # The schema of this test is empty until both open it at the same moment.

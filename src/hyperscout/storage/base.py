@@ -1,9 +1,10 @@
 """The storage interface: the one source of truth of a search.
 
 A tuner writes every event of a trial at once: :meth:`Storage.create_trial` when it starts,
-:meth:`Storage.report` for each intermediate report, :meth:`Storage.finish_trial` when it ends.
-Strategies read the history back with :meth:`Storage.trials`. Everything stored is JSON:
-nothing is pickled.
+:meth:`Storage.report` for each intermediate report, :meth:`Storage.finish_trial` when it ends,
+and :meth:`Storage.heartbeat` every few seconds while it runs, so that other workers can tell a
+trial whose worker died from one still running. Strategies read the history back with
+:meth:`Storage.trials`. Everything stored is JSON: nothing is pickled.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 from hyperscout.exceptions import StorageError
 from hyperscout.trial import Trial, TrialState
 
-__all__ = ["SCHEMA_VERSION", "Storage", "StudyInfo", "normalize_budget"]
+__all__ = ["SCHEMA_VERSION", "Storage", "StudyInfo", "check_alive_since", "normalize_budget"]
 
-#: The version of the stored layout. A storage refuses a database of another version.
-SCHEMA_VERSION = 1
+#: The version of the stored layout. A storage upgrades a database of an older version when it
+#: opens it and refuses one of a newer version. Version 2 added the trials' heartbeats.
+SCHEMA_VERSION = 2
 
 
 def normalize_budget(value: float | None) -> float | None:
@@ -141,14 +143,28 @@ class Storage(abc.ABC):
         metrics: Mapping[str, Any] | None = None,
         error: str | None = None,
         attrs: Mapping[str, Any] | None = None,
+        unless_alive_since: float | None = None,
     ) -> Trial:
         """Finish a RUNNING trial, in its own transaction, and return its record.
 
         ``values`` replaces the trial's values (parameters defined while it ran join them);
-        ``attrs`` is merged into the trial's attrs.
+        ``attrs`` is merged into the trial's attrs. ``unless_alive_since`` (a time of
+        :meth:`now`) finishes the trial only if its worker has shown no sign of life
+        (:attr:`Trial.last_seen_at`) since then: a worker taken for dead that beats at the
+        last moment keeps its trial.
 
         Raises:
-            StorageError: the trial does not exist or is already finished.
+            StorageError: the trial does not exist, is already finished, or was alive since
+                ``unless_alive_since``.
+        """
+
+    @abc.abstractmethod
+    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> None:
+        """Record that the worker running trials ``numbers`` is alive, in one transaction.
+
+        The worker calls it every few seconds for the trials it runs; each RUNNING trial among
+        ``numbers`` gets :attr:`Trial.heartbeat_at` set to :meth:`now`. Finished trials, and
+        numbers that are no trial of the study, are left alone.
         """
 
     @abc.abstractmethod
@@ -162,7 +178,32 @@ class Storage(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The default does nothing."""
 
-    @staticmethod
-    def now() -> float:
-        """The timestamp stored for starts and ends."""
+    def now(self) -> float:
+        """The storage's clock: the Unix timestamp stored for starts, ends and heartbeats.
+
+        Workers compare heartbeats with this clock, so a storage shared by several machines
+        should give them all one clock (:class:`~hyperscout.storage.sql.SQLStorage` reads
+        PostgreSQL's). The default is this machine's clock.
+        """
         return time.time()
+
+
+def check_alive_since(trial: Trial, unless_alive_since: float | None) -> None:
+    """Raise :class:`StorageError` if ``trial`` showed a sign of life at or after the time given.
+
+    >>> from hyperscout.trial import TrialState
+    >>> trial = Trial(number=3, values={}, state=TrialState.RUNNING, started_at=100.0)
+    >>> check_alive_since(trial, 100.5)
+    >>> check_alive_since(trial, 99.0)
+    Traceback (most recent call last):
+    ...
+    hyperscout.exceptions.StorageError: Trial 3 was alive at 100.0, since 99.0; it is left running.
+    """
+    if unless_alive_since is None:
+        return
+    seen = trial.last_seen_at
+    if seen is not None and seen >= unless_alive_since:
+        raise StorageError(
+            f"Trial {trial.number} was alive at {seen}, since {unless_alive_since}; "
+            "it is left running."
+        )

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hyperscout.exceptions import ClaimTakenError, StorageError
-from hyperscout.storage.base import Storage, StudyInfo, normalize_budget
+from hyperscout.storage.base import Storage, StudyInfo, check_alive_since, normalize_budget
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["MemoryStorage"]
@@ -154,11 +154,13 @@ class MemoryStorage(Storage):
         metrics: Mapping[str, Any] | None = None,
         error: str | None = None,
         attrs: Mapping[str, Any] | None = None,
+        unless_alive_since: float | None = None,
     ) -> Trial:
         if not state.is_finished:
             raise StorageError("finish_trial() needs a finished state, got RUNNING.")
         with self._lock:
             trial = self._running(study_id, number)
+            check_alive_since(trial, unless_alive_since)
             finished = dataclasses.replace(
                 trial,
                 state=state,
@@ -171,6 +173,14 @@ class MemoryStorage(Storage):
             )
             self._trials[study_id][number] = finished
             return finished
+
+    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> None:
+        with self._lock:
+            trials = self._trials.get(study_id, [])
+            beat_at = self.now()
+            for number in set(numbers):
+                if 0 <= number < len(trials) and not trials[number].is_finished:
+                    trials[number] = dataclasses.replace(trials[number], heartbeat_at=beat_at)
 
     def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
         with self._lock:

@@ -10,8 +10,12 @@ Everything is stored as JSON text, nothing is pickled. The tables, all prefixed 
     hs_meta           key, value                      (schema_version)
     hs_studies        id, name (unique), space, meta, created_at
     hs_trials         id, study_id -> hs_studies, number, state, values, value, metrics,
-                      budget, attrs, error, started_at, finished_at   UNIQUE(study_id, number)
+                      budget, attrs, error, started_at, finished_at, claim, heartbeat_at
+                      UNIQUE(study_id, number)
     hs_trial_reports  trial_id -> hs_trials, step, metrics            UNIQUE(trial_id, step)
+
+A database of an older schema version is upgraded in place when it is opened (version 1 lacked
+``heartbeat_at``); one of a newer version is refused with :class:`SchemaVersionError`.
 
 The tuner reads the whole history before every trial, so :class:`SQLStorage` keeps the trials
 that are finished (they never change again) in memory and asks the database only for the
@@ -40,7 +44,13 @@ from hyperscout.exceptions import (
     StorageError,
     require,
 )
-from hyperscout.storage.base import SCHEMA_VERSION, Storage, StudyInfo, normalize_budget
+from hyperscout.storage.base import (
+    SCHEMA_VERSION,
+    Storage,
+    StudyInfo,
+    check_alive_since,
+    normalize_budget,
+)
 from hyperscout.storage.memory import MemoryStorage
 from hyperscout.trial import Trial, TrialState
 
@@ -52,7 +62,8 @@ SQLITE_BUSY_TIMEOUT = 30.0
 # How often create_trial() tries again when a concurrent worker took the same number.
 _CREATE_TRIAL_ATTEMPTS = 10
 
-# Key of the PostgreSQL advisory lock that serialises schema creation ("hs" + version 1).
+# Key of the PostgreSQL advisory lock that serialises schema creation and upgrades ("hs" + 1).
+# It must never change: it keeps apart processes of every hyperscout version.
 _SCHEMA_LOCK_KEY = 0x68730001
 
 _RUNNING = TrialState.RUNNING.value
@@ -105,6 +116,9 @@ _trials = sa.Table(
     sa.Column("claim", sa.Text, nullable=True),
     sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
     sa.UniqueConstraint("study_id", "claim", name="uq_hs_trials_study_claim"),
+    # Schema version 2: the last heartbeat of the trial's worker. Last, as ALTER TABLE ADD
+    # COLUMN puts it in an upgraded database.
+    sa.Column("heartbeat_at", sa.Double, nullable=True),
 )
 
 _reports = sa.Table(
@@ -143,10 +157,16 @@ _TRIAL_COLUMNS = (
     _trials.c.error,
     _trials.c.started_at,
     _trials.c.finished_at,
+    _trials.c.heartbeat_at,
 )
 
 _SELECT_VERSION = sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
 _INSERT_VERSION = sa.insert(_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
+_UPDATE_VERSION = (
+    sa.update(_meta).where(_meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+)
+# PostgreSQL's clock: one clock for every machine that shares the database.
+_SELECT_SERVER_TIME = sa.select(sa.func.extract("epoch", sa.func.clock_timestamp()))
 _SELECT_STUDY_BY_NAME = sa.select(*_STUDY_COLUMNS).where(_studies.c.name == sa.bindparam("name"))
 _SELECT_STUDIES = sa.select(*_STUDY_COLUMNS).order_by(_studies.c.name)
 _INSERT_STUDY = sa.insert(_studies).returning(_studies.c.id)
@@ -249,6 +269,16 @@ _UPDATE_REPORT = (
     )
     .values(metrics=sa.bindparam("new_metrics"))
 )
+# A finished trial never beats again: the WHERE state = 'RUNNING' keeps its record as it is.
+_HEARTBEAT = (
+    sa.update(_trials)
+    .where(
+        _trials.c.study_id == sa.bindparam("key_study_id"),
+        _trials.c.number.in_(sa.bindparam("key_numbers", expanding=True)),
+        _trials.c.state == _RUNNING,
+    )
+    .values(heartbeat_at=sa.bindparam("new_heartbeat_at"))
+)
 # The WHERE state = 'RUNNING' is what makes finishing happen at most once.
 _FINISH_TRIAL = (
     sa.update(_trials)
@@ -311,6 +341,7 @@ def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]
         finished_at=row[10],
         error=row[8],
         attrs=_loads(row[7]),
+        heartbeat_at=row[11],
     )
 
 
@@ -333,6 +364,30 @@ def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, dict[st
     for trial_id, step, metrics in rows:
         grouped.setdefault(trial_id, {})[step] = _loads(metrics)
     return grouped
+
+
+def _schema_version(stored: str) -> int | None:
+    """The stored schema version as an int, or None when this hyperscout cannot read it."""
+    try:
+        version = int(stored)
+    except ValueError:
+        return None
+    return version if 1 <= version <= SCHEMA_VERSION else None
+
+
+def _add_heartbeat_column(conn: Connection) -> None:
+    """Add ``hs_trials.heartbeat_at`` (schema version 2) unless it is there already."""
+    columns = {column["name"] for column in sa.inspect(conn).get_columns(_trials.name)}
+    if "heartbeat_at" in columns:
+        return
+    preparer = conn.dialect.identifier_preparer
+    column = _trials.c.heartbeat_at
+    conn.execute(
+        sa.text(
+            f"ALTER TABLE {preparer.format_table(_trials)} ADD COLUMN "
+            f"{preparer.format_column(column)} {column.type.compile(dialect=conn.dialect)}"
+        )
+    )
 
 
 def _back_off(attempt: int) -> None:
@@ -435,7 +490,8 @@ class SQLStorage(Storage):
     Raises:
         InvalidArgumentError: ``url`` is not a database URL SQLAlchemy knows.
         MissingDependencyError: a PostgreSQL URL and psycopg is not installed.
-        SchemaVersionError: the database was written with another schema version.
+        SchemaVersionError: the database was written with a newer schema version (an older
+            one is upgraded in place).
         StorageError: the database cannot be reached or used (also from every method).
 
     >>> import os, shutil, tempfile
@@ -515,7 +571,11 @@ class SQLStorage(Storage):
         return engine
 
     def _create_schema(self) -> None:
-        """Create the tables if needed and check the schema version, as one transaction."""
+        """Create the tables, or upgrade those of an older version, as one transaction.
+
+        Two processes that open a database at once take turns (an advisory lock on
+        PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite): the second finds the work done.
+        """
         with self._write() as conn:
             if self._backend == "postgresql":
                 # Two processes opening a new database must not both create the tables.
@@ -525,15 +585,32 @@ class SQLStorage(Storage):
             stored: str | None = None
             if sa.inspect(conn).has_table(_meta.name):
                 stored = conn.execute(_SELECT_VERSION).scalar_one_or_none()
-            if stored is not None and stored != str(SCHEMA_VERSION):
+            version = None if stored is None else _schema_version(stored)
+            if stored is not None and version is None:
                 raise SchemaVersionError(
                     f"The database {self._display_url} has hyperscout schema version {stored}, "
-                    f"but this hyperscout reads version {SCHEMA_VERSION}. Open it with the "
-                    f"hyperscout version that wrote it, or use a new database."
+                    f"but this hyperscout reads schema version {SCHEMA_VERSION} and older. "
+                    "Open it with a hyperscout version that reads it, or use a new database."
                 )
             _metadata.create_all(conn, checkfirst=True)
-            if stored is None:
+            if version is None:
                 conn.execute(_INSERT_VERSION)
+            elif version < SCHEMA_VERSION:
+                _add_heartbeat_column(conn)  # version 1 -> 2
+                conn.execute(_UPDATE_VERSION)
+
+    def now(self) -> float:
+        """The database's clock on PostgreSQL (one clock for every machine); else this one's."""
+        if self._backend != "postgresql":
+            return time.time()
+        with self._read() as conn:
+            return self._clock(conn)
+
+    def _clock(self, conn: Connection) -> float:
+        """:meth:`now`, read through a connection already open."""
+        if self._backend != "postgresql":
+            return self.now()
+        return float(conn.execute(_SELECT_SERVER_TIME).scalar_one())
 
     @property
     def _display_url(self) -> str:
@@ -601,12 +678,12 @@ class SQLStorage(Storage):
     ) -> StudyInfo:
         space_json = _dumps(space or {}, "the search space")
         meta_json = _dumps(meta or {}, "the study's meta")
-        created_at = self.now()
         exists = StorageError(f"A study named {name!r} already exists.")
         try:
             with self._write() as conn:
                 if conn.execute(_SELECT_STUDY_BY_NAME, {"name": name}).first() is not None:
                     raise exists
+                created_at = self._clock(conn)
                 study_id = int(
                     conn.execute(
                         _INSERT_STUDY,
@@ -681,10 +758,10 @@ class SQLStorage(Storage):
         attrs_json = _dumps(attrs or {}, "trial attrs")
         budget = None if budget is None else float(budget)
         for attempt in range(_CREATE_TRIAL_ATTEMPTS):
-            started_at = self.now()
             try:
                 with self._write() as conn:
                     self._lock(conn, _LOCK_STUDY, {"study_id": study_id})
+                    started_at = self._clock(conn)
                     if (
                         claim is not None
                         and conn.execute(
@@ -760,6 +837,7 @@ class SQLStorage(Storage):
         metrics: Mapping[str, Any] | None = None,
         error: str | None = None,
         attrs: Mapping[str, Any] | None = None,
+        unless_alive_since: float | None = None,
     ) -> Trial:
         state = TrialState(state)
         if not state.is_finished:
@@ -775,10 +853,12 @@ class SQLStorage(Storage):
             ).all()
             _check_running(rows[0][2] if rows else None, study_id, number)
             old = rows[0]
+            if unless_alive_since is not None:
+                check_alive_since(_trial_from_row(old, {}), unless_alive_since)
             if values_json is None:
                 values_json = old[3]
             merged_attrs = {**_loads(old[7]), **new_attrs}
-            finished_at = self.now()
+            finished_at = self._clock(conn)
             changed = conn.execute(
                 _FINISH_TRIAL,
                 {
@@ -807,10 +887,25 @@ class SQLStorage(Storage):
             finished_at=finished_at,
             error=error,
             attrs=merged_attrs,
+            heartbeat_at=old[11],
         )
         with self._cache_lock:
             self._cache.setdefault(study_id, _StudyCache()).add(trial)
         return trial
+
+    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> None:
+        wanted = sorted({int(number) for number in numbers})
+        if not wanted:
+            return
+        with self._write() as conn:
+            conn.execute(
+                _HEARTBEAT,
+                {
+                    "key_study_id": study_id,
+                    "key_numbers": wanted,
+                    "new_heartbeat_at": self._clock(conn),
+                },
+            )
 
     def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
         with self._cache_lock:
