@@ -44,6 +44,36 @@ from hyperscout.exceptions import (
     StorageError,
     require,
 )
+from hyperscout.storage._sql_schema import (
+    CLAIM_TAKEN,
+    FINISH_TRIAL,
+    HEARTBEAT,
+    INSERT_NEXT_TRIAL,
+    INSERT_REPORT,
+    INSERT_STUDY,
+    INSERT_VERSION,
+    LOCK_STUDY,
+    LOCK_TRIAL,
+    META,
+    METADATA,
+    REPORTS,
+    RUNNING,
+    SCHEMA_LOCK_KEY,
+    SELECT_NEW_TRIALS,
+    SELECT_REPORTS,
+    SELECT_SERVER_TIME,
+    SELECT_STUDIES,
+    SELECT_STUDY_BY_NAME,
+    SELECT_TRIAL_WITH_REPORTS,
+    SELECT_TRIAL_WITH_STEP,
+    SELECT_VERSION,
+    STUDIES,
+    TRIALS,
+    UPDATE_REPORT,
+    UPDATE_VERSION,
+    add_heartbeat_column,
+    schema_version,
+)
 from hyperscout.storage.base import (
     SCHEMA_VERSION,
     Storage,
@@ -61,241 +91,6 @@ SQLITE_BUSY_TIMEOUT = 30.0
 
 # How often create_trial() tries again when a concurrent worker took the same number.
 _CREATE_TRIAL_ATTEMPTS = 10
-
-# Key of the PostgreSQL advisory lock that serialises schema creation and upgrades ("hs" + 1).
-# It must never change: it keeps apart processes of every hyperscout version.
-_SCHEMA_LOCK_KEY = 0x68730001
-
-_RUNNING = TrialState.RUNNING.value
-
-# -- tables ----------------------------------------------------------------------------------
-
-_metadata = sa.MetaData()
-
-_meta = sa.Table(
-    "hs_meta",
-    _metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-
-_studies = sa.Table(
-    "hs_studies",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(512), nullable=False),
-    sa.Column("space", sa.Text, nullable=False),
-    sa.Column("meta", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Double, nullable=False),
-    sa.UniqueConstraint("name", name="uq_hs_studies_name"),
-    # Never reuse the id of a deleted study: other processes cache trials by study id.
-    sqlite_autoincrement=True,
-)
-
-_trials = sa.Table(
-    "hs_trials",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "study_id",
-        sa.Integer,
-        sa.ForeignKey("hs_studies.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("number", sa.Integer, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("values", sa.Text, nullable=False),
-    sa.Column("value", sa.Double, nullable=True),
-    sa.Column("metrics", sa.Text, nullable=False),
-    sa.Column("budget", sa.Double, nullable=True),
-    sa.Column("attrs", sa.Text, nullable=False),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("started_at", sa.Double, nullable=True),
-    sa.Column("finished_at", sa.Double, nullable=True),
-    # The strategy's slot the trial fills (see ClaimTakenError); NULL for most trials.
-    sa.Column("claim", sa.Text, nullable=True),
-    sa.UniqueConstraint("study_id", "number", name="uq_hs_trials_study_number"),
-    sa.UniqueConstraint("study_id", "claim", name="uq_hs_trials_study_claim"),
-    # Schema version 2: the last heartbeat of the trial's worker. Last, as ALTER TABLE ADD
-    # COLUMN puts it in an upgraded database.
-    sa.Column("heartbeat_at", sa.Double, nullable=True),
-)
-
-_reports = sa.Table(
-    "hs_trial_reports",
-    _metadata,
-    sa.Column(
-        "trial_id",
-        sa.Integer,
-        sa.ForeignKey("hs_trials.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
-    sa.Column("step", sa.Integer, nullable=False),
-    sa.Column("metrics", sa.Text, nullable=False),
-    sa.PrimaryKeyConstraint("trial_id", "step", name="pk_hs_trial_reports"),
-)
-
-# -- statements, built once so that SQLAlchemy's compiled cache is hit on every call ---------
-
-_STUDY_COLUMNS = (
-    _studies.c.id,
-    _studies.c.name,
-    _studies.c.space,
-    _studies.c.meta,
-    _studies.c.created_at,
-)
-# The order _trial_from_row() unpacks.
-_TRIAL_COLUMNS = (
-    _trials.c.id,
-    _trials.c.number,
-    _trials.c.state,
-    _trials.c["values"],
-    _trials.c.value,
-    _trials.c.metrics,
-    _trials.c.budget,
-    _trials.c.attrs,
-    _trials.c.error,
-    _trials.c.started_at,
-    _trials.c.finished_at,
-    _trials.c.heartbeat_at,
-)
-
-_SELECT_VERSION = sa.select(_meta.c.value).where(_meta.c.key == "schema_version")
-_INSERT_VERSION = sa.insert(_meta).values(key="schema_version", value=str(SCHEMA_VERSION))
-_UPDATE_VERSION = (
-    sa.update(_meta).where(_meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-)
-# PostgreSQL's clock: one clock for every machine that shares the database.
-_SELECT_SERVER_TIME = sa.select(sa.func.extract("epoch", sa.func.clock_timestamp()))
-_SELECT_STUDY_BY_NAME = sa.select(*_STUDY_COLUMNS).where(_studies.c.name == sa.bindparam("name"))
-_SELECT_STUDIES = sa.select(*_STUDY_COLUMNS).order_by(_studies.c.name)
-_INSERT_STUDY = sa.insert(_studies).returning(_studies.c.id)
-_INSERT_REPORT = sa.insert(_reports)
-_THIS_TRIAL = sa.and_(
-    _trials.c.study_id == sa.bindparam("study_id"), _trials.c.number == sa.bindparam("number")
-)
-# Row locks, held until the transaction ends, for PostgreSQL (on SQLite, BEGIN IMMEDIATE
-# already serialises writers). Each lock is a statement of its own: under READ COMMITTED,
-# the statements after it see everything committed while it waited; the rest of the locking
-# statement itself would not. _LOCK_STUDY makes concurrent workers take trial numbers one
-# after the other; _LOCK_TRIAL keeps a report and a finish of one trial apart.
-_LOCK_STUDY = (
-    sa.select(_studies.c.id).where(_studies.c.id == sa.bindparam("study_id")).with_for_update()
-)
-_LOCK_TRIAL = sa.select(_trials.c.id).where(_THIS_TRIAL).with_for_update()
-_CLAIM_TAKEN = sa.select(_trials.c.number).where(
-    _trials.c.study_id == sa.bindparam("study_id"), _trials.c.claim == sa.bindparam("claim")
-)
-# A new RUNNING trial numbered one above the study's highest, in one statement; it inserts
-# nothing when the study does not exist.
-_INSERT_NEXT_TRIAL = (
-    sa.insert(_trials)
-    .from_select(
-        [
-            "study_id",
-            "number",
-            "state",
-            "values",
-            "metrics",
-            "budget",
-            "attrs",
-            "started_at",
-            "claim",
-        ],
-        sa.select(
-            _studies.c.id,
-            sa.func.coalesce(
-                sa.select(sa.func.max(_trials.c.number))
-                .where(_trials.c.study_id == _studies.c.id)
-                .scalar_subquery(),
-                -1,
-            )
-            + 1,
-            sa.literal(_RUNNING, sa.String),
-            sa.bindparam("new_values", type_=sa.Text),
-            sa.literal("{}", sa.Text),
-            sa.bindparam("new_budget", type_=sa.Double),
-            sa.bindparam("new_attrs", type_=sa.Text),
-            sa.bindparam("new_started_at", type_=sa.Double),
-            sa.bindparam("new_claim", type_=sa.Text),
-        ).where(_studies.c.id == sa.bindparam("study_id")),
-    )
-    .returning(_trials.c.number)
-)
-# A trial and its reports: one row per report, or one row whose step is NULL.
-_SELECT_TRIAL_WITH_REPORTS = (
-    sa.select(*_TRIAL_COLUMNS, _reports.c.step, _reports.c.metrics)
-    .select_from(_trials.outerjoin(_reports, _reports.c.trial_id == _trials.c.id))
-    .where(_THIS_TRIAL)
-    .order_by(_reports.c.step)
-)
-# A trial's id and state, with the metrics stored at one step (NULL if none).
-_SELECT_TRIAL_WITH_STEP = (
-    sa.select(_trials.c.id, _trials.c.state, _reports.c.metrics)
-    .select_from(
-        _trials.outerjoin(
-            _reports,
-            sa.and_(_reports.c.trial_id == _trials.c.id, _reports.c.step == sa.bindparam("step")),
-        )
-    )
-    .where(_THIS_TRIAL)
-)
-# One row per trial numbered above the cached ones, or one row of NULLs when there is none;
-# no row at all means the study does not exist.
-_SELECT_NEW_TRIALS = (
-    sa.select(*_TRIAL_COLUMNS)
-    .select_from(
-        _studies.outerjoin(
-            _trials,
-            sa.and_(
-                _trials.c.study_id == _studies.c.id,
-                _trials.c.number > sa.bindparam("after"),
-            ),
-        )
-    )
-    .where(_studies.c.id == sa.bindparam("study_id"))
-    .order_by(_trials.c.number)
-)
-_SELECT_REPORTS = (
-    sa.select(_reports.c.trial_id, _reports.c.step, _reports.c.metrics)
-    .where(_reports.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
-    .order_by(_reports.c.trial_id, _reports.c.step)
-)
-_UPDATE_REPORT = (
-    sa.update(_reports)
-    .where(
-        _reports.c.trial_id == sa.bindparam("key_trial_id"),
-        _reports.c.step == sa.bindparam("key_step"),
-    )
-    .values(metrics=sa.bindparam("new_metrics"))
-)
-# A finished trial never beats again: the WHERE state = 'RUNNING' keeps its record as it is.
-_HEARTBEAT = (
-    sa.update(_trials)
-    .where(
-        _trials.c.study_id == sa.bindparam("key_study_id"),
-        _trials.c.number.in_(sa.bindparam("key_numbers", expanding=True)),
-        _trials.c.state == _RUNNING,
-    )
-    .values(heartbeat_at=sa.bindparam("new_heartbeat_at"))
-)
-# The WHERE state = 'RUNNING' is what makes finishing happen at most once.
-_FINISH_TRIAL = (
-    sa.update(_trials)
-    .where(_trials.c.id == sa.bindparam("trial_id"), _trials.c.state == _RUNNING)
-    .values(
-        {
-            "state": sa.bindparam("new_state"),
-            "values": sa.bindparam("new_values"),
-            "value": sa.bindparam("new_value"),
-            "metrics": sa.bindparam("new_metrics"),
-            "attrs": sa.bindparam("new_attrs"),
-            "error": sa.bindparam("new_error"),
-            "finished_at": sa.bindparam("new_finished_at"),
-        }
-    )
-)
-
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -328,7 +123,7 @@ def _study_from_row(row: Sequence[Any]) -> StudyInfo:
 
 
 def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]]) -> Trial:
-    """A trial from a row that starts with the columns of ``_TRIAL_COLUMNS``."""
+    """A trial from a row that starts with the columns of ``TRIAL_COLUMNS``."""
     return Trial(
         number=row[1],
         values=_loads(row[3]),
@@ -346,7 +141,7 @@ def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]
 
 
 def _reports_of(rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, float]]:
-    """``{step: metrics}`` from the rows of ``_SELECT_TRIAL_WITH_REPORTS``."""
+    """``{step: metrics}`` from the rows of ``SELECT_TRIAL_WITH_REPORTS``."""
     return {row[-2]: _loads(row[-1]) for row in rows if row[-2] is not None}
 
 
@@ -354,7 +149,7 @@ def _check_running(state: str | None, study_id: int, number: int) -> None:
     """Raise unless ``state`` (None: no such trial) is RUNNING."""
     if state is None:
         raise StorageError(f"Study {study_id} has no trial {number}.")
-    if state != _RUNNING:
+    if state != RUNNING:
         raise StorageError(f"Trial {number} is already {state}; it cannot change any more.")
 
 
@@ -364,30 +159,6 @@ def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, dict[st
     for trial_id, step, metrics in rows:
         grouped.setdefault(trial_id, {})[step] = _loads(metrics)
     return grouped
-
-
-def _schema_version(stored: str) -> int | None:
-    """The stored schema version as an int, or None when this hyperscout cannot read it."""
-    try:
-        version = int(stored)
-    except ValueError:
-        return None
-    return version if 1 <= version <= SCHEMA_VERSION else None
-
-
-def _add_heartbeat_column(conn: Connection) -> None:
-    """Add ``hs_trials.heartbeat_at`` (schema version 2) unless it is there already."""
-    columns = {column["name"] for column in sa.inspect(conn).get_columns(_trials.name)}
-    if "heartbeat_at" in columns:
-        return
-    preparer = conn.dialect.identifier_preparer
-    column = _trials.c.heartbeat_at
-    conn.execute(
-        sa.text(
-            f"ALTER TABLE {preparer.format_table(_trials)} ADD COLUMN "
-            f"{preparer.format_column(column)} {column.type.compile(dialect=conn.dialect)}"
-        )
-    )
 
 
 def _back_off(attempt: int) -> None:
@@ -580,24 +351,24 @@ class SQLStorage(Storage):
             if self._backend == "postgresql":
                 # Two processes opening a new database must not both create the tables.
                 conn.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
                 )
             stored: str | None = None
-            if sa.inspect(conn).has_table(_meta.name):
-                stored = conn.execute(_SELECT_VERSION).scalar_one_or_none()
-            version = None if stored is None else _schema_version(stored)
+            if sa.inspect(conn).has_table(META.name):
+                stored = conn.execute(SELECT_VERSION).scalar_one_or_none()
+            version = None if stored is None else schema_version(stored)
             if stored is not None and version is None:
                 raise SchemaVersionError(
                     f"The database {self._display_url} has hyperscout schema version {stored}, "
                     f"but this hyperscout reads schema version {SCHEMA_VERSION} and older. "
                     "Open it with a hyperscout version that reads it, or use a new database."
                 )
-            _metadata.create_all(conn, checkfirst=True)
+            METADATA.create_all(conn, checkfirst=True)
             if version is None:
-                conn.execute(_INSERT_VERSION)
+                conn.execute(INSERT_VERSION)
             elif version < SCHEMA_VERSION:
-                _add_heartbeat_column(conn)  # version 1 -> 2
-                conn.execute(_UPDATE_VERSION)
+                add_heartbeat_column(conn)  # version 1 -> 2
+                conn.execute(UPDATE_VERSION)
 
     def now(self) -> float:
         """The database's clock on PostgreSQL (one clock for every machine); else this one's."""
@@ -610,7 +381,7 @@ class SQLStorage(Storage):
         """:meth:`now`, read through a connection already open."""
         if self._backend != "postgresql":
             return self.now()
-        return float(conn.execute(_SELECT_SERVER_TIME).scalar_one())
+        return float(conn.execute(SELECT_SERVER_TIME).scalar_one())
 
     @property
     def _display_url(self) -> str:
@@ -681,12 +452,12 @@ class SQLStorage(Storage):
         exists = StorageError(f"A study named {name!r} already exists.")
         try:
             with self._write() as conn:
-                if conn.execute(_SELECT_STUDY_BY_NAME, {"name": name}).first() is not None:
+                if conn.execute(SELECT_STUDY_BY_NAME, {"name": name}).first() is not None:
                     raise exists
                 created_at = self._clock(conn)
                 study_id = int(
                     conn.execute(
-                        _INSERT_STUDY,
+                        INSERT_STUDY,
                         {
                             "name": name,
                             "space": space_json,
@@ -709,35 +480,35 @@ class SQLStorage(Storage):
 
     def load_study(self, name: str) -> StudyInfo | None:
         with self._read() as conn:
-            row = conn.execute(_SELECT_STUDY_BY_NAME, {"name": name}).first()
+            row = conn.execute(SELECT_STUDY_BY_NAME, {"name": name}).first()
         return None if row is None else _study_from_row(row)
 
     def delete_study(self, name: str) -> None:
         with self._write() as conn:
             study_id = conn.execute(
-                sa.select(_studies.c.id).where(_studies.c.name == name)
+                sa.select(STUDIES.c.id).where(STUDIES.c.name == name)
             ).scalar_one_or_none()
             if study_id is None:
                 return
             # Foreign keys cascade too; deleting explicitly also cleans a database whose
             # connection was opened without them (an SQLite shell, say).
-            trial_ids = sa.select(_trials.c.id).where(_trials.c.study_id == study_id)
-            conn.execute(sa.delete(_reports).where(_reports.c.trial_id.in_(trial_ids)))
-            conn.execute(sa.delete(_trials).where(_trials.c.study_id == study_id))
-            conn.execute(sa.delete(_studies).where(_studies.c.id == study_id))
+            trial_ids = sa.select(TRIALS.c.id).where(TRIALS.c.study_id == study_id)
+            conn.execute(sa.delete(REPORTS).where(REPORTS.c.trial_id.in_(trial_ids)))
+            conn.execute(sa.delete(TRIALS).where(TRIALS.c.study_id == study_id))
+            conn.execute(sa.delete(STUDIES).where(STUDIES.c.id == study_id))
         with self._cache_lock:
             self._cache.pop(study_id, None)
 
     def list_studies(self) -> list[StudyInfo]:
         with self._read() as conn:
-            rows = conn.execute(_SELECT_STUDIES).all()
+            rows = conn.execute(SELECT_STUDIES).all()
         return [_study_from_row(row) for row in rows]
 
     def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
         space_json = _dumps(space, "the search space")
         with self._write() as conn:
             result = conn.execute(
-                sa.update(_studies).where(_studies.c.id == study_id).values(space=space_json)
+                sa.update(STUDIES).where(STUDIES.c.id == study_id).values(space=space_json)
             )
             if result.rowcount == 0:
                 raise StorageError(f"No study with id {study_id}.")
@@ -760,17 +531,17 @@ class SQLStorage(Storage):
         for attempt in range(_CREATE_TRIAL_ATTEMPTS):
             try:
                 with self._write() as conn:
-                    self._lock(conn, _LOCK_STUDY, {"study_id": study_id})
+                    self._lock(conn, LOCK_STUDY, {"study_id": study_id})
                     started_at = self._clock(conn)
                     if (
                         claim is not None
                         and conn.execute(
-                            _CLAIM_TAKEN, {"study_id": study_id, "claim": claim}
+                            CLAIM_TAKEN, {"study_id": study_id, "claim": claim}
                         ).first()
                     ):
                         raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
                     number = conn.execute(
-                        _INSERT_NEXT_TRIAL,
+                        INSERT_NEXT_TRIAL,
                         {
                             "study_id": study_id,
                             "new_values": values_json,
@@ -805,20 +576,20 @@ class SQLStorage(Storage):
         clean = {str(name): float(value) for name, value in metrics.items()}
         step = int(step)
         with self._write() as conn:
-            self._lock(conn, _LOCK_TRIAL, {"study_id": study_id, "number": number})
+            self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
             row = conn.execute(
-                _SELECT_TRIAL_WITH_STEP, {"study_id": study_id, "number": number, "step": step}
+                SELECT_TRIAL_WITH_STEP, {"study_id": study_id, "number": number, "step": step}
             ).first()
             trial_id, state, stored = (None, None, None) if row is None else row
             _check_running(state, study_id, number)
             if stored is None:
                 conn.execute(
-                    _INSERT_REPORT,
+                    INSERT_REPORT,
                     {"trial_id": trial_id, "step": step, "metrics": _dumps(clean, "metrics")},
                 )
             else:
                 conn.execute(
-                    _UPDATE_REPORT,
+                    UPDATE_REPORT,
                     {
                         "key_trial_id": trial_id,
                         "key_step": step,
@@ -847,9 +618,9 @@ class SQLStorage(Storage):
         new_attrs = _loads(_dumps(attrs or {}, "trial attrs"))
         value = None if value is None else float(value)
         with self._write() as conn:
-            self._lock(conn, _LOCK_TRIAL, {"study_id": study_id, "number": number})
+            self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
             rows = conn.execute(
-                _SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
+                SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
             ).all()
             _check_running(rows[0][2] if rows else None, study_id, number)
             old = rows[0]
@@ -860,7 +631,7 @@ class SQLStorage(Storage):
             merged_attrs = {**_loads(old[7]), **new_attrs}
             finished_at = self._clock(conn)
             changed = conn.execute(
-                _FINISH_TRIAL,
+                FINISH_TRIAL,
                 {
                     "trial_id": old[0],
                     "new_state": state.value,
@@ -899,7 +670,7 @@ class SQLStorage(Storage):
             return
         with self._write() as conn:
             conn.execute(
-                _HEARTBEAT,
+                HEARTBEAT,
                 {
                     "key_study_id": study_id,
                     "key_numbers": wanted,
@@ -912,7 +683,7 @@ class SQLStorage(Storage):
             cache = self._cache.get(study_id)
             after = -1 if cache is None else cache.horizon
         with self._read() as conn:
-            rows = conn.execute(_SELECT_NEW_TRIALS, {"study_id": study_id, "after": after}).all()
+            rows = conn.execute(SELECT_NEW_TRIALS, {"study_id": study_id, "after": after}).all()
             if not rows:
                 with self._cache_lock:
                     self._cache.pop(study_id, None)
@@ -921,7 +692,7 @@ class SQLStorage(Storage):
             with self._cache_lock:
                 unknown = [row.id for row in rows if cache is None or cache.get(row.number) is None]
             reports = (
-                _group_reports(conn.execute(_SELECT_REPORTS, {"trial_ids": unknown}))
+                _group_reports(conn.execute(SELECT_REPORTS, {"trial_ids": unknown}))
                 if unknown
                 else {}
             )
@@ -951,7 +722,7 @@ class SQLStorage(Storage):
             return cached
         with self._read() as conn:
             rows = conn.execute(
-                _SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
+                SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
             ).all()
         if not rows:
             raise StorageError(f"Study {study_id} has no trial {number}.")
