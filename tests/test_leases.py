@@ -12,7 +12,7 @@ import pytest
 
 import hyperscout as hs
 import hyperscout.tuner as tuner_module
-from hyperscout._workers import Heartbeat, fail_dead_trials
+from hyperscout._workers import Heartbeat, abandon_trial, fail_dead_trials
 from hyperscout.exceptions import InvalidArgumentError, SearchFinished
 from hyperscout.samplers import History
 from hyperscout.storage import Storage
@@ -280,6 +280,101 @@ def test_asked_trials_beat_until_told() -> None:
     assert record.state is TrialState.FAILED
     assert record.attrs["rerun"] is True
     assert "stopped sending heartbeats" in (record.error or "")
+
+
+def test_a_trial_taken_away_stops_early_and_keeps_the_other_record() -> None:
+    """Our heartbeats did not reach the storage for longer than the lease, so another worker
+    failed our trial, to run again: the next heartbeat revokes it, the objective stops, and
+    the other worker's record stands."""
+    storage = hs.MemoryStorage()
+    seen: dict[str, Any] = {}
+
+    def objective(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
+        x = hp.Float("x", 0.0, 1.0)
+        if "waited" in seen:
+            return (x - 0.3) ** 2
+        seen["x"] = x
+        for step in range(3):
+            trial.report(step, loss=x)
+        assert not trial.should_stop()
+        abandon_trial(storage, tuner._study_id, trial.number, "Taken for dead by another worker.")
+        started = time.monotonic()
+        while not trial.should_stop() and time.monotonic() - started < 10.0:
+            time.sleep(0.005)  # training on, without reporting
+        seen["waited"] = time.monotonic() - started
+        seen["revoked"] = trial.revoked
+        trial.report(3, loss=x)  # still accepted, written nowhere
+        seen["reports"] = dict(trial.reports)
+        return (x - 0.3) ** 2
+
+    tuner = hs.RandomSearch(
+        objective, hyperparameters=space(), storage=storage, verbose=0, seed=3, max_trials=4
+    )
+    tuner.heartbeat_interval = 0.02
+    tuner.search()
+    assert seen["revoked"] is True
+    assert seen["waited"] < 2.0  # a few heartbeats of 0.02 s, not the 10 s cap
+    assert sorted(seen["reports"]) == [0, 1, 2, 3]
+    trials = tuner.trials
+    taken = trials[0]
+    assert taken.state is TrialState.FAILED
+    assert taken.error == "Taken for dead by another worker."
+    assert taken.attrs["rerun"] is True and taken.value is None
+    assert sorted(taken.intermediate) == [0, 1, 2]  # the report after the revocation is dropped
+    # The search went on: its configuration ran again once, and max_trials trials completed.
+    retries = [t for t in trials if t.attrs.get("retry_of") == taken.number]
+    assert len(retries) == 1 and retries[0].values == {"x": seen["x"]}
+    assert retries[0].state is TrialState.COMPLETE
+    assert [t.state for t in trials[1:]] == [TrialState.COMPLETE] * 4
+    assert len({t.values["x"] for t in trials[1:]}) == 4  # no configuration twice
+    assert tuner._heartbeat.numbers == frozenset()
+
+
+def test_a_report_to_a_trial_taken_away_revokes_it() -> None:
+    """Taken away before a heartbeat noticed: the next report revokes it instead of raising."""
+    storage = hs.MemoryStorage()
+    # Heartbeats every 10 s: none comes before the report.
+    tuner = hs.RandomSearch(hyperparameters=space(), storage=storage, verbose=0, seed=0)
+    hp, trial = tuner.ask()
+    x = hp.Float("x", 0.0, 1.0)
+    trial.report(1, loss=0.5)
+    abandon_trial(storage, tuner._study_id, trial.number, "Taken for dead.")
+    trial.report(2, loss=0.4)
+    assert trial.revoked and trial.should_stop()
+    trial.report(3, loss=0.3)  # no storage call at all now
+    record = tuner.tell(trial, 0.3)
+    assert (record.state, record.error, record.value) == (
+        TrialState.FAILED,
+        "Taken for dead.",
+        None,
+    )
+    assert {k: dict(v) for k, v in record.intermediate.items()} == {1: {"loss": 0.5}}
+    hp, again = tuner.ask()  # the configuration runs again
+    assert again.attrs["retry_of"] == trial.number and hp.Float("x", 0.0, 1.0) == x
+    tuner.close()
+
+
+def test_the_heartbeat_tells_each_lost_trial_once() -> None:
+    storage = hs.MemoryStorage()
+    study = storage.create_study("lost")
+    kept, lost = (storage.create_trial(study.id, values={}) for _ in range(2))
+    heartbeat = Heartbeat(storage, study.id, interval=0.01)
+    calls: list[int] = []
+    for trial in (kept, lost):
+        heartbeat.add(trial.number)
+        heartbeat.watch(trial.number, lambda number=trial.number: calls.append(number))
+    storage.finish_trial(study.id, lost.number, state=TrialState.FAILED, error="taken")
+    deadline = time.monotonic() + 5
+    while not calls:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.1)  # ten beats more: still told once
+    assert calls == [lost.number]
+    late: list[bool] = []
+    heartbeat.watch(lost.number, lambda: late.append(True))  # told at once, already lost
+    assert late == [True]
+    assert storage.get_trial(study.id, kept.number).state is TrialState.RUNNING
+    heartbeat.stop()
 
 
 def test_trial_lease_must_cover_two_heartbeats() -> None:

@@ -2,7 +2,9 @@
 
 Every trial records the host and process id that started it, and the lease of its tuner
 (:func:`worker_stamp`). While a tuner runs trials, a :class:`Heartbeat` thread tells the
-storage every few seconds that they are alive (:meth:`Storage.heartbeat`). A worker that
+storage every few seconds that they are alive (:meth:`Storage.heartbeat`), and learns from its
+answer which of them are no longer its own (taken for dead while the storage could not be
+reached), so that their objectives stop early. A worker that
 finds a RUNNING trial of another worker dead marks it FAILED, to run again
 (:func:`fail_dead_trials`): at once when its process is gone from this machine, and after the
 trial's lease when its heartbeats stopped (a machine that crashed, a process killed elsewhere).
@@ -17,7 +19,7 @@ import math
 import os
 import socket
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from hyperscout.exceptions import InvalidArgumentError, StorageError
 from hyperscout.storage import Storage
@@ -188,6 +190,10 @@ class Heartbeat:
     it calls :meth:`Storage.heartbeat` for all of them at once. A storage error is not fatal:
     the next beat tries again, and the lease leaves room for a missed beat or two.
 
+    When the storage answers that a trial no longer runs (another worker took it for dead and
+    failed it, or it was finished elsewhere), the callback given to :meth:`watch` for it is
+    called, once, from the thread.
+
     >>> from hyperscout.storage.memory import MemoryStorage
     >>> storage = MemoryStorage()
     >>> study = storage.create_study("beats")
@@ -198,6 +204,13 @@ class Heartbeat:
     >>> heartbeat.discard(trial.number)
     >>> storage.get_trial(study.id, trial.number).heartbeat_at is not None
     True
+    >>> lost = threading.Event()
+    >>> heartbeat.add(trial.number)
+    >>> heartbeat.watch(trial.number, lost.set)
+    >>> _ = storage.finish_trial(study.id, trial.number, state=TrialState.FAILED)
+    >>> lost.wait(5.0)
+    True
+    >>> heartbeat.stop()
     """
 
     def __init__(self, storage: Storage, study_id: int, *, interval: float) -> None:
@@ -205,6 +218,8 @@ class Heartbeat:
         self._storage = storage
         self._study_id = study_id
         self._numbers: set[int] = set()
+        self._on_lost: dict[int, Callable[[], None]] = {}
+        self._lost: set[int] = set()  # beaten for, but no longer running in the storage
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -231,10 +246,23 @@ class Heartbeat:
                 )
                 self._thread.start()
 
+    def watch(self, number: int, on_lost: Callable[[], None]) -> None:
+        """Call ``on_lost`` once when the storage says trial ``number`` no longer runs.
+
+        It is called at once when a heartbeat already said so.
+        """
+        with self._lock:
+            if number not in self._lost:
+                self._on_lost[number] = on_lost
+                return
+        on_lost()
+
     def discard(self, number: int) -> None:
         """Stop beating for trial ``number``; the thread ends with the last trial."""
         with self._lock:
             self._numbers.discard(number)
+            self._on_lost.pop(number, None)
+            self._lost.discard(number)
             if not self._numbers and self._thread is not None:
                 self._stopping.set()
                 self._thread = None
@@ -243,6 +271,8 @@ class Heartbeat:
         """Stop beating for every trial and wait for the thread to end."""
         with self._lock:
             self._numbers.clear()
+            self._on_lost.clear()
+            self._lost.clear()
             thread, self._thread = self._thread, None
             self._stopping.set()
         if thread is not None and thread is not threading.current_thread():
@@ -255,5 +285,22 @@ class Heartbeat:
             if not numbers:
                 return
             # A storage that fails now may answer at the next beat: the thread must live on.
-            with contextlib.suppress(Exception):
-                self._storage.heartbeat(self._study_id, numbers)
+            try:
+                lost = self._storage.heartbeat(self._study_id, numbers)
+            except Exception:
+                continue
+            self._tell_lost(lost)
+
+    def _tell_lost(self, numbers: Iterable[int]) -> None:
+        """Call, once each, the callbacks of the trials the storage says no longer run."""
+        callbacks: list[Callable[[], None]] = []
+        with self._lock:
+            for number in numbers:
+                if number in self._numbers and number not in self._lost:
+                    self._lost.add(number)
+                    callback = self._on_lost.pop(number, None)
+                    if callback is not None:
+                        callbacks.append(callback)
+        for callback in callbacks:
+            with contextlib.suppress(Exception):  # the thread must live on
+                callback()

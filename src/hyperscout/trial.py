@@ -161,6 +161,7 @@ class RunningTrial:
         self.reports: dict[int, dict[str, float]] = {}
         self._on_report = on_report
         self._should_stop = False
+        self._revoked = False
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -213,16 +214,45 @@ class RunningTrial:
                 )
             clean[name] = number
         self.reports.setdefault(step, {}).update(clean)
+        if self._revoked:
+            return  # the trial is no longer ours: nothing more is written for it
         if self._on_report is not None and self._on_report(step, clean):
             self._should_stop = True
 
     def should_stop(self) -> bool:
-        """True when the scheduler decided, from the reports, to stop this trial.
+        """True when the scheduler decided, from the reports, to stop this trial, or when the
+        trial was :attr:`revoked`.
 
         An objective that sees True should return (its last metrics) or raise
-        :class:`hyperscout.TrialPruned`; the trial is then recorded as ``PRUNED``.
+        :class:`hyperscout.TrialPruned`; the trial is then recorded as ``PRUNED`` (a revoked
+        trial keeps the record it has).
         """
-        return self._should_stop
+        return self._should_stop or self._revoked
+
+    @property
+    def revoked(self) -> bool:
+        """True when the trial was taken away from this worker.
+
+        Another worker took it for dead after heartbeats failed to reach the storage for
+        longer than its lease, and marked it ``FAILED`` to run again (or a search gave it up).
+        :meth:`should_stop` then returns True; :meth:`report` still checks its arguments and
+        keeps them in :attr:`reports`, but writes nothing to the storage; and the tuner
+        records nothing when the objective returns: the other record stands.
+        """
+        return self._revoked
+
+    def revoke(self) -> None:
+        """Mark the trial as taken away from this worker (see :attr:`revoked`).
+
+        The tuner calls it, from its heartbeat thread, when the storage says the trial no
+        longer runs.
+
+        >>> trial = RunningTrial(number=3)
+        >>> trial.revoke()
+        >>> trial.should_stop(), trial.revoked
+        (True, True)
+        """
+        self._revoked = True
 
     def __repr__(self) -> str:
         return f"RunningTrial(number={self.number}, budget={self.budget!r})"

@@ -483,7 +483,14 @@ class Tuner:
         watches = type(self.scheduler).on_report is not Scheduler.on_report
 
         def on_report(step: int, metrics: dict[str, float]) -> bool:
-            self.storage.report(self._study_id, trial.number, step, metrics)
+            try:
+                self.storage.report(self._study_id, trial.number, step, metrics)
+            except StorageError:
+                # Finished elsewhere before a heartbeat told us: the trial is no longer ours.
+                if not self.storage.get_trial(self._study_id, trial.number).is_finished:
+                    raise
+                handle.revoke()
+                return True
             if not watches:
                 return False
             current = self.storage.get_trial(self._study_id, trial.number)
@@ -494,7 +501,7 @@ class Tuner:
         if parent is not None:
             with contextlib.suppress(StorageError):
                 previous = (int(parent), self.storage.get_trial(self._study_id, int(parent)).budget)
-        return RunningTrial(
+        handle = RunningTrial(
             trial.number,
             trial.budget,
             attrs=trial.attrs,
@@ -502,6 +509,10 @@ class Tuner:
             checkpoint_root=self.checkpoint_root,
             previous=previous,
         )
+        # Taken for dead by another worker (our heartbeats did not reach the storage for
+        # longer than the lease): the objective sees should_stop() and its result is dropped.
+        self._heartbeat.watch(trial.number, handle.revoke)
+        return handle
 
     def _run_trial(self, trial: Trial, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Trial:
         """Run the objective for one trial and record the outcome. Runs inside the executor."""
@@ -519,11 +530,15 @@ class Tuner:
             runs = []
             for execution in range(self.executions_per_trial):
                 runs.append(self._execute(hp, handle, args, kwargs, execution))
+            if handle.revoked:
+                return self._keep_theirs(trial.number, hp)
             metrics = average(runs)
             state = TrialState.PRUNED if handle.should_stop() else TrialState.COMPLETE
             attrs = {"model": self._adapter.name} if self._adapter is not None else None
             return self._finish(trial.number, hp, state, metrics=metrics, attrs=attrs)
         except TrialPruned:
+            if handle.revoked:
+                return self._keep_theirs(trial.number, hp)
             last = handle.reports[max(handle.reports)] if handle.reports else {}
             return self._finish(trial.number, hp, TrialState.PRUNED, metrics=dict(last))
         except KeyboardInterrupt:
@@ -531,8 +546,12 @@ class Tuner:
             self._abandon(trial.number, "The search was interrupted (Ctrl-C) during this trial.")
             raise
         except BadResultError as exc:
+            if handle.revoked:
+                return self._keep_theirs(trial.number, hp)
             return self._finish(trial.number, hp, TrialState.FAILED, error=str(exc))
         except Exception as exc:
+            if handle.revoked:
+                return self._keep_theirs(trial.number, hp)
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             reason = f"The objective raised {type(exc).__name__}: {exc}"
             return self._finish(trial.number, hp, TrialState.FAILED, error=f"{reason}\n\n{text}")
@@ -604,6 +623,12 @@ class Tuner:
             return self._record(number, hp, state, metrics=metrics, error=error, attrs=attrs)
         finally:
             self._heartbeat.discard(number)
+
+    def _keep_theirs(self, number: int, hp: HyperParameters) -> Trial:
+        """Record nothing for a revoked trial: the record of whoever took it stands."""
+        self._merge_space(hp)
+        self._heartbeat.discard(number)
+        return self.storage.get_trial(self._study_id, number)
 
     def _record(
         self,

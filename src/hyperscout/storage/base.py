@@ -159,12 +159,18 @@ class Storage(abc.ABC):
         """
 
     @abc.abstractmethod
-    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> None:
+    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> list[int]:
         """Record that the worker running trials ``numbers`` is alive, in one transaction.
 
         The worker calls it every few seconds for the trials it runs; each RUNNING trial among
         ``numbers`` gets :attr:`Trial.heartbeat_at` set to :meth:`now`. Finished trials, and
         numbers that are no trial of the study, are left alone.
+
+        Returns:
+            The numbers among ``numbers``, sorted and without repeats, that are no RUNNING
+            trial of the study: finished elsewhere (another worker took the trial for dead,
+            or a search gave it up), or no trial at all. Their worker should stop running
+            them: whatever it records for them is dropped.
         """
 
     @abc.abstractmethod

@@ -174,13 +174,17 @@ class MemoryStorage(Storage):
             self._trials[study_id][number] = finished
             return finished
 
-    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> None:
+    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> list[int]:
+        lost: list[int] = []
         with self._lock:
             trials = self._trials.get(study_id, [])
             beat_at = self.now()
-            for number in set(numbers):
+            for number in sorted({int(number) for number in numbers}):
                 if 0 <= number < len(trials) and not trials[number].is_finished:
                     trials[number] = dataclasses.replace(trials[number], heartbeat_at=beat_at)
+                else:
+                    lost.append(number)
+        return lost
 
     def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
         with self._lock:

@@ -92,6 +92,13 @@ SQLITE_BUSY_TIMEOUT = 30.0
 # How often create_trial() tries again when a concurrent worker took the same number.
 _CREATE_TRIAL_ATTEMPTS = 10
 
+# The RUNNING trials among some numbers of a study: heartbeat() answers with the others.
+_SELECT_RUNNING_AMONG = sa.select(TRIALS.c.number).where(
+    TRIALS.c.study_id == sa.bindparam("study_id"),
+    TRIALS.c.number.in_(sa.bindparam("numbers", expanding=True)),
+    TRIALS.c.state == RUNNING,
+)
+
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -664,10 +671,10 @@ class SQLStorage(Storage):
             self._cache.setdefault(study_id, _StudyCache()).add(trial)
         return trial
 
-    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> None:
+    def heartbeat(self, study_id: int, numbers: Iterable[int]) -> list[int]:
         wanted = sorted({int(number) for number in numbers})
         if not wanted:
-            return
+            return []
         with self._write() as conn:
             conn.execute(
                 HEARTBEAT,
@@ -677,6 +684,14 @@ class SQLStorage(Storage):
                     "new_heartbeat_at": self._clock(conn),
                 },
             )
+            # In the same transaction: the rows just beaten are locked, and a finished trial
+            # never runs again, so the answer holds when the transaction commits.
+            running = set(
+                conn.execute(
+                    _SELECT_RUNNING_AMONG, {"study_id": study_id, "numbers": wanted}
+                ).scalars()
+            )
+        return [number for number in wanted if number not in running]
 
     def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
         with self._cache_lock:

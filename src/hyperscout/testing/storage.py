@@ -507,6 +507,35 @@ class StorageConformance:
         # Trial 1 of another study is another worker's trial.
         assert [t.heartbeat_at for t in storage.trials(other.id)] == [None, None]
 
+    def test_heartbeat_names_the_trials_no_longer_running(self, storage: Storage) -> None:
+        study = storage.create_study("revoked")
+        other = storage.create_study("elsewhere")
+        for i in range(4):
+            storage.create_trial(study.id, values={"i": i})
+        storage.create_trial(other.id, values={"i": 0})
+        assert storage.heartbeat(study.id, [0, 1, 2, 3]) == []
+        assert storage.heartbeat(study.id, []) == []
+        # Another worker took trial 1 for dead; trial 2 was finished by a search that gave up.
+        storage.finish_trial(study.id, 1, state=TrialState.FAILED, error="taken for dead")
+        storage.finish_trial(study.id, 2, state=TrialState.PRUNED, value=1.0)
+        beaten = storage.get_trial(study.id, 3).heartbeat_at
+        # Sorted, without repeats, from any iterable; 7 is no trial of the study, and trial 0
+        # of another study does not make it one.
+        lost = storage.heartbeat(study.id, iter([3, 2, 7, 1, 0, 2]))
+        assert lost == [1, 2, 7]
+        assert storage.heartbeat(other.id, [0, 1]) == [1]
+        assert storage.heartbeat(study.id + other.id + 100, [0]) == [0]  # no such study
+        trials = storage.trials(study.id)
+        assert [t.state for t in trials] == [
+            TrialState.RUNNING,
+            TrialState.FAILED,
+            TrialState.PRUNED,
+            TrialState.RUNNING,
+        ]
+        assert (trials[1].error, trials[2].value) == ("taken for dead", 1.0)  # left as they are
+        now = trials[3].heartbeat_at
+        assert beaten is not None and now is not None and now >= beaten  # still beats
+
     def test_finish_unless_alive_since(self, storage: Storage) -> None:
         study = storage.create_study("leases")
         trial = storage.create_trial(study.id, values={"x": 1})
