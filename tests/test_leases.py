@@ -473,10 +473,26 @@ def test_heartbeat_thread_lives_while_trials_run() -> None:
     assert thread.is_alive()  # the second trial still runs
     heartbeat.discard(second.number)
     thread.join(timeout=5)
-    assert not thread.is_alive()  # no trial left: the thread ended
+    assert not thread.is_alive()  # no trial left for two intervals: the thread ended
     heartbeat.add(first.number)  # a new trial starts a new thread; stop() ends it
     again = heartbeat._thread
     assert again is not None and again is not thread and again.is_alive()
     heartbeat.stop()
     assert heartbeat.numbers == frozenset()
     assert not again.is_alive()
+
+
+def test_many_short_trials_share_one_heartbeat_thread() -> None:
+    storage = hs.MemoryStorage()
+    study = storage.create_study("short")
+    heartbeat = Heartbeat(storage, study.id, interval=5.0)
+    trials = [storage.create_trial(study.id, values={"i": i}) for i in range(50)]
+    heartbeat.add(trials[0].number)
+    thread = heartbeat._thread
+    for trial in trials:  # one after the other, as an inline search runs them
+        heartbeat.add(trial.number)
+        heartbeat.discard(trial.number)
+        assert heartbeat._thread is thread  # not a thread started (and waited for) per trial
+    assert thread is not None and thread.is_alive()
+    heartbeat.stop()
+    assert not thread.is_alive()

@@ -186,9 +186,11 @@ class Heartbeat:
     """Beats for the trials a tuner runs, from a daemon thread, while it runs any.
 
     :meth:`add` a trial when it starts and :meth:`discard` it when it ends; the thread starts
-    with the first trial and ends with the last (or :meth:`stop`). Every ``interval`` seconds
-    it calls :meth:`Storage.heartbeat` for all of them at once. A storage error is not fatal:
-    the next beat tries again, and the lease leaves room for a missed beat or two.
+    with the first trial and ends when no trial has run for two intervals (or at
+    :meth:`stop`), so that a search of many short trials starts it once, not once a trial.
+    Every ``interval`` seconds it calls :meth:`Storage.heartbeat` for all of them at once. A
+    storage error is not fatal: the next beat tries again, and the lease leaves room for a
+    missed beat or two.
 
     When the storage answers that a trial no longer runs (another worker took it for dead and
     failed it, or it was finished elsewhere), the callback given to :meth:`watch` for it is
@@ -258,14 +260,11 @@ class Heartbeat:
         on_lost()
 
     def discard(self, number: int) -> None:
-        """Stop beating for trial ``number``; the thread ends with the last trial."""
+        """Stop beating for trial ``number``; the thread idles, then ends, without trials."""
         with self._lock:
             self._numbers.discard(number)
             self._on_lost.pop(number, None)
             self._lost.discard(number)
-            if not self._numbers and self._thread is not None:
-                self._stopping.set()
-                self._thread = None
 
     def stop(self) -> None:
         """Stop beating for every trial and wait for the thread to end."""
@@ -279,11 +278,18 @@ class Heartbeat:
             thread.join()
 
     def _run(self, stopping: threading.Event) -> None:
+        idle = 0
         while not stopping.wait(self.interval):
             with self._lock:
                 numbers = sorted(self._numbers)
-            if not numbers:
-                return
+                if not numbers:
+                    idle += 1
+                    if idle >= 2:  # nothing to beat for two intervals: end; add() restarts
+                        if self._thread is threading.current_thread():
+                            self._thread = None
+                        return
+                    continue
+                idle = 0
             # A storage that fails now may answer at the next beat: the thread must live on.
             try:
                 lost = self._storage.heartbeat(self._study_id, numbers)
