@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 import hyperscout as hs
 from hyperscout.cli import main
+from hyperscout.console import format_value
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
 
@@ -52,6 +53,13 @@ def interrupted(hp):
     if x == 2 and (HERE / "stop").exists():
         raise KeyboardInterrupt
     return float(x)
+
+
+def epochs(hp, trial):
+    x = hp.Float("x", 0.0, 1.0)
+    for epoch in range(int(trial.budget)):
+        trial.report(epoch + 1, val_loss=(x - 0.3) ** 2 + 1.0 / (epoch + 1))
+    return {"val_loss": (x - 0.3) ** 2 + 1.0 / trial.budget}
 
 
 not_a_function = 42
@@ -192,7 +200,7 @@ def test_missing_function_lists_the_functions_of_the_file(objectives: Path) -> N
     result = CliRunner().invoke(main, ["run", f"{objectives / 'objectives.py'}:los"])
 
     assert result.exit_code == 2
-    assert "its functions: broken, interrupted, loss, metrics." in result.output
+    assert "its functions: broken, epochs, interrupted, loss, metrics." in result.output
 
 
 def test_a_file_that_fails_to_import_says_so(tmp_path: Path) -> None:
@@ -262,6 +270,64 @@ def test_float_points_is_refused_for_random_search(objectives: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--float-points applies to --strategy grid only" in result.output
+
+
+@pytest.mark.parametrize("strategy", ["hyperband", "bohb"])
+def test_run_hyperband_and_bohb_give_trials_their_budgets(objectives: Path, strategy: str) -> None:
+    args = ["run", f"{objectives / 'objectives.py'}:epochs", "--strategy", strategy]
+    args += ["--max-epochs", "9", "--objective", "val_loss", "--seed", "0", "--verbose", "0"]
+    result = invoke(*args, "--directory", objectives / "runs", "--project-name", strategy)
+    assert result.exit_code == 0, result.output
+    with study(objectives / "runs" / strategy) as (_, trials):
+        # One set of Hyperband brackets for max 9, factor 3: 9+3+1, 5+1, 3 = 22 trials.
+        assert len(trials) == 22
+        assert sorted({t.budget for t in trials}) == [1, 3, 9]
+        assert all(max(t.intermediate) == t.budget for t in trials)
+        best = min(trials, key=lambda t: t.value if t.value is not None else 1e9)
+    assert best.budget == 9
+    assert f"Best val_loss (min): {format_value(best.value)}" in result.output
+
+
+def test_run_hyperband_with_max_trials_runs_more_brackets(objectives: Path) -> None:
+    result = invoke(
+        "run",
+        f"{objectives / 'objectives.py'}:epochs",
+        "--strategy",
+        "hyperband",
+        "--max-epochs",
+        "3",
+        "--max-trials",
+        "12",
+        "--objective",
+        "val_loss",
+        "--seed",
+        "1",
+        "--verbose",
+        "0",
+        "--directory",
+        objectives / "runs",
+        "--project-name",
+        "many",
+    )
+    assert result.exit_code == 0, result.output
+    with study(objectives / "runs" / "many") as (_, trials):
+        assert len(trials) == 12
+        assert {t.attrs["iteration"] for t in trials} == {0, 1}  # 6 trials an iteration (max 3)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--strategy", "hyperband"], "--strategy hyperband needs --max-epochs"),
+        (["--strategy", "bayes", "--max-epochs", "9"], "--max-epochs applies to --strategy"),
+    ],
+)
+def test_max_epochs_goes_with_the_budgeted_strategies(
+    objectives: Path, extra: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(main, ["run", f"{objectives / 'objectives.py'}:epochs", *extra])
+    assert result.exit_code == 2
+    assert message in result.output
 
 
 # -- list, show, export ----------------------------------------------------------------------

@@ -268,10 +268,17 @@ def main() -> None:
 @click.argument("target", metavar="FILE.py:FUNCTION", callback=_parse_function_ref)
 @click.option(
     "--strategy",
-    type=click.Choice(["random", "grid", "bayes"]),
+    type=click.Choice(["random", "grid", "bayes", "hyperband", "bohb"]),
     default="random",
     show_default=True,
-    help="How configurations are proposed.",
+    help="How configurations are proposed (hyperband and bohb give each trial a budget: the "
+    "function takes (hp, trial) and trains for trial.budget epochs).",
+)
+@click.option(
+    "--max-epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Hyperband and BOHB only: the full budget of a trial (required for them).",
 )
 @click.option(
     "--max-trials",
@@ -341,14 +348,22 @@ def run(
     timeout: float | None,
     float_points: int | None,
     verbose: int,
+    max_epochs: int | None,
 ) -> None:
     """Search the hyperparameters of FUNCTION, defined in FILE.py as `def FUNCTION(hp): ...`.
 
     The function returns a float (minimised unless --direction max) or a dict of metrics
-    (pick one with --objective). Running the same command again resumes the search.
+    (pick one with --objective). With --strategy hyperband or bohb it is
+    `def FUNCTION(hp, trial): ...` and trains for `trial.budget` epochs (1 to --max-epochs).
+    Running the same command again resumes the search.
     """
     if float_points is not None and strategy != "grid":
         raise click.UsageError("--float-points applies to --strategy grid only.")
+    budgeted = strategy in ("hyperband", "bohb")
+    if budgeted and max_epochs is None:
+        raise click.UsageError(f"--strategy {strategy} needs --max-epochs (a trial's full budget).")
+    if max_epochs is not None and not budgeted:
+        raise click.UsageError("--max-epochs applies to --strategy hyperband or bohb only.")
     objective = hs.Objective.resolve(objective_name, direction)
     options: dict[str, Any] = {
         "objective": objective,
@@ -370,6 +385,14 @@ def run(
             tuner = hs.GridSearch(function, **options)
         elif strategy == "bayes":
             tuner = hs.BayesianOptimization(function, **options)
+        elif budgeted:
+            assert max_epochs is not None  # checked above
+            # One set of brackets, or as many as --max-trials (or --timeout) allows.
+            iterations = None if max_trials is not None or timeout is not None else 1
+            preset = hs.BOHB if strategy == "bohb" else hs.Hyperband
+            tuner = preset(
+                function, max_epochs=max_epochs, hyperband_iterations=iterations, **options
+            )
         else:
             tuner = hs.RandomSearch(function, **options)
         try:
