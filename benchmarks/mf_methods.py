@@ -41,7 +41,7 @@ import hyperscout as hs
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-__all__ = ["METHODS", "Method", "hyperband_iteration_budget"]
+__all__ = ["METHODS", "Method", "hyperband_iteration_budget", "successive_halving_rungs"]
 
 FACTOR = 3
 Runner = Callable[[Task, int, BudgetMeter, Path], None]
@@ -98,6 +98,12 @@ def hyperband_iteration_budget(max_epochs: int, factor: int = FACTOR) -> int:
     return total
 
 
+def successive_halving_rungs(max_epochs: int, factor: int = FACTOR) -> str:
+    """The one bracket of ``SuccessiveHalving`` from 1 epoch, as ``27 at 1, 9 at 3, ...``."""
+    rungs = hs.SuccessiveHalvingScheduler(1, max_epochs, factor=factor).brackets()[0].rungs
+    return ", ".join(f"{r.n_configs} at {r.budget:g}" for r in rungs)
+
+
 def _iterations(task: Task, meter: BudgetMeter) -> int:
     """Hyperband iterations enough to spend the whole budget (the meter ends the run first)."""
     return math.ceil(meter.total / hyperband_iteration_budget(task.max_epochs)) + 1
@@ -118,7 +124,8 @@ def run_hs_full(kind: str, task: Task, seed: int, meter: BudgetMeter, folder: Pa
 
 
 def run_hs_successive_halving(task: Task, seed: int, meter: BudgetMeter, folder: Path) -> None:
-    """``hs.SuccessiveHalving``'s one bracket (27 at 1 epoch ... 1 at 27), run again and again."""
+    """``hs.SuccessiveHalving``'s one bracket (``max_epochs`` at 1 epoch ... 1 at
+    ``max_epochs`` when it is a power of 3), run again and again."""
     repeat = 0
     while meter.spent < meter.total:
         name = f"sh{repeat}"
@@ -253,6 +260,8 @@ def run_keras_tuner_hyperband(task: Task, seed: int, meter: BudgetMeter, folder:
 # -- the registry ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Method:
+    """A tuner under test; ``note`` is a template of its settings (see :meth:`settings`)."""
+
     name: str
     label: str
     runner: Runner
@@ -275,6 +284,13 @@ class Method:
     def run(self, task: Task, seed: int, meter: BudgetMeter, folder: Path) -> None:
         self.runner(task, seed, meter, folder)
 
+    def settings(self, max_epochs: int) -> str:
+        """The note with the full budget filled in: ``{E}`` is ``max_epochs``, ``{F}`` the
+        factor and ``{sh}`` successive halving's rungs."""
+        return self.note.format(
+            E=max_epochs, F=FACTOR, sh=successive_halving_rungs(max_epochs, FACTOR)
+        )
+
 
 METHODS: dict[str, Method] = {
     m.name: m
@@ -284,7 +300,7 @@ METHODS: dict[str, Method] = {
             "hyperscout RandomSearch (full budget)",
             functools.partial(run_hs_full, "random"),
             ("hyperscout",),
-            "every trial trains 27 epochs",
+            "every trial trains {E} epochs",
         ),
         Method(
             "hs-bo",
@@ -292,14 +308,14 @@ METHODS: dict[str, Method] = {
             functools.partial(run_hs_full, "bo"),
             ("hyperscout",),
             'default sampler ("auto": the GP below 250 trials), 10 initial points; every trial '
-            "trains 27 epochs",
+            "trains {E} epochs",
         ),
         Method(
             "hs-sh",
             "hyperscout SuccessiveHalving",
             run_hs_successive_halving,
             ("hyperscout",),
-            "min 1, max 27, factor 3 (27 at 1, 9 at 3, 3 at 9, 1 at 27); the one bracket "
+            "min 1, max {E}, factor {F} ({sh}); the one bracket "
             "repeated with new random configurations",
         ),
         Method(
@@ -307,14 +323,14 @@ METHODS: dict[str, Method] = {
             "hyperscout Hyperband",
             run_hs_hyperband,
             ("hyperscout",),
-            "max_epochs 27, factor 3, random configurations, iterations until the budget ends",
+            "max_epochs {E}, factor {F}, random configurations, iterations until the budget ends",
         ),
         Method(
             "hs-asha",
             "hyperscout ASHA",
             run_hs_asha,
             ("hyperscout",),
-            "ASHAScheduler(1, 27) promotion form, random configurations, one worker",
+            "ASHAScheduler(1, {E}) promotion form, random configurations, one worker",
         ),
         Method(
             "hs-bohb",
@@ -336,15 +352,15 @@ METHODS: dict[str, Method] = {
             "Optuna TPE + HyperbandPruner",
             run_optuna_tpe_hyperband,
             ("optuna",),
-            "TPESampler defaults; HyperbandPruner(min_resource=1, max_resource=27, "
-            "reduction_factor=3); no checkpoints: a trial that survives a rung keeps training",
+            "TPESampler defaults; HyperbandPruner(min_resource=1, max_resource={E}, "
+            "reduction_factor={F}); no checkpoints: a trial that survives a rung keeps training",
         ),
         Method(
             "kt-hyperband",
             "KerasTuner Hyperband",
             run_keras_tuner_hyperband,
             ("keras_tuner",),
-            "HyperbandOracle(max_epochs=27, factor=3), random configurations; promoted trials "
+            "HyperbandOracle(max_epochs={E}, factor={F}), random configurations; promoted trials "
             "continue the checkpoint of `tuner/trial_id`",
         ),
     )

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 from efficiency_report import command_line, fmt, image_link, machine, md_table
-from mf_methods import METHODS, hyperband_iteration_budget
-from mf_tasks import LOSS_CAP, Task, get_task, synthetic_correlation
+from mf_methods import FACTOR, METHODS, hyperband_iteration_budget
+from mf_tasks import LOSS_CAP, MAX_EPOCHS, Task, get_task, synthetic_correlation
 
 __all__ = ["CHECKPOINTS", "Results", "cell_path", "load_record", "write_report"]
 
@@ -59,7 +59,8 @@ def quantiles(a: np.ndarray, qs: Sequence[float]) -> np.ndarray:
 
 
 class Results:
-    """The saved runs of a set of tasks, methods and seeds at one total budget."""
+    """The saved runs of a set of tasks, methods and seeds at one total budget and one full
+    budget (``max_epochs``); a record of another total, full budget or version is left out."""
 
     def __init__(
         self,
@@ -69,11 +70,13 @@ class Results:
         seeds: int,
         total: int,
         version: int,
+        max_epochs: int = MAX_EPOCHS,
     ) -> None:
         self.tasks = list(tasks)
         self.methods = list(methods)
         self.seeds = seeds
         self.total = total
+        self.max_epochs = max_epochs
         self.grid = np.arange(1, total + 1)
         self.records: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for task in tasks:
@@ -84,8 +87,13 @@ class Results:
                     for r in found
                     if r is not None
                     and r.get("total_budget") == total
+                    and r.get("max_epochs") == max_epochs
                     and r.get("version") == version
                 ]
+
+    def task(self, name: str) -> Task:
+        """The task at this full budget."""
+        return get_task(name, self.max_epochs)
 
     def has(self, task: str, method: str) -> bool:
         return bool(self.records.get((task, method)))
@@ -96,7 +104,7 @@ class Results:
         ``full``: among models trained to the full budget (else at any budget); ``inf``
         before the first.
         """
-        t = get_task(task)
+        t = self.task(task)
         rows = []
         for record in self.records.get((task, method), []):
             events = record["events"]
@@ -189,7 +197,7 @@ def runs_table(results: Results, task: str) -> str:
         "method",
         "new configurations",
         "continued from a checkpoint",
-        "trained to 27 epochs",
+        f"trained to {results.max_epochs} epochs",
         "epochs spent",
         "wall s",
     ]
@@ -262,7 +270,7 @@ def speedup_table(info: dict[str, Any]) -> str:
 # -- the targets -----------------------------------------------------------------------------------
 def target_lines(results: Results, infos: dict[str, dict[str, Any] | None]) -> list[str]:
     lines: list[str] = []
-    real = [t for t in results.tasks if not get_task(t).is_synthetic]
+    real = [t for t in results.tasks if not results.task(t).is_synthetic]
 
     # 1. Hyperband reaches BO's final quality with at most a fifth of BO's budget (real tasks).
     for task in real:
@@ -356,7 +364,7 @@ def plot_task(path: Path, results: Results, task: str, target: float | None) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    t = get_task(task)
+    t = results.task(task)
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     x = results.grid
     early = max(round(CHECKPOINTS[0] * results.total) - 1, 0)
@@ -422,7 +430,7 @@ def _task_intro(task: Task) -> list[str]:
     lines += [f"{measure}; {task.note}."]
     if task.name.startswith("synth-rho"):
         rho = float(task.name.removeprefix("synth-rho"))
-        pearson, spearman = synthetic_correlation(rho)
+        pearson, spearman = synthetic_correlation(rho, max_epochs=task.max_epochs)
         lines[-1] += (
             f" Measured on 4,000 random points: Pearson {pearson:.2f}, Spearman "
             f"{spearman:.2f} between the budget-1 and the full-budget losses."
@@ -433,15 +441,15 @@ def _task_intro(task: Task) -> list[str]:
 def write_report(
     out: Path, results: Results, skipped: dict[str, str], wall_s: float | None = None
 ) -> Path:
-    max_epochs = get_task(results.tasks[0]).max_epochs if results.tasks else 27
+    max_epochs = results.max_epochs
     seeds_text = f"seeds 0-{results.seeds - 1}" if results.seeds > 1 else "seed 0"
-    per_iteration = hyperband_iteration_budget(max_epochs)
+    per_iteration = hyperband_iteration_budget(max_epochs, FACTOR)
     lines = [
         "## Multi-fidelity: budgets in epochs",
         "",
         f"{len(results.tasks)} tasks, {len(results.methods)} methods, {seeds_text}. Every run "
         f"may train {results.total} epochs in all ({results.total / max_epochs:g} full-budget "
-        f"trainings of {max_epochs} epochs; one Hyperband iteration with factor 3 trains "
+        f"trainings of {max_epochs} epochs; one Hyperband iteration with factor {FACTOR} trains "
         f"{per_iteration} when promotions continue from their checkpoints). Epochs are counted "
         "as they are trained: a configuration promoted to a higher rung restores its "
         "lower-rung model and trains only the epochs it lacks, so continuation saves budget; "
@@ -462,7 +470,7 @@ def write_report(
     infos: dict[str, dict[str, Any] | None] = {}
     task_lines: list[str] = []
     for task in results.tasks:
-        t = get_task(task)
+        t = results.task(task)
         info = speedups(results, task)
         infos[task] = info
         figure = plot_task(
@@ -502,7 +510,10 @@ def write_report(
     lines += [
         md_table(
             ["method", "name", "settings"],
-            [[METHODS[m].label, f"`{m}`", METHODS[m].note] for m in results.methods],
+            [
+                [METHODS[m].label, f"`{m}`", METHODS[m].settings(max_epochs)]
+                for m in results.methods
+            ],
         ),
         "",
         "Notes:",

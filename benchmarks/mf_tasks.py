@@ -18,6 +18,10 @@ Tasks:
   loss whose low-fidelity ranking agrees with the full-budget one to a chosen degree; its
   full-budget loss is a standardised Hartmann-6, scored by regret.
 
+Every task's full budget is ``max_epochs`` (:data:`MAX_EPOCHS`, 27, unless
+``get_task(name, max_epochs)`` asks for another); the synthetic task's fidelity schedule
+stretches with it.
+
 :class:`BudgetMeter` counts the epochs every method actually trains (a continued
 configuration counts only its new epochs), records the best validation loss so far against
 that count, and raises :class:`BudgetExhausted` when the run's total is spent.
@@ -33,7 +37,7 @@ import re
 import threading
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,6 +48,7 @@ __all__ = [
     "DEFAULT_TASKS",
     "LOSS_CAP",
     "MAX_EPOCHS",
+    "MIN_MAX_EPOCHS",
     "BudgetExhausted",
     "BudgetMeter",
     "Model",
@@ -52,10 +57,13 @@ __all__ = [
     "synthetic_correlation",
 ]
 
-MAX_EPOCHS = 27  # Hyperband with factor 3 has rungs 1, 3, 9, 27
+MAX_EPOCHS = 27  # the default full budget: Hyperband with factor 3 has rungs 1, 3, 9, 27
 # A diverged network's log loss (NaN, inf or huge) is recorded as this: a finite value keeps
 # every tuner's bookkeeping alike (hyperscout fails a NaN trial, Optuna would record it).
 LOSS_CAP = 10.0
+# The smallest full budget: the synthetic fidelity schedule divides by ln(max_epochs), and
+# Hyperband with factor 3 needs two rungs at least.
+MIN_MAX_EPOCHS = 3
 DEFAULT_TASKS = ("mlp-digits", "torch-digits", "synth-rho0.9", "synth-rho0.5")
 N_CLASSES = 10
 
@@ -432,73 +440,96 @@ def _h(x: np.ndarray) -> float:
 
 
 def synthetic_loss(x: np.ndarray, budget: int, rho: float, max_epochs: int = MAX_EPOCHS) -> float:
+    """The synthetic loss of ``x`` after ``budget`` epochs out of ``max_epochs``."""
     weight = math.sqrt(1.0 / rho**2 - 1.0) * (1.0 - math.log(budget) / math.log(max_epochs))
     curve = KAPPA * (budget**-0.5 - max_epochs**-0.5)
     return _g(x) + weight * _h(x) + curve
 
 
 class SyntheticModel:
-    def __init__(self, values: Mapping[str, Any], rho: float) -> None:
+    def __init__(self, values: Mapping[str, Any], rho: float, max_epochs: int = MAX_EPOCHS) -> None:
         self.x = np.array([float(values[f"x{i}"]) for i in range(6)])
         self.rho = rho
+        self.max_epochs = max_epochs
         self.epoch = 0
 
     def train_epoch(self) -> None:
         self.epoch += 1
 
     def val_loss(self) -> float:
-        return synthetic_loss(self.x, max(self.epoch, 1), self.rho)
+        return synthetic_loss(self.x, max(self.epoch, 1), self.rho, self.max_epochs)
 
     def save(self, folder: Path) -> None:
-        state = {"x": self.x.tolist(), "rho": self.rho, "epoch": self.epoch}
+        state = {
+            "x": self.x.tolist(),
+            "rho": self.rho,
+            "max_epochs": self.max_epochs,
+            "epoch": self.epoch,
+        }
         (folder / "model.json").write_text(json.dumps(state))
 
     @staticmethod
     def load(folder: Path) -> Model:
         state = json.loads((folder / "model.json").read_text())
-        model = SyntheticModel({f"x{i}": v for i, v in enumerate(state["x"])}, state["rho"])
+        values = {f"x{i}": v for i, v in enumerate(state["x"])}
+        model = SyntheticModel(values, state["rho"], int(state["max_epochs"]))
         model.epoch = int(state["epoch"])
         return model
 
 
-def synthetic_task(rho: float, name: str | None = None) -> Task:
+def synthetic_task(rho: float, name: str | None = None, max_epochs: int = MAX_EPOCHS) -> Task:
+    """The synthetic task with correlation ``rho`` and full budget ``max_epochs``."""
     if not 0.0 < rho <= 1.0:
         raise ValueError(f"synth-rho<r>: expected 0 < r <= 1, got {rho!r}.")
+    _check_max_epochs(max_epochs)
     mean, sd = _hartmann_moments()
     return Task(
         name or f"synth-rho{rho:g}",
         f"Synthetic, rho = {rho:g} (6-D)",
         tuple(Float(f"x{i}", 0.0, 1.0) for i in range(6)),
-        lambda values, seed: SyntheticModel(values, rho),
+        lambda values, seed: SyntheticModel(values, rho, max_epochs),
         SyntheticModel.load,
+        max_epochs=max_epochs,
         optimum=(_HARTMANN_MIN - mean) / sd,
         metric="regret of the full-budget loss",
         note="full-budget loss: standardised Hartmann-6; at budget b it is shifted by "
         "w(b) times a second standardised Hartmann-6 (mirrored and reversed input) plus a "
         "learning curve shared by all configurations; w(1) makes the correlation between the "
-        "budget-1 and full-budget losses rho, w(27) = 0",
+        f"budget-1 and full-budget losses rho, w({max_epochs}) = 0",
     )
 
 
-def synthetic_correlation(rho: float, n: int = 4000) -> tuple[float, float]:
+def synthetic_correlation(
+    rho: float, n: int = 4000, max_epochs: int = MAX_EPOCHS
+) -> tuple[float, float]:
     """Measured (Pearson, Spearman) correlation of budget-1 and full-budget losses."""
     from scipy.stats import pearsonr, spearmanr
 
     x = np.random.default_rng(7).random((n, 6))
-    low = [synthetic_loss(row, 1, rho) for row in x]
-    high = [synthetic_loss(row, MAX_EPOCHS, rho) for row in x]
+    low = [synthetic_loss(row, 1, rho, max_epochs) for row in x]
+    high = [synthetic_loss(row, max_epochs, rho, max_epochs) for row in x]
     return float(pearsonr(low, high)[0]), float(spearmanr(low, high)[0])
 
 
 _REAL = {t.name: t for t in (MLP_DIGITS, TORCH_DIGITS)}
 
 
-def get_task(name: str) -> Task:
-    """A task by name: ``mlp-digits``, ``torch-digits`` or ``synth-rho<r>``."""
+def _check_max_epochs(max_epochs: int) -> None:
+    if not isinstance(max_epochs, int) or max_epochs < MIN_MAX_EPOCHS:
+        raise ValueError(
+            f"max_epochs: expected an integer >= {MIN_MAX_EPOCHS}, got {max_epochs!r}."
+        )
+
+
+def get_task(name: str, max_epochs: int = MAX_EPOCHS) -> Task:
+    """A task by name (``mlp-digits``, ``torch-digits`` or ``synth-rho<r>``) whose full
+    budget is ``max_epochs`` epochs."""
+    _check_max_epochs(max_epochs)
     if name in _REAL:
-        return _REAL[name]
+        task = _REAL[name]
+        return task if max_epochs == task.max_epochs else replace(task, max_epochs=max_epochs)
     match = SYNTH_PATTERN.match(name)
     if match is None:
         known = ", ".join([*_REAL, "synth-rho<r> (0 < r <= 1)"])
         raise ValueError(f"Unknown task {name!r}. Known: {known}.")
-    return synthetic_task(float(match.group(1)), name)
+    return synthetic_task(float(match.group(1)), name, max_epochs)

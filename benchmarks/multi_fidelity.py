@@ -16,6 +16,7 @@ repository root with that virtualenv's python::
     python benchmarks/multi_fidelity.py --quick            # smoke run: 2 seeds, 8 x 27 epochs
     python benchmarks/multi_fidelity.py --jobs 2           # all: 10 seeds, 40 x 27 epochs
     python benchmarks/multi_fidelity.py --tasks mlp-digits,synth-rho0.7 --methods hs-hyperband,hs-bo
+    python benchmarks/multi_fidelity.py --max-epochs 81    # four halvings, in multi_fidelity_81/
     python benchmarks/multi_fidelity.py --report-only      # redraw the report from saved runs
     python benchmarks/multi_fidelity.py --list             # the tasks and the methods
 
@@ -23,10 +24,19 @@ Tasks: ``mlp-digits`` (scikit-learn ``MLPClassifier``, ``partial_fit``), ``torch
 PyTorch MLP), ``synth-rho<r>`` for any correlation ``0 < r <= 1`` between the budget-1 and
 full-budget losses (default ``synth-rho0.9`` and ``synth-rho0.5``).
 
-Results go to ``--out`` (default ``docs/benchmarks/multi_fidelity/``): one JSON file per
+``--max-epochs N`` (default 27: three halvings with factor 3; the Hyperband paper's 81 has
+four) is every task's full budget: the budget of a full-budget trial, the top rung of every
+method (hyperscout's presets, Optuna's ``HyperbandPruner(max_resource=N)``, KerasTuner's
+``max_epochs``), the synthetic task's fidelity schedule, and the unit of ``--total-budget``
+(full trainings of N epochs).
+
+Results go to ``--out`` (default ``docs/benchmarks/multi_fidelity/``, or
+``docs/benchmarks/multi_fidelity_<N>/`` when ``--max-epochs`` is not 27): one JSON file per
 (task, method, seed) under ``raw/`` (a rerun skips the runs already there with the same total
-budget; ``--force`` runs them again), ``report.md`` (summarised in ``docs/benchmarks.md``)
-(image links relative to the report), and ``anytime_<task>.png``. Every process runs
+budget and max epochs; ``--force`` runs them again; a run into a folder holding records of
+another max epochs stops before it starts, so one folder never mixes two), ``report.md``
+(summarised in ``docs/benchmarks.md``) (image links relative to the report), and
+``anytime_<task>.png``. Every process runs
 single-threaded (``OMP_NUM_THREADS=1`` and friends unless already set; torch one thread), so
 ``--jobs 2`` does not oversubscribe two cores.
 """
@@ -58,7 +68,14 @@ from typing import Any
 from efficiency_report import REPO
 from mf_methods import METHODS
 from mf_report import Results, cell_path, load_record, write_report
-from mf_tasks import DEFAULT_TASKS, MAX_EPOCHS, BudgetExhausted, BudgetMeter, get_task
+from mf_tasks import (
+    DEFAULT_TASKS,
+    MAX_EPOCHS,
+    MIN_MAX_EPOCHS,
+    BudgetExhausted,
+    BudgetMeter,
+    get_task,
+)
 
 DEFAULT_OUT = REPO / "docs" / "benchmarks" / "multi_fidelity"
 QUICK_OUT = Path(tempfile.gettempdir()) / "hyperscout-multi-fidelity-quick"
@@ -77,20 +94,45 @@ class Cell:
     seed: int
     total: int
     path: Path
+    max_epochs: int = MAX_EPOCHS
 
 
-def is_current(record: dict[str, Any] | None, total: int) -> bool:
-    """A saved run serves when it has this budget and this version of the benchmark."""
+def default_out(max_epochs: int, quick: bool) -> Path:
+    """The results folder: runs of another full budget than 27 epochs go to a folder of their
+    own (``multi_fidelity_81``), so that they never meet the default runs."""
+    if max_epochs == MAX_EPOCHS:
+        return QUICK_OUT if quick else DEFAULT_OUT
+    base = QUICK_OUT if quick else DEFAULT_OUT
+    return base.with_name(f"{base.name}_{max_epochs}")
+
+
+def is_current(record: dict[str, Any] | None, total: int, max_epochs: int = MAX_EPOCHS) -> bool:
+    """A saved run serves when it has this budget, this full budget (``max_epochs``) and this
+    version of the benchmark."""
     return (
         record is not None
         and record.get("total_budget") == total
+        and record.get("max_epochs") == max_epochs
         and record.get("version") == RECORD_VERSION
     )
 
 
+def other_max_epochs(raw: Path, max_epochs: int) -> dict[int, int]:
+    """How many saved records under ``raw`` have each full budget other than ``max_epochs``."""
+    found: dict[int, int] = {}
+    for path in sorted(raw.glob("*/*/seed*.json")):
+        record = load_record(path)
+        if record is None or record.get("max_epochs") == max_epochs:
+            continue
+        other = record.get("max_epochs")
+        key = other if isinstance(other, int) else -1
+        found[key] = found.get(key, 0) + 1
+    return found
+
+
 def run_cell(cell: Cell) -> dict[str, Any]:
     """Run one (task, method, seed) until its budget is spent and save it (in a worker)."""
-    task = get_task(cell.task)
+    task = get_task(cell.task, cell.max_epochs)
     method = METHODS[cell.method]
     task.warm_up()
     meter = BudgetMeter(cell.total, task.max_epochs)
@@ -137,7 +179,7 @@ def run_cells(cells: Sequence[Cell], jobs: int) -> list[str]:
             print(f"{label}: FAILED\n{error}", flush=True)
             return
         assert record is not None
-        task = get_task(cell.task)
+        task = get_task(cell.task, cell.max_epochs)
         full = [e[1] for e in record["events"] if e[1] is not None]
         best = f"{task.score(min(full)):.4g}" if full else "none"
         print(
@@ -166,7 +208,13 @@ def run_cells(cells: Sequence[Cell], jobs: int) -> list[str]:
 
 
 def plan(
-    raw: Path, tasks: Sequence[str], methods: Sequence[str], seeds: int, total: int, force: bool
+    raw: Path,
+    tasks: Sequence[str],
+    methods: Sequence[str],
+    seeds: int,
+    total: int,
+    force: bool,
+    max_epochs: int = MAX_EPOCHS,
 ) -> tuple[list[Cell], int]:
     """The cells still to run, and how many were already finished."""
     todo: list[Cell] = []
@@ -176,10 +224,10 @@ def plan(
             for method in methods:
                 path = cell_path(raw, task, method, seed)
                 record = load_record(path)
-                if not force and is_current(record, total):
+                if not force and is_current(record, total, max_epochs):
                     finished += 1
                     continue
-                todo.append(Cell(task, method, seed, total, path))
+                todo.append(Cell(task, method, seed, total, path, max_epochs))
     return todo, finished
 
 
@@ -190,10 +238,10 @@ def split_names(text: str, known: Sequence[str]) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def check_tasks(names: Sequence[str]) -> None:
+def check_tasks(names: Sequence[str], max_epochs: int = MAX_EPOCHS) -> None:
     for name in names:
         try:
-            get_task(name)
+            get_task(name, max_epochs)
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
 
@@ -237,17 +285,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--seeds", type=int, help="seeds 0..N-1 per (task, method) (default 10; --quick: 2)"
     )
     parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=MAX_EPOCHS,
+        help=f"every task's full budget in epochs, the methods' top rung (default {MAX_EPOCHS}: "
+        "three halvings with factor 3; 81: four)",
+    )
+    parser.add_argument(
         "--total-budget",
         type=int,
-        help=f"each run's budget in full-budget trainings of {MAX_EPOCHS} epochs (default "
-        f"{DEFAULT_MULTIPLIER}, i.e. {DEFAULT_MULTIPLIER * MAX_EPOCHS} epochs; --quick: "
-        f"{QUICK_MULTIPLIER})",
+        help="each run's budget in full-budget trainings of --max-epochs epochs (default "
+        f"{DEFAULT_MULTIPLIER}, i.e. {DEFAULT_MULTIPLIER * MAX_EPOCHS} epochs at "
+        f"{MAX_EPOCHS}; --quick: {QUICK_MULTIPLIER})",
     )
     parser.add_argument("--jobs", type=int, default=1, help="runs at once, in processes")
     parser.add_argument(
         "--out",
         type=Path,
-        help=f"results folder (default {DEFAULT_OUT.relative_to(REPO)}; --quick: {QUICK_OUT})",
+        help=f"results folder (default {DEFAULT_OUT.relative_to(REPO)}, or "
+        f"{DEFAULT_OUT.relative_to(REPO)}_<N> with --max-epochs N other than {MAX_EPOCHS}; "
+        f"--quick: {QUICK_OUT}, or {QUICK_OUT}_<N>)",
     )
     parser.add_argument("--force", action="store_true", help="rerun runs already saved")
     parser.add_argument("--report-only", action="store_true", help="run nothing; redraw")
@@ -258,10 +315,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.seeds = 2 if args.quick else 10
     if args.total_budget is None:
         args.total_budget = QUICK_MULTIPLIER if args.quick else DEFAULT_MULTIPLIER
-    if args.out is None:
-        args.out = QUICK_OUT if args.quick else DEFAULT_OUT
     if args.seeds < 1 or args.jobs < 1 or args.total_budget < 1:
         parser.error("--seeds, --jobs and --total-budget must be >= 1")
+    if args.max_epochs < MIN_MAX_EPOCHS:
+        parser.error(f"--max-epochs must be >= {MIN_MAX_EPOCHS}, got {args.max_epochs}")
+    if args.out is None:
+        args.out = default_out(args.max_epochs, args.quick)
     return args
 
 
@@ -282,24 +341,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         list_everything()
         return 0
     tasks = split_names(args.tasks, DEFAULT_TASKS)
-    check_tasks(tasks)
+    check_tasks(tasks, args.max_epochs)
     methods, skipped = available(split_names(args.methods, list(METHODS)))
-    total = args.total_budget * MAX_EPOCHS
-    args.out.mkdir(parents=True, exist_ok=True)
+    max_epochs = args.max_epochs
+    total = args.total_budget * max_epochs
     raw = args.out / "raw"
+    if not args.report_only:
+        others = other_max_epochs(raw, max_epochs)
+        if others:
+            found = ", ".join(f"{n} with max_epochs {e}" for e, n in sorted(others.items()))
+            raise SystemExit(
+                f"{raw} holds records of another full budget ({found}); this run has "
+                f"--max-epochs {max_epochs}. Give another --out (or leave --out out: its "
+                "default depends on --max-epochs) so that one folder never mixes the two."
+            )
+    args.out.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
     wall = None
     if not args.report_only:
-        todo, finished = plan(raw, tasks, methods, args.seeds, total, args.force)
+        todo, finished = plan(raw, tasks, methods, args.seeds, total, args.force, max_epochs)
         print(
-            f"{len(todo)} runs to do, {finished} already saved, {total} epochs each, in {args.out}",
+            f"{len(todo)} runs to do, {finished} already saved, {total} epochs each "
+            f"({args.total_budget} x {max_epochs}), in {args.out}",
             flush=True,
         )
         started = time.perf_counter()
         failures = run_cells(todo, args.jobs)
         wall = time.perf_counter() - started
         print(f"runs took {wall:.0f} s", flush=True)
-    results = Results(raw, tasks, methods, args.seeds, total, RECORD_VERSION)
+    results = Results(raw, tasks, methods, args.seeds, total, RECORD_VERSION, max_epochs)
     report = write_report(args.out, results, skipped, wall)
     print(f"wrote {report} and the anytime_<task>.png figures beside it")
     if failures:
