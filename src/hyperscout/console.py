@@ -17,8 +17,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from hyperscout._parameters import _Numeric
 from hyperscout.objective import Objective
-from hyperscout.space import Choice, Fixed, HyperParameters, Parameter, _Numeric
+from hyperscout.space import Choice, Fixed, HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["SearchProgress", "format_value", "space_table", "trials_table"]

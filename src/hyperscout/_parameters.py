@@ -1,0 +1,574 @@
+"""Parameter types of the search space: ``Int``, ``Float``, ``Choice``, ``Boolean``, ``Fixed``.
+
+Each parameter validates its definition, encodes its values to ``[0, 1]`` and decodes them back
+(log scales and steps respected), samples, and lists its grid values. ``HyperParameters`` in
+:mod:`hyperscout.space` registers them define-by-run; import them from there (or from
+``hyperscout``).
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+import numpy as np
+
+from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
+
+#: Number of points a Float without a step gets in a grid, unless the GridSampler says otherwise.
+DEFAULT_GRID_POINTS = 5
+_SAMPLINGS = ("linear", "log", "reverse_log")
+
+
+def _tidy(x: float) -> float:
+    """Round away float noise (0.30000000000000004 -> 0.3) so grid values print and compare well."""
+    return float(f"{x:.12g}")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parameter exists only while ``parent`` takes one of ``values``."""
+
+    parent: str
+    values: tuple[Any, ...]
+
+    def holds(self, values: Mapping[str, Any]) -> bool:
+        """True when the parent is active and takes one of the condition's values."""
+        return self.parent in values and values[self.parent] in self.values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"parent": self.parent, "values": list(self.values)}
+
+
+class Parameter(abc.ABC):
+    """One hyperparameter: its range, how it maps to ``[0, 1]``, and its conditions."""
+
+    kind: ClassVar[str]
+    _registry: ClassVar[dict[str, type[Parameter]]] = {}
+
+    def __init__(self, name: str, *, conditions: Sequence[Condition] = ()) -> None:
+        if not isinstance(name, str) or not name:
+            raise InvalidSpaceError(f"A hyperparameter name must be a non-empty str, got {name!r}.")
+        self.name = name
+        self.conditions: tuple[Condition, ...] = tuple(conditions)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "kind" in cls.__dict__:  # concrete types register; shared bases do not
+            Parameter._registry[cls.kind] = cls
+
+    # -- what subclasses provide ---------------------------------------------------------
+    @property
+    @abc.abstractmethod
+    def default(self) -> Any:
+        """The value used when nothing else decides (first trial of a grid, ``hp.get``)."""
+
+    @abc.abstractmethod
+    def contains(self, value: Any) -> bool:
+        """True when ``value`` is one of this parameter's values."""
+
+    @abc.abstractmethod
+    def encode(self, value: Any) -> float:
+        """Map a value into ``[0, 1]``."""
+
+    @abc.abstractmethod
+    def decode(self, unit: float) -> Any:
+        """Map a number of ``[0, 1]`` back to a value (rounded to the step or the choice)."""
+
+    @abc.abstractmethod
+    def grid(self, n_points: int = DEFAULT_GRID_POINTS) -> list[Any]:
+        """The values a grid search visits, in order."""
+
+    @abc.abstractmethod
+    def _config(self) -> dict[str, Any]:
+        """The fields that define the parameter (without name, kind and conditions)."""
+
+    @property
+    def cardinality(self) -> int | None:
+        """How many values the parameter has, or None when it is continuous."""
+        return None
+
+    @property
+    def is_categorical(self) -> bool:
+        """True when the values have no order (unordered choices, booleans)."""
+        return False
+
+    # -- shared behaviour ----------------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Any:
+        """A random value, uniform in the encoded space."""
+        return self.decode(float(rng.random()))
+
+    def is_active(self, values: Mapping[str, Any]) -> bool:
+        """True when every condition holds for ``values``."""
+        if not self.conditions:  # most parameters: skip building a generator
+            return True
+        return all(condition.holds(values) for condition in self.conditions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able description; :meth:`from_dict` rebuilds the parameter from it."""
+        data: dict[str, Any] = {"type": self.kind, "name": self.name, **self._config()}
+        if self.conditions:
+            data["conditions"] = [c.to_dict() for c in self.conditions]
+        return data
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> Parameter:
+        """Rebuild a parameter written by :meth:`to_dict`."""
+        fields = dict(data)
+        try:
+            cls = Parameter._registry[fields.pop("type")]
+        except KeyError as exc:
+            raise InvalidSpaceError(
+                f"Unknown hyperparameter type {exc.args[0]!r} in {dict(data)!r}; expected one "
+                f"of {sorted(Parameter._registry)}."
+            ) from None
+        conditions = tuple(
+            Condition(c["parent"], tuple(c["values"])) for c in fields.pop("conditions", [])
+        )
+        name = fields.pop("name")
+        return cls(name, **fields, conditions=conditions)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Parameter) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.name))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self._config().items())
+        return f"{type(self).__name__}({self.name!r}, {args})"
+
+    def _label(self) -> str:
+        return f"hp.{type(self).__name__}({self.name!r})"
+
+    def _fail(self, message: str) -> InvalidSpaceError:
+        return InvalidSpaceError(f"{self._label()}: {message}")
+
+
+class _Discrete(Parameter):
+    """A parameter with a finite list of values, encoded by buckets."""
+
+    @property
+    @abc.abstractmethod
+    def _values(self) -> list[Any]: ...
+
+    @property
+    def cardinality(self) -> int:
+        return len(self._values)
+
+    def index(self, value: Any) -> int:
+        """The position of ``value`` among the values."""
+        for i, candidate in enumerate(self._values):
+            if _same(candidate, value):
+                return i
+        raise InvalidArgumentError(
+            f"{self._label()}: {value!r} is not one of its values {self._values!r}."
+        )
+
+    def contains(self, value: Any) -> bool:
+        return any(_same(candidate, value) for candidate in self._values)
+
+    def encode(self, value: Any) -> float:
+        return (self.index(value) + 0.5) / len(self._values)
+
+    def decode(self, unit: float) -> Any:
+        n = len(self._values)
+        return self._values[min(max(int(unit * n), 0), n - 1)]
+
+    def grid(self, n_points: int = DEFAULT_GRID_POINTS) -> list[Any]:
+        return list(self._values)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality that keeps True apart from 1 and tolerates float noise."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, int) and isinstance(b, int):
+        return a == b  # exact: 10**12 and 10**12 + 1 are two values, not float noise
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(a == b)
+
+
+def _check_number(param: Parameter, field: str, value: Any, *, integer: bool) -> None:
+    expected = "an int" if integer else "a number"
+    ok_types: tuple[type, ...] = (int, np.integer) if integer else (int, float, np.number)
+    if isinstance(value, bool) or not isinstance(value, ok_types):
+        raise param._fail(f"{field} must be {expected}, got {value!r}.")
+    if not integer and not math.isfinite(float(cast(float, value))):
+        raise param._fail(f"{field} must be finite, got {value!r}.")
+
+
+class _Numeric(Parameter):
+    """Shared checks and mapping of Int and Float."""
+
+    integer: ClassVar[bool]
+
+    def __init__(
+        self,
+        name: str,
+        min_value: float,
+        max_value: float,
+        step: float | None = None,
+        sampling: str = "linear",
+        default: float | None = None,
+        *,
+        conditions: Sequence[Condition] = (),
+    ) -> None:
+        super().__init__(name, conditions=conditions)
+        _check_number(self, "min_value", min_value, integer=self.integer)
+        _check_number(self, "max_value", max_value, integer=self.integer)
+        cast: Callable[[Any], Any] = int if self.integer else float
+        self.min_value = cast(min_value)
+        self.max_value = cast(max_value)
+        if self.min_value > self.max_value:
+            raise self._fail(
+                f"min_value must be <= max_value, got min_value={min_value!r} > "
+                f"max_value={max_value!r}."
+            )
+        allowed = ("linear", "log") if self.integer else _SAMPLINGS
+        if sampling not in allowed:
+            raise self._fail(f"sampling must be one of {allowed}, got sampling={sampling!r}.")
+        self.sampling = sampling
+        if sampling != "linear" and self.min_value <= 0:
+            raise self._fail(
+                f'sampling="{sampling}" needs min_value > 0, got min_value={min_value!r}.'
+            )
+        self.step = self._check_step(step)
+        if default is not None:
+            _check_number(self, "default", default, integer=self.integer)
+            if not self.contains(default):
+                where = f"between {self.min_value!r} and {self.max_value!r}"
+                if self.step is not None:
+                    where += f" on the step {self.step!r}"
+                raise self._fail(f"default must be a value {where}, got default={default!r}.")
+            default = cast(default)
+        self._default = default
+
+    def _check_step(self, step: float | None) -> Any:
+        if step is None:
+            return None
+        _check_number(self, "step", step, integer=self.integer)
+        if self.sampling == "reverse_log":
+            raise self._fail('step cannot be combined with sampling="reverse_log".')
+        if self.sampling == "log":
+            if step <= 1:
+                raise self._fail(
+                    f'with sampling="log" the step is a factor (min_value, min_value*step, ...) '
+                    f"and must be > 1, got step={step!r}."
+                )
+            if self.max_value > self.min_value and self.min_value * step > self.max_value * (
+                1 + 1e-12
+            ):
+                raise self._fail(
+                    f"step={step!r} is larger than the range: min_value*step = "
+                    f"{self.min_value * step!r} > max_value={self.max_value!r}."
+                )
+        else:
+            if step <= 0:
+                raise self._fail(f"step must be > 0, got step={step!r}.")
+            span = self.max_value - self.min_value
+            # The subtraction loses digits of large bounds: 100000.3 - 100000.1 < 0.2.
+            noise = 1e-12 * max(abs(self.min_value), abs(self.max_value))
+            if span > 0 and step > span * (1 + 1e-12) + noise:
+                raise self._fail(
+                    f"step={step!r} is larger than the range max_value - min_value = {span!r}."
+                )
+        return int(step) if self.integer else float(step)
+
+    # A stepped (or linear integer) parameter has `count` values, value k at `_value_at(k)`.
+    # They are computed, not listed, so that Int("seed", 0, 10**9) costs nothing.
+    @property
+    def _effective_step(self) -> Any:
+        if self.step is None and self.integer and self.sampling == "linear":
+            return 1
+        return self.step
+
+    @property
+    def _count(self) -> int | None:
+        step = self._effective_step
+        if step is None:
+            return None
+        lo, hi = self.min_value, self.max_value
+        if self.sampling == "log":
+            return math.floor(math.log(hi / lo) / math.log(step) + 1e-9) + 1
+        return math.floor(float(hi - lo) / float(step) + 1e-9) + 1
+
+    def _value_at(self, k: int) -> Any:
+        step = self._effective_step
+        x = self.min_value * step**k if self.sampling == "log" else self.min_value + k * step
+        return round(x) if self.integer else _tidy(x)
+
+    def _index_of(self, x: float) -> int:
+        step = self._effective_step
+        if self.sampling == "log":
+            k = round(math.log(x / self.min_value) / math.log(step))
+        else:
+            k = round((x - self.min_value) / step)
+        count = self._count or 1
+        return int(min(max(k, 0), count - 1))
+
+    @property
+    def default(self) -> Any:
+        if self._default is not None:
+            return self._default
+        return self.min_value
+
+    @property
+    def cardinality(self) -> int | None:
+        count = self._count
+        if count is not None:
+            return count
+        if self.integer:  # log-sampled int without a step
+            return int(self.max_value - self.min_value + 1)
+        return None
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            return False
+        x = float(value)
+        if not math.isfinite(x) or (self.integer and x != int(x)):
+            return False
+        tol = 1e-9 * max(1.0, abs(self.max_value), abs(self.min_value))
+        if not self.min_value - tol <= x <= self.max_value + tol:
+            return False
+        if self._count is None:
+            return True
+        return _same(self._value_at(self._index_of(x)), x)
+
+    def _check_value(self, value: Any) -> float:
+        if not self.contains(value):
+            raise InvalidArgumentError(
+                f"{self._label()}: {value!r} is not one of its values (from {self.min_value!r} "
+                f"to {self.max_value!r}"
+                + (f", step {self.step!r})." if self.step is not None else ").")
+            )
+        return float(value)
+
+    def encode(self, value: Any) -> float:
+        x = self._check_value(value)
+        count = self._count
+        if count is not None:
+            return (self._index_of(x) + 0.5) / count
+        lo, hi = float(self.min_value), float(self.max_value)
+        x = min(max(x, lo), hi)  # contains() lets float noise past the bounds
+        if self.integer:  # log int: a continuous log scale over [min - 1/2, max + 1/2]
+            lo, hi = lo - 0.5, hi + 0.5
+        # One value, or bounds so close that their logs are equal (no scale to divide by).
+        if hi == lo or (self.sampling != "linear" and math.log(hi) == math.log(lo)):
+            return 0.5
+        if self.sampling == "linear":
+            unit = (x - lo) / (hi - lo)
+        elif self.sampling == "log":
+            unit = (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        else:  # reverse_log: dense near max_value.
+            unit = 1.0 - (math.log(hi + lo - x) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        return min(max(unit, 0.0), 1.0)  # rounding in the logs can step just outside
+
+    def decode(self, unit: float) -> Any:
+        u = min(max(float(unit), 0.0), 1.0)
+        count = self._count
+        if count is not None:
+            return self._value_at(min(int(u * count), count - 1))
+        lo, hi = float(self.min_value), float(self.max_value)
+        if self.integer:
+            lo, hi = lo - 0.5, hi + 0.5
+            x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+            return int(min(max(round(x), self.min_value), self.max_value))
+        if hi == lo:
+            return lo
+        if self.sampling == "linear":
+            x = lo + u * (hi - lo)
+        elif self.sampling == "log":
+            x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
+        else:
+            x = hi + lo - math.exp(math.log(lo) + (1.0 - u) * (math.log(hi) - math.log(lo)))
+        return min(max(x, lo), hi)
+
+    def grid(self, n_points: int = DEFAULT_GRID_POINTS) -> list[Any]:
+        count = self._count
+        if count is not None:
+            return [self._value_at(k) for k in range(count)]
+        if self.integer:  # log int without a step: every integer in the range
+            return list(range(int(self.min_value), int(self.max_value) + 1))
+        if self.min_value == self.max_value:
+            return [self.min_value]
+        units = np.linspace(0.0, 1.0, max(int(n_points), 2))
+        return list(dict.fromkeys(_tidy(self.decode(float(u))) for u in units))
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "step": self.step,
+            "sampling": self.sampling,
+            "default": self._default,
+        }
+
+
+class Int(_Numeric):
+    """An integer in ``[min_value, max_value]``; ``step`` (a factor under log sampling).
+
+    >>> p = Int("units", 16, 64, step=16)
+    >>> p.grid(), p.decode(0.99), p.encode(32)
+    ([16, 32, 48, 64], 64, 0.375)
+    """
+
+    kind = "int"
+    integer = True
+
+
+class Float(_Numeric):
+    """A float in ``[min_value, max_value]``, sampled on a linear, log or reverse-log scale.
+
+    >>> p = Float("lr", 1e-4, 1e-2, sampling="log")
+    >>> round(p.decode(0.5), 6), round(p.encode(1e-3), 6)
+    (0.001, 0.5)
+    """
+
+    kind = "float"
+    integer = False
+
+
+class Choice(_Discrete):
+    """One value of a list of ints, floats, strs or bools (all of one type).
+
+    ``ordered`` defaults to True for numbers and False otherwise; unordered choices are
+    categories, and samplers never treat their position in the list as a distance.
+
+    >>> Choice("activation", ["relu", "tanh"]).grid()
+    ['relu', 'tanh']
+    """
+
+    kind = "choice"
+
+    def __init__(
+        self,
+        name: str,
+        values: Sequence[Any],
+        ordered: bool | None = None,
+        default: Any = None,
+        *,
+        conditions: Sequence[Condition] = (),
+    ) -> None:
+        super().__init__(name, conditions=conditions)
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise self._fail(f"values must be a non-empty list, got values={values!r}.")
+        types = {_choice_type(v) for v in values}
+        if None in types:
+            bad = next(v for v in values if _choice_type(v) is None)
+            raise self._fail(f"values must be ints, floats, strs or bools, got {bad!r}.")
+        if len(types) > 1:
+            names = sorted(t.__name__ for t in types if t is not None)
+            raise self._fail(
+                f"values must all have one type (int, float, str or bool), got a mix of "
+                f"{', '.join(names)}: {list(values)!r}."
+            )
+        kind = cast(type, types.pop())
+        # Distinct as contains() and index() see them: floats closer than noise are one value.
+        ordered_values = sorted(values) if kind in (int, float) else []
+        if len({repr(v) for v in values}) != len(values) or any(
+            _same(a, b) for a, b in itertools.pairwise(ordered_values)
+        ):
+            raise self._fail(f"values must be distinct, got {list(values)!r}.")
+        numeric = kind in (int, float)
+        if ordered is None:
+            ordered = numeric
+        elif ordered and not numeric:
+            raise self._fail(f"ordered=True needs numeric values, got {list(values)!r}.")
+        self.values = [kind(v) for v in values]
+        self.ordered = bool(ordered)
+        if default is not None and not self.contains(default):
+            raise self._fail(f"default must be one of {self.values!r}, got default={default!r}.")
+        self._default = None if default is None else self.values[self.index(default)]
+
+    @property
+    def _values(self) -> list[Any]:
+        return self.values
+
+    @property
+    def default(self) -> Any:
+        return self.values[0] if self._default is None else self._default
+
+    @property
+    def is_categorical(self) -> bool:
+        return not self.ordered
+
+    def _config(self) -> dict[str, Any]:
+        return {"values": list(self.values), "ordered": self.ordered, "default": self._default}
+
+
+def _choice_type(value: Any) -> type | None:
+    if isinstance(value, (bool, np.bool_)):
+        return bool
+    if isinstance(value, (int, np.integer)):
+        return int
+    if isinstance(value, (float, np.floating)):
+        return float if math.isfinite(float(value)) else None
+    if isinstance(value, str):
+        return str
+    return None
+
+
+class Boolean(_Discrete):
+    """True or False.
+
+    >>> Boolean("dropout").grid()
+    [False, True]
+    """
+
+    kind = "boolean"
+
+    def __init__(
+        self, name: str, default: bool = False, *, conditions: Sequence[Condition] = ()
+    ) -> None:
+        super().__init__(name, conditions=conditions)
+        if not isinstance(default, (bool, np.bool_)):
+            raise self._fail(f"default must be True or False, got default={default!r}.")
+        self._default = bool(default)
+
+    @property
+    def _values(self) -> list[Any]:
+        return [False, True]
+
+    @property
+    def default(self) -> bool:
+        return self._default
+
+    @property
+    def is_categorical(self) -> bool:
+        return True
+
+    def _config(self) -> dict[str, Any]:
+        return {"default": self._default}
+
+
+class Fixed(_Discrete):
+    """A constant, recorded with the trial's values but never searched.
+
+    >>> Fixed("epochs", 10).grid()
+    [10]
+    """
+
+    kind = "fixed"
+
+    def __init__(self, name: str, value: Any, *, conditions: Sequence[Condition] = ()) -> None:
+        super().__init__(name, conditions=conditions)
+        if _choice_type(value) is None:
+            raise self._fail(f"value must be an int, float, str or bool, got value={value!r}.")
+        self.value = value
+
+    @property
+    def _values(self) -> list[Any]:
+        return [self.value]
+
+    @property
+    def default(self) -> Any:
+        return self.value
+
+    def _config(self) -> dict[str, Any]:
+        return {"value": self.value}
