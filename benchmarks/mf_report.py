@@ -210,17 +210,18 @@ def _first_reach(curve: np.ndarray, target: float, grid: np.ndarray) -> float:
     return float(grid[hits[0]]) if hits.size else math.inf
 
 
-def speedups(results: Results, task: str) -> dict[str, Any] | None:
-    """The Hyperband paper's speedup against full-budget BO, per method.
+def speedups(results: Results, task: str, reference: str = "hs-bo") -> dict[str, Any] | None:
+    """The Hyperband paper's speedup against a full-budget method (BO by default), per method.
 
-    ``target``: BO's final median (over seeds); ``bo_budget``: the first budget at which BO's
-    median curve reaches it. For each method and seed, the first budget that seed's curve
-    reaches the target; speedup = ``bo_budget`` / that budget (0 when never reached), then
-    the median over seeds. ``curve_speedup``: the same from the method's median curve.
+    ``target``: the reference's final median (over seeds); ``bo_budget``: the first budget at
+    which the reference's median curve reaches it. For each method and seed, the first budget
+    that seed's curve reaches the target; speedup = ``bo_budget`` / that budget (0 when never
+    reached), then the median over seeds. ``curve_speedup``: the same from the method's median
+    curve.
     """
-    if not results.has(task, "hs-bo"):
+    if not results.has(task, reference):
         return None
-    bo = results.curves(task, "hs-bo")
+    bo = results.curves(task, reference)
     median_bo = quantiles(bo, (50,))[0]
     target = float(median_bo[-1])
     if not math.isfinite(target):
@@ -484,6 +485,16 @@ def write_report(
                 f"which its median curve reaches at {info['bo_budget']:g} epochs.",
                 "",
                 speedup_table(info),
+                "",
+            ]
+        against_random = speedups(results, task, reference="hs-random")
+        if against_random is not None:
+            task_lines += [
+                "Speedup against full-budget random search (the Hyperband paper's other "
+                f"reference): its final median is {fmt(against_random['target'], 4)}, which its "
+                f"median curve reaches at {against_random['bo_budget']:g} epochs.",
+                "",
+                speedup_table(against_random),
                 "",
             ]
         task_lines += [
