@@ -153,7 +153,13 @@ def run_hs_hyperband(task: Task, seed: int, meter: BudgetMeter, folder: Path) ->
 
 
 def run_hs_bohb(
-    task: Task, seed: int, meter: BudgetMeter, folder: Path, *, sampler: str = "auto"
+    task: Task,
+    seed: int,
+    meter: BudgetMeter,
+    folder: Path,
+    *,
+    sampler: str = "auto",
+    model_budgets: str = "largest",
 ) -> None:
     with hs.BOHB(
         hyperscout_objective(task, seed, meter),
@@ -161,6 +167,7 @@ def run_hs_bohb(
         factor=FACTOR,
         hyperband_iterations=_iterations(task, meter),
         sampler=sampler,
+        model_budgets=model_budgets,
         **_common(task, seed, meter, folder, "bohb"),
     ) as tuner:
         tuner.search()
@@ -346,6 +353,14 @@ METHODS: dict[str, Method] = {
             functools.partial(run_hs_bohb, sampler="tpe"),
             ("hyperscout",),
             'as hs-bohb with sampler="tpe" (the paper\'s model)',
+        ),
+        Method(
+            "hs-bohb-all",
+            "hyperscout BOHB, all budgets",
+            functools.partial(run_hs_bohb, model_budgets="all"),
+            ("hyperscout",),
+            'as hs-bohb with model_budgets="all": the GP learns from every budget, the '
+            "budget as an input, and proposes for the full budget",
         ),
         Method(
             "optuna-tpe-hb",

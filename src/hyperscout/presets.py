@@ -268,6 +268,10 @@ class BOHB(Tuner):
             number of parameters plus one, and at least the model's start-up trials).
         random_fraction: once the model is used, the share of new configurations drawn at
             random (the paper's 1/3), a safeguard where low budgets mislead the model.
+        model_budgets: ``"largest"`` (the paper's): the model learns from the largest budget
+            with enough results; ``"all"``: the Gaussian process learns from every budget
+            with the budget as one more input, so it learns how well low budgets predict the
+            full one (needs the GP: ``sampler="auto"`` or ``"gp"``).
 
     >>> import hyperscout as hs
     >>> def objective(hp, trial):
@@ -289,6 +293,7 @@ class BOHB(Tuner):
         sampler: str | Sampler = "auto",
         min_points_in_model: int | None = None,
         random_fraction: float = 1 / 3,
+        model_budgets: str = "largest",
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -314,6 +319,7 @@ class BOHB(Tuner):
             ),
             min_points_in_model=min_points_in_model,
             random_fraction=random_fraction,
+            model_budgets=model_budgets,
         )
         super().__init__(
             hypermodel, max_trials=max_trials, sampler=model, scheduler=scheduler, **kwargs

@@ -480,3 +480,80 @@ def test_the_fitted_noise_comes_from_the_data_not_the_prior(noise_sd: float) -> 
         # A noisy one: the fitted noise variance is the true one, in standardised units.
         true = (noise_sd / sd) ** 2
         assert true / 3 < noise < 3 * true
+
+
+# -- across budgets (multi-fidelity) -------------------------------------------------------------
+def budget_history(
+    low_optimum: float, high_optimum: float, promoted: list[int]
+) -> tuple[History, dict[int, float]]:
+    """25 configurations at the lowest budget (level 0), ``promoted`` of them (by index) also
+    at the full budget (level 1); the low budget's losses are shifted up as a learning curve's."""
+    xs = np.linspace(0.02, 0.98, 25)
+    trials, levels = [], {}
+    for x in xs:
+        trials.append(complete(len(trials), {"x": float(x)}, (x - low_optimum) ** 2 + 0.3))
+        levels[trials[-1].number] = 0.0
+    for i in promoted:
+        trials.append(complete(len(trials), {"x": float(xs[i])}, (xs[i] - high_optimum) ** 2))
+        levels[trials[-1].number] = 1.0
+    return History(trials, LOSS), levels
+
+
+def space_x() -> hs.HyperParameters:
+    hp = hs.HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    return hp
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_across_budgets_the_full_budget_overrules_a_misleading_low_budget(seed: int) -> None:
+    # Low budget: best at 0.2; full budget: best at 0.8, seen on five configurations. Pooled
+    # as if they were one budget the 25 low-budget losses win and the proposal goes to the
+    # edge; with the level as an input the GP learns that they disagree and proposes for the
+    # full budget.
+    history, levels = budget_history(0.2, 0.8, [2, 7, 12, 17, 22])
+    sampler = GPSampler(n_startup_trials=5)
+    proposal = sampler.sample_across_budgets(
+        space_x(), history, np.random.default_rng(seed), levels
+    )
+    assert proposal is not None and abs(proposal["x"] - 0.8) < 0.05
+    pooled = GPSampler(n_startup_trials=5).sample(space_x(), history, np.random.default_rng(seed))
+    assert pooled is not None and abs(pooled["x"] - 0.8) > 0.3
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_across_budgets_an_agreeing_low_budget_guides_the_proposal(seed: int) -> None:
+    # The budgets agree (both best at 0.3); the full budget has seen three configurations,
+    # promoted from the low budget, none at 0.3 itself (0.26, 0.3 and 0.34 are ruled out as
+    # tried; the next best are around them).
+    history, levels = budget_history(0.3, 0.3, [6, 8, 9])
+    proposal = GPSampler(n_startup_trials=5).sample_across_budgets(
+        space_x(), history, np.random.default_rng(seed), levels
+    )
+    assert proposal is not None and abs(proposal["x"] - 0.3) < 0.06
+
+
+def test_across_budgets_learns_only_from_the_trials_given_levels() -> None:
+    history, levels = budget_history(0.2, 0.8, [2, 7, 12, 17, 22])
+    # Only the five full-budget trials: fewer than the start-up, so the Sobol design goes on.
+    few = {n: v for n, v in levels.items() if v == 1.0}
+    sampler = GPSampler(n_startup_trials=6)
+    proposal = sampler.sample_across_budgets(space_x(), history, np.random.default_rng(0), few)
+    assert proposal is not None and config_key(proposal) not in history.keys
+    # The same as a sampler still in its start-up over the whole history proposes.
+    design = GPSampler(n_startup_trials=100).sample(space_x(), history, np.random.default_rng(0))
+    assert proposal == design
+    modelled = GPSampler(n_startup_trials=5).sample_across_budgets(
+        space_x(), history, np.random.default_rng(0), few
+    )
+    assert modelled != design
+
+
+@pytest.mark.parametrize("level", [-0.1, 1.5, float("nan")])
+def test_across_budgets_rejects_a_level_outside_zero_and_one(level: float) -> None:
+    history, levels = budget_history(0.2, 0.8, [2])
+    levels[0] = level
+    with pytest.raises(
+        hs.InvalidArgumentError, match=r"levels=\.\.\.\): trial 0: expected a level"
+    ):
+        GPSampler().sample_across_budgets(space_x(), history, np.random.default_rng(0), levels)

@@ -19,6 +19,7 @@ from hyperscout.schedulers.halving import (
     BOHBScheduler,
     HyperbandScheduler,
     SuccessiveHalvingScheduler,
+    budget_levels,
 )
 from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial, TrialState
@@ -653,6 +654,89 @@ def test_bohb_delegates_reports_and_stops_with_its_scheduler() -> None:
     assert [t.budget for t in sim.trials] == [1] * 9 + [3] * 3 + [9]
 
 
+def finished(number: int, budget: float, loss: float = 1.0) -> Trial:
+    return Trial(number, {"x": number / 100}, TrialState.COMPLETE, value=loss, budget=budget)
+
+
+def test_budget_levels_are_log_budgets_and_keep_the_highest_budgets_first() -> None:
+    trials = [finished(i, 1) for i in range(10)]
+    trials += [finished(10 + i, 3) for i in range(4)] + [finished(20 + i, 9) for i in range(3)]
+    trials.append(Trial(30, {"x": 0.5}, TrialState.RUNNING, budget=27))  # not finished
+    history = History(trials, LOSS)
+    levels = budget_levels(history, (1, 81))
+    assert len(levels) == 17 and 30 not in levels
+    assert levels[0] == 0.0 and levels[10] == pytest.approx(0.25) and levels[20] == 0.5
+    kept = budget_levels(history, (1, 81), limit=5)
+    # All three at budget 9, then two of budget 3's four, evenly spaced by number.
+    assert sorted(kept) == [10, 13, 20, 21, 22]
+    assert budget_levels(History(trials, LOSS), (3, 9))[0] == 0.0  # below the range: level 0
+
+
+def test_bohb_all_budgets_checks_its_arguments() -> None:
+    with pytest.raises(
+        hs.InvalidArgumentError, match=r"model_budgets=.*one of \('largest', 'all'\)"
+    ):
+        BOHBScheduler(HyperbandScheduler(9), model_budgets="every")
+    with pytest.raises(hs.InvalidArgumentError, match=r"scheduler=.*min and max budgets"):
+        BOHBScheduler(hs.FIFOScheduler(), model_budgets="all")
+    bohb = BOHBScheduler(HyperbandScheduler(9), model_budgets="all")
+    with pytest.raises(hs.InvalidArgumentError, match=r"GPSampler or AutoSampler, got TPESampler"):
+        Simulator(bohb, sampler=TPESampler()).run()
+    with pytest.raises(hs.InvalidArgumentError, match="model_budgets"):
+        hs.BOHB(epochs_objective, max_epochs=9, model_budgets="x", storage="memory")
+
+
+def test_bohb_all_budgets_gives_the_gp_every_budget_with_its_level() -> None:
+    calls: list[tuple[int, dict[int, float]]] = []
+
+    class Spy(hs.GPSampler):
+        def sample_across_budgets(self, space: Any, history: Any, rng: Any, levels: Any) -> Any:
+            calls.append((len(history), dict(levels)))
+            return super().sample_across_budgets(space, history, rng, levels)
+
+    bohb = BOHBScheduler(
+        HyperbandScheduler(9, hyperband_iterations=2), random_fraction=0, model_budgets="all"
+    )
+    sim = Simulator(bohb, sampler=Spy(n_startup_trials=4), seed=0).run()
+    new_configs = [t for t in sim.trials if "promoted_from" not in t.attrs]
+    assert len(calls) == len(new_configs)  # random_fraction=0: the GP proposes every one
+    budgets = {t.number: t.budget for t in sim.trials}
+    for _, levels in calls:
+        for number, level in levels.items():
+            assert level == pytest.approx(math.log(budgets[number]) / math.log(9))
+    assert {level for level in calls[-1][1].values()} == {0.0, 0.5, 1.0}
+    # Every finished trial so far is in the model (fewer than MAX_MODEL_TRIALS here).
+    assert [len(levels) for n, levels in calls] == [n for n, _ in calls]
+    keys = [t.key for t in new_configs]
+    assert len(set(keys)) == len(keys)
+
+
+def test_bohb_all_budgets_proposes_for_the_full_budget_where_low_budgets_mislead() -> None:
+    # At budget 1 the best x is 0.1, at the full budget 27 it is 0.7; the low-budget pull
+    # fades with the log of the budget. Fitted on one budget, the model chases the low
+    # budgets' optimum for most of the search; fitted on all, it learns that they disagree.
+    def curve(values: Mapping[str, Any], step: float) -> float:
+        w = 1.0 - math.log(step) / math.log(27)
+        return (values["x"] - 0.7) ** 2 + 2.0 * w * (values["x"] - 0.1) ** 2 + 1.0 / step
+
+    def near_full_optimum(model_budgets: str, seed: int) -> float:
+        """The share of the model's configurations within 0.1 of the full-budget optimum."""
+        bohb = BOHBScheduler(
+            HyperbandScheduler(27, hyperband_iterations=2),
+            random_fraction=0,
+            model_budgets=model_budgets,
+        )
+        sim = Simulator(bohb, sampler=hs.GPSampler(n_startup_trials=5), seed=seed, curve=curve)
+        sim.run()
+        new = [t.values["x"] for t in sim.trials if "promoted_from" not in t.attrs][5:]
+        assert len(new) == 93
+        return float(np.mean(np.abs(np.array(new) - 0.7) < 0.1))
+
+    for seed in (0, 1):
+        every, largest = near_full_optimum("all", seed), near_full_optimum("largest", seed)
+        assert every > 0.7 and largest < 0.6, (seed, every, largest)
+
+
 # -- through the Tuner -------------------------------------------------------------------------
 def epochs_objective(hp: hs.HyperParameters, trial: hs.RunningTrial) -> dict[str, float]:
     x = hp.Float("x", 0.0, 1.0)
@@ -813,3 +897,31 @@ def test_bohb_waits_for_the_auto_samplers_start_up_before_using_the_model() -> N
     Simulator(bohb, space, sampler=Spy(), seed=0, curve=curve).run()
     assert seen and all(n == 0 or n >= 10 for n in seen)
     assert any(n >= 10 for n in seen)
+
+
+def test_bohb_all_budgets_through_the_tuner_resumes_from_sqlite(tmp_path: Any) -> None:
+    def run(iterations: int) -> hs.Tuner:
+        tuner = hs.BOHB(
+            epochs_objective,
+            objective="val_loss",
+            max_epochs=9,
+            hyperband_iterations=iterations,
+            model_budgets="all",
+            sampler=hs.GPSampler(n_startup_trials=4),
+            directory=tmp_path,
+            project_name="bohb-all",
+            seed=3,
+            verbose=0,
+        )
+        tuner.search()
+        return tuner
+
+    first = [t.values for t in run(1).trials]
+    assert len(first) == 22
+    resumed = run(2)  # the same study, one more iteration: the model learns from storage
+    assert len(resumed.trials) == 44
+    assert [t.values for t in resumed.trials[:22]] == first
+    new = [t for t in resumed.trials if "promoted_from" not in t.attrs]
+    assert len({t.key for t in new}) == len(new)
+    best = resumed.get_best_trials(1)[0]
+    assert best.budget == 9 and abs(best.values["x"] - 0.3) < 0.05 and best.values["units"] == 32

@@ -359,6 +359,46 @@ class GPSampler(Sampler):
         with _single_threaded_blas():
             return self._optimise(cached, history, completed, rng)
 
+    def sample_across_budgets(
+        self,
+        space: HyperParameters,
+        history: History,
+        rng: np.random.Generator,
+        levels: Mapping[int, float],
+    ) -> dict[str, Any] | None:
+        """Propose a configuration for the full budget, learning from every budget.
+
+        Multi-fidelity Bayesian optimisation for the early-stopping schedulers. ``levels``
+        maps the number of each trial the model should learn from to its budget's level in
+        ``[0, 1]``: 1 is the full budget, for which proposals are made, lower levels are
+        lower budgets (:class:`~hyperscout.BOHBScheduler` uses the log of the budget). The
+        level is one more input of the GP with its own length scale, so the fit itself learns
+        how well a low budget predicts the full one: where the budgets agree the low-budget
+        results inform the proposals almost as much as full-budget ones; where they disagree
+        the length scale shrinks and the model leans on the higher budgets. Expected
+        improvement is computed at level 1 against the best posterior mean at level 1 among
+        the trials. Trials not in ``levels`` are left out of the model; every trial's
+        configuration still counts as tried. The first ``n_startup_trials`` completed
+        trials of the model follow the Sobol design, as in :meth:`sample`.
+        """
+        if not space.space:
+            return None if config_key({}) in history.keys else {}
+        for number, level in levels.items():
+            if not 0.0 <= level <= 1.0:
+                raise InvalidArgumentError(
+                    f"GPSampler.sample_across_budgets(levels=...): trial {number}: expected a "
+                    f"level between 0 and 1, got {level!r}."
+                )
+        cached = self._cached_space(space)
+        seen = history.keys
+        if cached.grid_units is not None and all(k in seen for k in cached.grid_keys):
+            return None
+        completed = [t for t in history.completed if t.number in levels]
+        if len(completed) < self.n_startup_trials:
+            return self._initial(cached, history, rng)
+        with _single_threaded_blas():
+            return self._optimise(cached, history, completed, rng, levels)
+
     def _cached_space(self, space: HyperParameters) -> _Space:
         key = json.dumps(space.to_dict(), sort_keys=True, default=repr)
         if self._space is None or key != self._space_key:
@@ -408,7 +448,13 @@ class GPSampler(Sampler):
         left = [v for v in enumerate_grid(space) if config_key(v) not in seen]
         return left[int(rng.integers(len(left)))] if left else None
 
-    def _model(self, cached: _Space, history: History, completed: list[Trial]) -> _Model:
+    def _model(
+        self,
+        cached: _Space,
+        history: History,
+        completed: list[Trial],
+        levels: Mapping[int, float] | None = None,
+    ) -> _Model:
         losses = np.array([history.loss(t) for t in completed], dtype=float)
         finite = np.isfinite(losses)
         if not finite.all():
@@ -416,18 +462,28 @@ class GPSampler(Sampler):
             losses = np.where(finite, losses, worst)
         y = warp_losses(losses)
         pending = [t for t in history if t.state is TrialState.RUNNING]
+        if levels is not None:
+            pending = [t for t in pending if t.number in levels]
         units, units_pending = cached.units_of(completed), cached.units_of(pending)
         features = cached.feature_encoding(np.vstack([units, units_pending]))
+        model_features: SpaceEncoding | _AtFullBudget = features
         x = features.features(units)
+        x_pending = features.features(units_pending)
+        if levels is not None:
+            model_features = _AtFullBudget(features)
+            x = np.hstack([x, np.array([[levels[t.number]] for t in completed])])
+            x_pending = np.hstack(
+                [x_pending, np.array([[levels[t.number]] for t in pending]).reshape(-1, 1)]
+            )
         n = len(completed)
-        prior = Priors(features.n_features, fit_noise=not self.deterministic)
+        prior = Priors(model_features.n_features, fit_noise=not self.deterministic)
         if self._theta is not None and self._theta.size != prior.means.size:
             self._theta = None  # the features changed: the cached fit does not apply
         if self._theta is None or n < _FULL_FIT_BELOW or n % _FULL_FIT_EVERY == 0:
             # Starts: the cached fit, the prior's mode, and draws from the prior by a
             # generator seeded by the data size (not the proposal's rng, so that a fit does
             # not depend on how many random numbers were drawn before it).
-            fit_rng = np.random.default_rng([n, features.n_features])
+            fit_rng = np.random.default_rng([n, model_features.n_features])
             starts = [] if self._theta is None else [self._theta]
             starts.append(prior.mode())
             if not self.deterministic:
@@ -454,10 +510,16 @@ class GPSampler(Sampler):
         )
         self._theta = theta
         best = float(y.min()) if y.size else 0.0
+        ranking = y
+        if levels is not None and y.size:
+            # The incumbent at the full budget: the best posterior mean there among the
+            # trials (most have only been run on lower budgets).
+            ranking = gp.predict(model_features.features(units))[0]
+            best = float(ranking.min())
         if pending:
             # Constant liar: the mean warped loss (0 after standardisation).
-            gp = gp.with_points(features.features(units_pending), np.zeros(len(pending)))
-        return _Model(gp, best, self.xi, cached, features, y, units, beta=self.beta)
+            gp = gp.with_points(x_pending, np.zeros(len(pending)))
+        return _Model(gp, best, self.xi, cached, model_features, ranking, units, beta=self.beta)
 
     def _optimise(
         self,
@@ -465,9 +527,10 @@ class GPSampler(Sampler):
         history: History,
         completed: list[Trial],
         rng: np.random.Generator,
+        levels: Mapping[int, float] | None = None,
     ) -> dict[str, Any] | None:
         enc, seen = cached.encoding, history.keys
-        model = self._model(cached, history, completed)
+        model = self._model(cached, history, completed, levels)
         if cached.grid_units is not None:
             unseen = [i for i, k in enumerate(cached.grid_keys) if k not in seen]
             scores = model.score(cached.grid_units[unseen])
@@ -521,6 +584,19 @@ def _distinct_rows(rows: FloatArray, n: int) -> FloatArray:
     return np.array(kept) if kept else np.empty((0, rows.shape[1]))
 
 
+class _AtFullBudget:
+    """The model's features of configurations at the full budget: the encoding's, then a
+    budget level of 1 (the last column, so the encoding's columns keep their indices)."""
+
+    def __init__(self, encoding: SpaceEncoding) -> None:
+        self.encoding = encoding
+        self.n_features = encoding.n_features + 1
+
+    def features(self, units: FloatArray) -> FloatArray:
+        out = self.encoding.features(units)
+        return np.hstack([out, np.ones((out.shape[0], 1))])
+
+
 class _Model:
     """The fitted GP with the acquisition and its maximisation over latent units."""
 
@@ -530,7 +606,7 @@ class _Model:
         best: float,
         xi: float,
         cached: _Space,
-        features: SpaceEncoding,
+        features: SpaceEncoding | _AtFullBudget,
         y: FloatArray,
         units: FloatArray,
         *,

@@ -71,7 +71,9 @@ import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.objective import Objective
+from hyperscout.samplers.auto import AutoSampler
 from hyperscout.samplers.base import History, Sampler
+from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters, Parameter
@@ -87,6 +89,10 @@ __all__ = [
 ]
 
 _MODES = ("promotion", "stopping")
+_MODEL_BUDGETS = ("largest", "all")
+#: The most trials the all-budgets model learns from (the highest budgets first): the GP's
+#: cost grows with the cube of its data, and Hyperband runs many low-budget trials.
+MAX_MODEL_TRIALS = 200
 
 
 # -- argument checks -------------------------------------------------------------------------
@@ -666,6 +672,7 @@ class BOHBScheduler(Scheduler):
         *,
         min_points_in_model: int | None = None,
         random_fraction: float = 1 / 3,
+        model_budgets: str = "largest",
     ) -> None:
         owner = "BOHBScheduler"
         _check(
@@ -691,9 +698,26 @@ class BOHBScheduler(Scheduler):
             and 0.0 <= random_fraction <= 1.0,
             "a number between 0 and 1",
         )
+        _check(
+            owner,
+            "model_budgets",
+            model_budgets,
+            model_budgets in _MODEL_BUDGETS,
+            f"one of {_MODEL_BUDGETS}",
+        )
+        if model_budgets == "all":
+            _check(
+                owner,
+                "scheduler",
+                scheduler,
+                _budget_range(scheduler) is not None,
+                "a scheduler with min and max budgets (Hyperband, ASHA, successive halving) "
+                "for model_budgets='all'",
+            )
         self.scheduler = scheduler
         self.min_points_in_model = min_points_in_model
         self.random_fraction = float(random_fraction)
+        self.model_budgets = model_budgets
 
     def next(
         self,
@@ -706,7 +730,20 @@ class BOHBScheduler(Scheduler):
         if min_points is None:
             startup = getattr(sampler, "n_startup_trials", 0)
             min_points = max(len(space.space) + 1, startup if isinstance(startup, int) else 0)
-        model = _BudgetModel(sampler, min_points, self.random_fraction)
+        model: Sampler
+        if self.model_budgets == "all":
+            gp = _gp_of(sampler)
+            budgets = _budget_range(self.scheduler)
+            if gp is None:
+                raise InvalidArgumentError(
+                    "BOHBScheduler(model_budgets='all'): the budget is an input of the "
+                    f"Gaussian process, so the sampler must be a GPSampler or AutoSampler, got "
+                    f"{type(sampler).__name__}; use model_budgets='largest' with it."
+                )
+            assert budgets is not None  # checked in __init__
+            model = _AllBudgetsModel(gp, budgets, self.random_fraction)
+        else:
+            model = _BudgetModel(sampler, min_points, self.random_fraction)
         return self.scheduler.next(space, history, model, rng)
 
     def on_report(self, trial: Trial, history: History) -> Decision:
@@ -715,7 +752,8 @@ class BOHBScheduler(Scheduler):
     def __repr__(self) -> str:
         return (
             f"BOHBScheduler({self.scheduler!r}, min_points_in_model={self.min_points_in_model!r}, "
-            f"random_fraction={self.random_fraction:.3g})"
+            f"random_fraction={self.random_fraction:.3g}, "
+            f"model_budgets={self.model_budgets!r})"
         )
 
 
@@ -754,3 +792,83 @@ def _model_history(history: History, min_points: int) -> History:
         if complete >= min_points:
             return History(group, history.objective, keys=history.keys)
     return History([], history.objective, keys=history.keys)
+
+
+def _gp_of(sampler: Sampler) -> GPSampler | None:
+    """The Gaussian process behind a sampler, if it has one."""
+    if isinstance(sampler, GPSampler):
+        return sampler
+    if isinstance(sampler, AutoSampler):
+        return sampler.gp
+    return None
+
+
+def _budget_range(scheduler: Scheduler) -> tuple[float, float] | None:
+    """A scheduler's smallest and full budgets (Hyperband's epochs, the others' budgets)."""
+    for low, high in (("min_budget", "max_budget"), ("min_epochs", "max_epochs")):
+        lo, hi = getattr(scheduler, low, None), getattr(scheduler, high, None)
+        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and 0 < lo < hi:
+            return float(lo), float(hi)
+    return None
+
+
+def budget_levels(
+    history: History, budgets: tuple[float, float], limit: int = MAX_MODEL_TRIALS
+) -> dict[int, float]:
+    """The finished trials the all-budgets model learns from, with their budgets' levels.
+
+    A budget ``b`` between the smallest and the full budget has the level
+    ``log(b / smallest) / log(full / smallest)``, from 0 to 1. At most ``limit`` trials are
+    kept, the highest budgets first; where a budget has more than the room left, an evenly
+    spaced subset of its trials (by number) is kept, so the choice does not depend on their
+    results.
+    """
+    low, high = budgets
+    by_budget: dict[float, list[Trial]] = {}
+    for trial in history:
+        if trial.is_finished and trial.budget is not None:
+            by_budget.setdefault(float(trial.budget), []).append(trial)
+    levels: dict[int, float] = {}
+    for budget in sorted(by_budget, reverse=True):
+        room = limit - len(levels)
+        if room <= 0:
+            break
+        group = sorted(by_budget[budget], key=lambda t: t.number)
+        if len(group) > room:
+            picks = np.linspace(0, len(group) - 1, room).round().astype(int)
+            group = [group[i] for i in sorted(set(picks.tolist()))]
+        level = math.log(budget / low) / math.log(high / low)
+        for trial in group:
+            levels[trial.number] = min(max(level, 0.0), 1.0)
+    return levels
+
+
+class _AllBudgetsModel(Sampler):
+    """The GP fitted on the finished trials of every budget, the budget as an input."""
+
+    def __init__(
+        self, gp: GPSampler, budgets: tuple[float, float], random_fraction: float = 0.0
+    ) -> None:
+        self.gp = gp
+        self.budgets = budgets
+        self.random_fraction = random_fraction
+
+    def sample(
+        self, space: HyperParameters, history: History, rng: np.random.Generator
+    ) -> dict[str, Any] | None:
+        levels = budget_levels(history, self.budgets)
+        complete = sum(
+            1
+            for t in history
+            if t.number in levels and t.state is TrialState.COMPLETE and t.value is not None
+        )
+        used = complete >= self.gp.n_startup_trials
+        if used and self.random_fraction > 0 and rng.random() < self.random_fraction:
+            unfitted = History([], history.objective, keys=history.keys)
+            return RandomSampler().sample(space, unfitted, rng)
+        return self.gp.sample_across_budgets(space, history, rng, levels)
+
+    def sample_new(
+        self, param: Parameter, values: Mapping[str, Any], rng: np.random.Generator
+    ) -> Any:
+        return self.gp.sample_new(param, values, rng)
