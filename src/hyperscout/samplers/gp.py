@@ -66,6 +66,14 @@ Cost
     matrices of a few hundred rows threads do not pay, and on a busy machine spinning BLAS
     threads make a factorisation many times slower.
 
+Across budgets
+    :meth:`GPSampler.sample_across_budgets` serves model-based Hyperband
+    (``BOHBScheduler(model_budgets="all")``): trials run on different budgets enter the
+    model with their budget's level in ``[0, 1]`` as one more feature, and the acquisition is
+    computed at level 1, the full budget, with the best posterior mean there as the incumbent.
+    The level's length scale is fitted like the others, so the data decide how much a low
+    budget says about the full one.
+
 The initial design
     The first ``n_startup_trials`` trials follow a scrambled Sobol sequence. Its scrambling is
     seeded by the ``rng`` of the first call, and afterwards by the first trial's configuration,
@@ -460,6 +468,8 @@ class GPSampler(Sampler):
         if not finite.all():
             worst = float(losses[finite].max()) if finite.any() else 0.0
             losses = np.where(finite, losses, worst)
+        if levels is not None:
+            losses = losses + _level_shifts(completed, losses, levels)
         y = warp_losses(losses)
         pending = [t for t in history if t.state is TrialState.RUNNING]
         if levels is not None:
@@ -572,6 +582,32 @@ class GPSampler(Sampler):
         moved = np.where(kinds[None, :], base, moved)
         moved = np.where(redraw, rng.random(base.shape), moved)
         return np.vstack([sobol, enc.round(moved)])
+
+
+def _level_shifts(
+    trials: Sequence[Trial], losses: FloatArray, levels: Mapping[int, float]
+) -> FloatArray:
+    """What to add to each loss to bring its budget level to the highest level's scale.
+
+    Losses fall as training goes on, by much more than they differ between configurations;
+    the GP's zero mean would have to explain that trend through the level's length scale.
+    The shift between two consecutive levels is the median change of the configurations
+    seen at both (a promotion is the same configuration trained further), so it measures
+    the learning curve and not the selection of the better configurations; 0 where none is
+    shared.
+    """
+    by_level: dict[float, dict[str, float]] = {}
+    for trial, loss in zip(trials, losses, strict=True):
+        by_level.setdefault(levels[trial.number], {})[trial.key] = float(loss)
+    ordered = sorted(by_level)
+    shift = {ordered[-1]: 0.0} if ordered else {}
+    total = 0.0
+    for low, high in zip(ordered[-2::-1], ordered[:0:-1], strict=True):
+        shared = by_level[low].keys() & by_level[high].keys()
+        if shared:
+            total += float(np.median([by_level[high][k] - by_level[low][k] for k in shared]))
+        shift[low] = total
+    return np.array([shift[levels[t.number]] for t in trials], dtype=float)
 
 
 def _distinct_rows(rows: FloatArray, n: int) -> FloatArray:

@@ -844,7 +844,12 @@ def budget_levels(
 
 
 class _AllBudgetsModel(Sampler):
-    """The GP fitted on the finished trials of every budget, the budget as an input."""
+    """The GP fitted on the finished trials of every budget, the budget as an input.
+
+    While the results are all of one budget the GP models that budget alone (the joint model
+    could not tell how it relates to the full budget, and would explore as if it knew
+    nothing).
+    """
 
     def __init__(
         self, gp: GPSampler, budgets: tuple[float, float], random_fraction: float = 0.0
@@ -857,15 +862,20 @@ class _AllBudgetsModel(Sampler):
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         levels = budget_levels(history, self.budgets)
-        complete = sum(
-            1
+        complete = [
+            t
             for t in history
             if t.number in levels and t.state is TrialState.COMPLETE and t.value is not None
-        )
-        used = complete >= self.gp.n_startup_trials
+        ]
+        used = len(complete) >= self.gp.n_startup_trials
         if used and self.random_fraction > 0 and rng.random() < self.random_fraction:
             unfitted = History([], history.objective, keys=history.keys)
             return RandomSampler().sample(space, unfitted, rng)
+        if len({levels[t.number] for t in complete}) < 2:
+            # One budget so far (the first rung of the first bracket): nothing tells how it
+            # relates to the full budget, so model it as it is, as the paper does.
+            alone = [t for t in history if t.number in levels]
+            return self.gp.sample(space, History(alone, history.objective, keys=history.keys), rng)
         return self.gp.sample_across_budgets(space, history, rng, levels)
 
     def sample_new(
