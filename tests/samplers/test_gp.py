@@ -14,7 +14,12 @@ import hyperscout as hs
 from hyperscout.objective import Objective
 from hyperscout.samplers.base import History, enumerate_grid
 from hyperscout.samplers.encoding import SpaceEncoding
-from hyperscout.samplers.gp import GPSampler, log_expected_improvement, warp_losses
+from hyperscout.samplers.gp import (
+    GPSampler,
+    _level_shifts,
+    log_expected_improvement,
+    warp_losses,
+)
 from hyperscout.trial import Trial, TrialState, config_key
 
 LOSS = Objective("loss", "min")
@@ -557,3 +562,19 @@ def test_across_budgets_rejects_a_level_outside_zero_and_one(level: float) -> No
         hs.InvalidArgumentError, match=r"levels=\.\.\.\): trial 0: expected a level"
     ):
         GPSampler().sample_across_budgets(space_x(), history, np.random.default_rng(0), levels)
+
+
+def test_level_shifts_follow_the_configurations_trained_further() -> None:
+    # Configuration a at levels 0, 0.5 and 1; b at 0 and 0.5; c at 0 only. From 0.5 to 1 the
+    # loss of a falls by 0.1; from 0 to 0.5 a falls by 0.4 and b by 0.5 (median 0.45).
+    rows = [("a", 0.0, 1.0), ("a", 0.5, 0.6), ("a", 1.0, 0.5), ("b", 0.0, 1.2), ("b", 0.5, 0.7)]
+    rows += [("c", 0.0, 2.0), ("d", 0.25, 0.9)]  # level 0.25: shares nothing, no shift to it
+    trials = [complete(i, {"x": name}, loss) for i, (name, _, loss) in enumerate(rows)]
+    levels = {i: level for i, (_, level, _) in enumerate(rows)}
+    losses = np.array([loss for _, _, loss in rows])
+    shifts = _level_shifts(trials, losses, levels)
+    # Level 0.5 -> 1: -0.1; 0.25 -> 0.5: nothing shared, 0; 0 -> 0.25: nothing shared, 0.
+    assert shifts == pytest.approx([-0.1, -0.1, 0.0, -0.1, -0.1, -0.1, -0.1])
+    two = [0, 1, 2, 3, 4, 5]
+    shifts = _level_shifts([trials[i] for i in two], losses[two], levels)
+    assert shifts == pytest.approx([-0.55, -0.1, 0.0, -0.55, -0.1, -0.55])

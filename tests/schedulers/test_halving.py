@@ -721,32 +721,23 @@ def test_bohb_all_budgets_gives_the_gp_every_budget_with_its_level() -> None:
     assert len(set(keys)) == len(keys)
 
 
-def test_bohb_all_budgets_proposes_for_the_full_budget_where_low_budgets_mislead() -> None:
-    # At budget 1 the best x is 0.1, at the full budget 27 it is 0.7; the low-budget pull
-    # fades with the log of the budget. Fitted on one budget, the model chases the low
-    # budgets' optimum for most of the search; fitted on all, it learns that they disagree.
+def test_bohb_all_budgets_finds_the_full_budget_optimum_where_low_budgets_mislead() -> None:
+    # At budget 1 the best x is 0.3, at the full budget 27 it is 0.7; the low-budget pull
+    # fades with the log of the budget (the synthetic task of benchmarks/multi_fidelity.py
+    # in one dimension).
     def curve(values: Mapping[str, Any], step: float) -> float:
         w = 1.0 - math.log(step) / math.log(27)
         return (values["x"] - 0.7) ** 2 + 2.0 * w * (values["x"] - 0.1) ** 2 + 1.0 / step
 
-    def near_full_optimum(model_budgets: str, seed: int) -> float:
-        """The share of the model's configurations within 0.1 of the full-budget optimum."""
+    for seed in (0, 1):
         bohb = BOHBScheduler(
-            HyperbandScheduler(27, hyperband_iterations=2),
-            random_fraction=0,
-            model_budgets=model_budgets,
+            HyperbandScheduler(27, hyperband_iterations=2), random_fraction=0, model_budgets="all"
         )
         sim = Simulator(bohb, sampler=hs.GPSampler(n_startup_trials=5), seed=seed, curve=curve)
         sim.run()
-        new = [t.values["x"] for t in sim.trials if "promoted_from" not in t.attrs]
-        assert len(new) == 98
-        # After the first bracket's first rung (27 configurations, budget 1 alone, where both
-        # model that budget as it is).
-        return float(np.mean(np.abs(np.array(new[27:]) - 0.7) < 0.1))
-
-    for seed in (0, 1):
-        every, largest = near_full_optimum("all", seed), near_full_optimum("largest", seed)
-        assert every > 0.8 and largest < every - 0.05, (seed, every, largest)
+        full = [t for t in sim.trials if t.budget == 27 and t.value is not None]
+        best = min(full, key=lambda t: t.value)
+        assert abs(best.values["x"] - 0.7) < 0.01, seed
 
 
 # -- through the Tuner -------------------------------------------------------------------------
