@@ -14,12 +14,11 @@ import hyperscout as hs
 from hyperscout.objective import Objective
 from hyperscout.samplers import History, RandomSampler, Sampler, TPESampler
 from hyperscout.schedulers import Decision, Stop, Suggestion, Wait
+from hyperscout.schedulers.bohb import BOHBScheduler, budget_levels
 from hyperscout.schedulers.halving import (
     ASHAScheduler,
-    BOHBScheduler,
     HyperbandScheduler,
     SuccessiveHalvingScheduler,
-    budget_levels,
 )
 from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial, TrialState

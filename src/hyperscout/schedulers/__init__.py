@@ -4,10 +4,10 @@ median stopping."""
 from __future__ import annotations
 
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
+from hyperscout.schedulers.bohb import BOHBScheduler
 from hyperscout.schedulers.fifo import FIFOScheduler
 from hyperscout.schedulers.halving import (
     ASHAScheduler,
-    BOHBScheduler,
     Bracket,
     HyperbandScheduler,
     Rung,

@@ -34,7 +34,8 @@ the full budget and stops it at a rung's milestone step when its report there is
 
 **BOHB** (Falkner, Klein & Hutter, 2018, "BOHB: robust and efficient hyperparameter
 optimization at scale", ICML) is Hyperband whose new configurations come from a model (TPE in
-the paper) fitted on the results of the largest budget that has enough of them.
+the paper) fitted on the results of the largest budget that has enough of them; it wraps these
+schedulers and lives in :mod:`hyperscout.schedulers.bohb`.
 
 Where the state lives
     The schedulers keep nothing that the history does not imply. Every trial they start
@@ -63,7 +64,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,17 +72,13 @@ import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.objective import Objective
-from hyperscout.samplers.auto import AutoSampler
 from hyperscout.samplers.base import History, Sampler
-from hyperscout.samplers.gp import GPSampler
-from hyperscout.samplers.random import RandomSampler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
-from hyperscout.space import HyperParameters, Parameter
+from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial, TrialState
 
 __all__ = [
     "ASHAScheduler",
-    "BOHBScheduler",
     "Bracket",
     "HyperbandScheduler",
     "Rung",
@@ -89,10 +86,6 @@ __all__ = [
 ]
 
 _MODES = ("promotion", "stopping")
-_MODEL_BUDGETS = ("largest", "all")
-#: The most trials the all-budgets model learns from (the highest budgets first): the GP's
-#: cost grows with the cube of its data, and Hyperband runs many low-budget trials.
-MAX_MODEL_TRIALS = 200
 
 
 # -- argument checks -------------------------------------------------------------------------
@@ -629,256 +622,3 @@ def _first_report(trial: Trial, name: str, milestone: float) -> float | None:
     """The trial's report of ``name`` at the first step at or after ``milestone``."""
     steps = [s for s, m in trial.intermediate.items() if s >= milestone and name in m]
     return trial.intermediate[min(steps)][name] if steps else None
-
-
-# -- BOHB ------------------------------------------------------------------------------------
-class BOHBScheduler(Scheduler):
-    """Model-based Hyperband: new configurations come from a model of the best-known budget.
-
-    Wraps a scheduler (:class:`HyperbandScheduler` as in Falkner et al., 2018, or
-    :class:`ASHAScheduler` / :class:`SuccessiveHalvingScheduler`) and hands the tuner's
-    sampler, the model (:class:`~hyperscout.TPESampler` or the Gaussian process), a history
-    of only the finished trials of the largest budget with at least ``min_points_in_model``
-    complete ones, with the keys of the whole history so that it proposes nothing tried. While
-    no budget has enough, the sampler sees an empty history and makes its own random start-up.
-    Promotions are the wrapped scheduler's business, as are its brackets and attrs.
-
-    With ASHA's stopping form every trial has the full budget, so only complete trials feed
-    the model.
-
-    Args:
-        scheduler: the scheduler that gives budgets and promotes.
-        min_points_in_model: complete trials a budget needs before the model is fitted on it;
-            default the number of parameters plus one (the paper's), and at least the
-            sampler's ``n_startup_trials`` when it has one, so the model is really used.
-        random_fraction: once the model is used, the share of new configurations drawn at
-            random instead (the paper's 1/3). They keep the search honest where the low
-            budgets mislead the model (weak correlation between budgets).
-
-    >>> import hyperscout as hs
-    >>> def objective(hp, trial):
-    ...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2 + 1.0 / trial.budget
-    >>> tuner = hs.Tuner(objective, sampler=hs.TPESampler(n_startup_trials=3),
-    ...                  scheduler=BOHBScheduler(HyperbandScheduler(9)),
-    ...                  storage="memory", verbose=0, seed=0)
-    >>> tuner.search()
-    >>> len(tuner.trials), tuner.get_best_trials(1)[0].budget
-    (22, 9)
-    """
-
-    def __init__(
-        self,
-        scheduler: Scheduler,
-        *,
-        min_points_in_model: int | None = None,
-        random_fraction: float = 1 / 3,
-        model_budgets: str = "largest",
-    ) -> None:
-        owner = "BOHBScheduler"
-        _check(
-            owner,
-            "scheduler",
-            scheduler,
-            isinstance(scheduler, Scheduler),
-            "a Scheduler such as HyperbandScheduler(81)",
-        )
-        _check(
-            owner,
-            "min_points_in_model",
-            min_points_in_model,
-            min_points_in_model is None or _is_int(min_points_in_model, 1),
-            "an int >= 1 or None",
-        )
-        _check(
-            owner,
-            "random_fraction",
-            random_fraction,
-            isinstance(random_fraction, (int, float))
-            and not isinstance(random_fraction, bool)
-            and 0.0 <= random_fraction <= 1.0,
-            "a number between 0 and 1",
-        )
-        _check(
-            owner,
-            "model_budgets",
-            model_budgets,
-            model_budgets in _MODEL_BUDGETS,
-            f"one of {_MODEL_BUDGETS}",
-        )
-        if model_budgets == "all":
-            _check(
-                owner,
-                "scheduler",
-                scheduler,
-                _budget_range(scheduler) is not None,
-                "a scheduler with min and max budgets (Hyperband, ASHA, successive halving) "
-                "for model_budgets='all'",
-            )
-        self.scheduler = scheduler
-        self.min_points_in_model = min_points_in_model
-        self.random_fraction = float(random_fraction)
-        self.model_budgets = model_budgets
-
-    def next(
-        self,
-        space: HyperParameters,
-        history: History,
-        sampler: Sampler,
-        rng: np.random.Generator,
-    ) -> Suggestion | Wait | Stop:
-        min_points = self.min_points_in_model
-        if min_points is None:
-            startup = getattr(sampler, "n_startup_trials", 0)
-            min_points = max(len(space.space) + 1, startup if isinstance(startup, int) else 0)
-        model: Sampler
-        if self.model_budgets == "all":
-            gp = _gp_of(sampler)
-            budgets = _budget_range(self.scheduler)
-            if gp is None:
-                raise InvalidArgumentError(
-                    "BOHBScheduler(model_budgets='all'): the budget is an input of the "
-                    f"Gaussian process, so the sampler must be a GPSampler or AutoSampler, got "
-                    f"{type(sampler).__name__}; use model_budgets='largest' with it."
-                )
-            assert budgets is not None  # checked in __init__
-            model = _AllBudgetsModel(gp, budgets, self.random_fraction)
-        else:
-            model = _BudgetModel(sampler, min_points, self.random_fraction)
-        return self.scheduler.next(space, history, model, rng)
-
-    def on_report(self, trial: Trial, history: History) -> Decision:
-        return self.scheduler.on_report(trial, history)
-
-    def __repr__(self) -> str:
-        return (
-            f"BOHBScheduler({self.scheduler!r}, min_points_in_model={self.min_points_in_model!r}, "
-            f"random_fraction={self.random_fraction:.3g}, "
-            f"model_budgets={self.model_budgets!r})"
-        )
-
-
-class _BudgetModel(Sampler):
-    """A sampler seen through the history of one budget: the largest with enough results."""
-
-    def __init__(self, model: Sampler, min_points: int, random_fraction: float = 0.0) -> None:
-        self.model = model
-        self.min_points = min_points
-        self.random_fraction = random_fraction
-
-    def sample(
-        self, space: HyperParameters, history: History, rng: np.random.Generator
-    ) -> dict[str, Any] | None:
-        fitted = _model_history(history, self.min_points)
-        if len(fitted) and self.random_fraction > 0 and rng.random() < self.random_fraction:
-            unfitted = History([], history.objective, keys=history.keys)
-            return RandomSampler().sample(space, unfitted, rng)
-        return self.model.sample(space, fitted, rng)
-
-    def sample_new(
-        self, param: Parameter, values: Mapping[str, Any], rng: np.random.Generator
-    ) -> Any:
-        return self.model.sample_new(param, values, rng)
-
-
-def _model_history(history: History, min_points: int) -> History:
-    """The finished trials of the largest budget with ``min_points`` complete ones, or none."""
-    by_budget: dict[float, list[Trial]] = {}
-    for trial in history:
-        if trial.is_finished and trial.budget is not None:
-            by_budget.setdefault(trial.budget, []).append(trial)
-    for budget in sorted(by_budget, reverse=True):
-        group = by_budget[budget]
-        complete = sum(1 for t in group if t.state is TrialState.COMPLETE and t.value is not None)
-        if complete >= min_points:
-            return History(group, history.objective, keys=history.keys)
-    return History([], history.objective, keys=history.keys)
-
-
-def _gp_of(sampler: Sampler) -> GPSampler | None:
-    """The Gaussian process behind a sampler, if it has one."""
-    if isinstance(sampler, GPSampler):
-        return sampler
-    if isinstance(sampler, AutoSampler):
-        return sampler.gp
-    return None
-
-
-def _budget_range(scheduler: Scheduler) -> tuple[float, float] | None:
-    """A scheduler's smallest and full budgets (Hyperband's epochs, the others' budgets)."""
-    for low, high in (("min_budget", "max_budget"), ("min_epochs", "max_epochs")):
-        lo, hi = getattr(scheduler, low, None), getattr(scheduler, high, None)
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and 0 < lo < hi:
-            return float(lo), float(hi)
-    return None
-
-
-def budget_levels(
-    history: History, budgets: tuple[float, float], limit: int = MAX_MODEL_TRIALS
-) -> dict[int, float]:
-    """The finished trials the all-budgets model learns from, with their budgets' levels.
-
-    A budget ``b`` between the smallest and the full budget has the level
-    ``log(b / smallest) / log(full / smallest)``, from 0 to 1. At most ``limit`` trials are
-    kept, the highest budgets first; where a budget has more than the room left, an evenly
-    spaced subset of its trials (by number) is kept, so the choice does not depend on their
-    results.
-    """
-    low, high = budgets
-    by_budget: dict[float, list[Trial]] = {}
-    for trial in history:
-        if trial.is_finished and trial.budget is not None:
-            by_budget.setdefault(float(trial.budget), []).append(trial)
-    levels: dict[int, float] = {}
-    for budget in sorted(by_budget, reverse=True):
-        room = limit - len(levels)
-        if room <= 0:
-            break
-        group = sorted(by_budget[budget], key=lambda t: t.number)
-        if len(group) > room:
-            picks = np.linspace(0, len(group) - 1, room).round().astype(int)
-            group = [group[i] for i in sorted(set(picks.tolist()))]
-        level = math.log(budget / low) / math.log(high / low)
-        for trial in group:
-            levels[trial.number] = min(max(level, 0.0), 1.0)
-    return levels
-
-
-class _AllBudgetsModel(Sampler):
-    """The GP fitted on the finished trials of every budget, the budget as an input.
-
-    While the results are all of one budget the GP models that budget alone (the joint model
-    could not tell how it relates to the full budget, and would explore as if it knew
-    nothing).
-    """
-
-    def __init__(
-        self, gp: GPSampler, budgets: tuple[float, float], random_fraction: float = 0.0
-    ) -> None:
-        self.gp = gp
-        self.budgets = budgets
-        self.random_fraction = random_fraction
-
-    def sample(
-        self, space: HyperParameters, history: History, rng: np.random.Generator
-    ) -> dict[str, Any] | None:
-        levels = budget_levels(history, self.budgets)
-        complete = [
-            t
-            for t in history
-            if t.number in levels and t.state is TrialState.COMPLETE and t.value is not None
-        ]
-        used = len(complete) >= self.gp.n_startup_trials
-        if used and self.random_fraction > 0 and rng.random() < self.random_fraction:
-            unfitted = History([], history.objective, keys=history.keys)
-            return RandomSampler().sample(space, unfitted, rng)
-        if len({levels[t.number] for t in complete}) < 2:
-            # One budget so far (the first rung of the first bracket): nothing tells how it
-            # relates to the full budget, so model it as it is, as the paper does.
-            alone = [t for t in history if t.number in levels]
-            return self.gp.sample(space, History(alone, history.objective, keys=history.keys), rng)
-        return self.gp.sample_across_budgets(space, history, rng, levels)
-
-    def sample_new(
-        self, param: Parameter, values: Mapping[str, Any], rng: np.random.Generator
-    ) -> Any:
-        return self.gp.sample_new(param, values, rng)
