@@ -389,6 +389,29 @@ def test_show_prints_the_space_and_the_best_trials_in_order(objectives: Path) ->
     ]
 
 
+def test_show_prints_how_each_budget_ranked_a_hyperband_study(objectives: Path) -> None:
+    args = ["run", f"{objectives / 'objectives.py'}:epochs", "--strategy", "hyperband"]
+    args += ["--max-epochs", "9", "--objective", "val_loss", "--seed", "0", "--verbose", "0"]
+    assert invoke(*args, "--directory", objectives / "runs", "--project-name", "hb").exit_code == 0
+
+    result = invoke("show", objectives / "runs" / "hb")
+
+    assert result.exit_code == 0, result.output
+    assert "How each budget ranked the configurations a higher one ran" in result.output
+    # The objective ranks configurations alike at every budget ((x - 0.3)^2 plus a term of
+    # the budget alone). Bracket 2: 9 on budget 1, 3 promoted to 3, 1 to 9; bracket 1: 5 on
+    # 3, 1 promoted to 9. Budget 1 and 3 share 3 configurations, 1 and 9 one, 3 and 9 two.
+    rows = [r for r in table_rows(result.output) if len(r) == 4]
+    assert rows == [["1", "3", "3", "1.00"], ["1", "9", "1", "-"], ["3", "9", "2", "-"]]
+
+
+def test_show_of_a_study_without_budgets_prints_no_budget_table(objectives: Path) -> None:
+    assert run_grid(objectives, "loss").exit_code == 0
+    result = invoke("show", objectives / "runs" / "p")
+    assert result.exit_code == 0, result.output
+    assert "How each budget ranked" not in result.output
+
+
 @pytest.mark.parametrize("command", ["show", "export"])
 def test_show_and_export_of_a_missing_project_fail_and_create_nothing(
     tmp_path: Path, command: str

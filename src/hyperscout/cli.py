@@ -35,7 +35,8 @@ from rich.console import Console
 from rich.table import Table
 
 import hyperscout as hs
-from hyperscout.console import format_value, space_table, trials_table
+from hyperscout.budgets import budget_agreement
+from hyperscout.console import budgets_table, format_value, space_table, trials_table
 from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MAX_EPOCHS, STRATEGIES
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
@@ -504,6 +505,13 @@ def show(project: str, top: int) -> None:
         out.print(trials_table(best, objective, title=f"Best {len(best)} trials"))
     else:
         out.print("No complete trial yet.")
+    agreement = budget_agreement(trials)
+    if agreement:
+        out.print(
+            budgets_table(
+                agreement, title="How each budget ranked the configurations a higher one ran"
+            )
+        )
 
 
 _CSV_FIELDS = ("number", "state", "value", "started_at", "finished_at", "duration")

@@ -18,11 +18,12 @@ from rich.progress import (
 from rich.table import Table
 
 from hyperscout._parameters import _Numeric
+from hyperscout.budgets import BudgetAgreement
 from hyperscout.objective import Objective
 from hyperscout.space import Choice, Fixed, HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState
 
-__all__ = ["SearchProgress", "format_value", "space_table", "trials_table"]
+__all__ = ["SearchProgress", "budgets_table", "format_value", "space_table", "trials_table"]
 
 
 def format_value(value: Any) -> str:
@@ -59,6 +60,23 @@ def trials_table(
             format_value(trial.value),
             trial.state.name,
             *(format_value(trial.values.get(name)) for name in names),
+        )
+    return table
+
+
+def budgets_table(rows: Sequence[BudgetAgreement], *, title: str | None = None) -> Table:
+    """A table of how each budget ranked the configurations that a higher one also ran."""
+    table = Table(title=title, header_style="bold")
+    table.add_column("budget", justify="right")
+    table.add_column("against budget", justify="right")
+    table.add_column("configurations", justify="right")
+    table.add_column("rank correlation", justify="right")
+    for row in rows:
+        table.add_row(
+            format_value(row.budget),
+            format_value(row.higher),
+            str(row.n_configs),
+            "-" if row.spearman is None else f"{row.spearman:.2f}",
         )
     return table
 

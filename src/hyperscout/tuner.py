@@ -39,7 +39,8 @@ from hyperscout._workers import (
     fail_dead_trials,
     worker_stamp,
 )
-from hyperscout.console import SearchProgress, space_table, trials_table
+from hyperscout.budgets import BudgetAgreement, budget_agreement
+from hyperscout.console import SearchProgress, budgets_table, space_table, trials_table
 from hyperscout.exceptions import (
     ClaimTakenError,
     InvalidArgumentError,
@@ -307,6 +308,23 @@ class Tuner:
             f"{counts[TrialState.FAILED]} failed)"
         )
         (console or Console()).print(trials_table(best, self.objective, title=title))
+
+    def budget_summary(self, *, console: Console | None = None) -> list[BudgetAgreement]:
+        """Print, and return, how well each budget ranked the configurations as higher ones.
+
+        For searches whose configurations run on several budgets (successive halving,
+        Hyperband, BOHB, ASHA's promotion form): each budget against the next and against
+        the largest, the Spearman rank correlation over the configurations complete at both
+        (see :mod:`hyperscout.budgets`). A correlation near zero or below means the
+        low budget misleads the early stopping.
+        """
+        rows = budget_agreement(self.trials)
+        out = console or Console()
+        if rows:
+            out.print(budgets_table(rows, title=f"{self.project_name}: budgets"))
+        else:
+            out.print(f"{self.project_name}: no configuration has results on two budgets yet.")
+        return rows
 
     def search_space_summary(self, *, console: Console | None = None) -> None:
         """Print a table of the search space."""
