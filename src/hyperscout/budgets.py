@@ -6,11 +6,15 @@ form trains the promoted configurations on several budgets, so its own trials me
 for each budget, the rank correlation (Spearman) between its results and those of a higher
 budget, over the configurations complete at both.
 
+A correlation near zero or below means the lower budget misleads: raise the smallest budget
+(``min_epochs``) or search at the full budget. The measurement sees only what the search ran.
 The configurations that reached the higher budget were chosen at the lower one, so they are
-the better part of it; a correlation measured on them is lower than on a random sample of
-configurations (``benchmarks/fidelity_correlation.py`` measures that one on the benchmark's
-tasks). A correlation near zero or below between a budget and the largest one means that
-budget misleads: raise the smallest budget (``min_epochs``) or search at the full budget.
+its better part, and a correlation among them is lower than on a random sample
+(``benchmarks/fidelity_correlation.py`` measures that one on the benchmark's tasks).
+Consecutive budgets share many configurations, the smallest and the largest few (Hyperband
+carries one configuration a bracket from the bottom to the top), so an abrupt disagreement
+between two budgets shows at once, while a slow drift over many budgets, each close to the
+next, hardly shows.
 """
 
 from __future__ import annotations
