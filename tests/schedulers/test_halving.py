@@ -555,6 +555,34 @@ def test_conditional_and_mixed_spaces(scheduler: hs.Scheduler, sampler: Sampler)
     assert len(keys) == len(set(keys)), "a new configuration is never one tried before"
 
 
+def test_bohb_all_budgets_with_a_conditional_space_failures_and_two_workers() -> None:
+    # The joint GP with a conditional, mixed space, every 7th trial failing and two workers
+    # (running trials enter the model as pending at their own budget level).
+    space = mixed_space()
+    bohb = BOHBScheduler(HyperbandScheduler(9, hyperband_iterations=2), model_budgets="all")
+    sim = Simulator(
+        bohb,
+        space,
+        sampler=hs.GPSampler(n_startup_trials=4),
+        n_workers=2,
+        curve=mixed_curve,
+        fails=lambda t: t.number % 7 == 3,
+    ).run()
+    assert isinstance(sim.calls[-1].result, Stop)
+    failed = {t.number for t in sim.trials if t.state is TrialState.FAILED}
+    assert failed
+    for trial in sim.trials:
+        assert set(trial.values) == set(space.active_values(trial.values))
+        assert all(space.parameter(k).contains(v) for k, v in trial.values.items())
+        assert trial.attrs.get("promoted_from") not in failed  # a failure is never promoted
+    keys = [t.key for t in sim.trials if "promoted_from" not in t.attrs]
+    assert len(keys) == len(set(keys))
+    best = min(
+        (t for t in sim.trials if t.budget == 9 and t.value is not None), key=lambda t: t.value
+    )
+    assert mixed_curve(best.values, 9) < 0.5  # near the optimum 0.1 (core 0, scaled)
+
+
 # -- BOHB --------------------------------------------------------------------------------------
 class RecordingSampler(Sampler):
     """A random sampler that keeps the history each call received."""
