@@ -56,6 +56,16 @@ class BOHBScheduler(Scheduler):
         random_fraction: once the model is used, the share of new configurations drawn at
             random instead (the paper's 1/3). They keep the search honest where the low
             budgets mislead the model (weak correlation between budgets).
+        model_budgets: ``"largest"`` (the paper's rule, above) or ``"all"``: the Gaussian
+            process learns from the finished trials of every budget at once (the
+            ``MAX_MODEL_TRIALS`` of the highest budgets at most), the budget's log level as
+            an input, and proposes for the full budget
+            (:meth:`~hyperscout.GPSampler.sample_across_budgets`); while the results are all
+            of one budget it models that budget alone. Needs a ``GPSampler`` or
+            ``AutoSampler`` and a scheduler with a smallest and a full budget.
+            ``min_points_in_model`` does not apply. ``docs/benchmarks.md`` measures both:
+            ``"all"`` is far better where low budgets drift away from the full budget
+            smoothly, worse on the MLP task, so it is not the default.
 
     >>> import hyperscout as hs
     >>> def objective(hp, trial):
