@@ -10,8 +10,10 @@ out) leaves budget unspent, which the record shows.
   until the budget is spent: the preset runs a single bracket), ``Hyperband``, ``BOHB`` and
   ``ASHAScheduler`` (promotion form) with checkpoints: a promoted configuration restores its
   lower rung's model from ``trial.previous_checkpoint_dir`` and trains only the epochs it
-  lacks. Everything runs with one worker (the default ``InlineExecutor``), so ASHA's
-  promotions are deterministic.
+  lacks. ``BOHB`` runs three ways: with its default model (the GP on the largest budget with
+  enough results), with TPE (the paper's model), and with ``model_budgets="all"`` (the GP on
+  every budget, the budget as an input). Everything runs with one worker (the default
+  ``InlineExecutor``), so ASHA's promotions are deterministic.
 - Optuna: ``TPESampler`` with ``HyperbandPruner`` (min 1, max ``max_epochs``, factor 3); each
   trial trains from scratch epoch by epoch, reports, and stops when pruned (Optuna has no
   checkpoints to continue from, and needs none: a trial that goes on just keeps training).
