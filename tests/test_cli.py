@@ -381,11 +381,11 @@ def test_show_prints_the_space_and_the_best_trials_in_order(objectives: Path) ->
     assert rows[0][:3] == ["x", "int", "0 .. 3"]
     assert rows[1][:3] == ["c", "choice", "1, 2"]
     # The best three: (2, 1) 0.25, (2, 2) 0.5, then (1, 1) and (3, 1) tie at 1.25: the
-    # earlier trial first. Columns: rank, trial, value, state, x, c.
+    # earlier trial first. Columns: rank, trial, value, budget (full: no budgets), state, x, c.
     assert rows[2:] == [
-        ["1", "4", "0.25", "COMPLETE", "2", "1"],
-        ["2", "5", "0.5", "COMPLETE", "2", "2"],
-        ["3", "2", "1.25", "COMPLETE", "1", "1"],
+        ["1", "4", "0.25", "full", "COMPLETE", "2", "1"],
+        ["2", "5", "0.5", "full", "COMPLETE", "2", "2"],
+        ["3", "2", "1.25", "full", "COMPLETE", "1", "1"],
     ]
 
 
@@ -434,7 +434,9 @@ def test_export_csv_has_a_row_per_trial_and_param_and_metric_columns(objectives:
     assert list(rows[0]) == [
         "number",
         "state",
+        "budget",
         "value",
+        "rank",
         "started_at",
         "finished_at",
         "duration",
@@ -450,6 +452,12 @@ def test_export_csv_has_a_row_per_trial_and_param_and_metric_columns(objectives:
         assert float(row["duration"]) >= 0
         assert row["state"] == "COMPLETE"
         assert row["error"] == ""
+        assert row["budget"] == ""  # no budgets: every trial had the full budget
+    # score is maximised: the ranks follow the values, down (ties: the earlier trial first).
+    ranked = sorted(rows, key=lambda r: int(r["rank"]))
+    assert [int(r["rank"]) for r in ranked] == list(range(1, GRID_SIZE + 1))
+    values = [float(r["value"]) for r in ranked]
+    assert values == sorted(values, reverse=True)
 
 
 def test_export_json_to_a_file_has_every_trial_and_its_values(objectives: Path) -> None:
@@ -490,6 +498,103 @@ def test_export_json_keys_intermediate_reports_by_step_text(tmp_path: Path) -> N
     for trial in trials:
         assert sorted(trial["intermediate"]) == ["1", "2"]
         assert trial["intermediate"]["2"]["val_loss"] == pytest.approx(trial["value"] / 2)
+
+
+def overfitting(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
+    """A loss lower after fewer epochs: a short budget looks better than it is."""
+    x = hp.Float("x", 0.0, 1.0)
+    for epoch in range(1, int(trial.budget) + 1):
+        trial.report(epoch, objective=(x - 0.3) ** 2 - 1.0 / epoch)
+    return (x - 0.3) ** 2 - 1.0 / trial.budget
+
+
+@pytest.fixture
+def hyperband_project(tmp_path: Path) -> tuple[Path, list[hs.Trial]]:
+    """A Hyperband study (max 9 epochs: 22 trials of 17 configurations) and its ranking."""
+    tuner = hs.Hyperband(
+        overfitting, max_epochs=9, seed=0, directory=tmp_path, project_name="hb", verbose=0
+    )
+    tuner.search()
+    ranked = tuner.get_best_trials(100)
+    tuner.storage.close()
+    return tmp_path / "hb", ranked
+
+
+def test_show_and_list_rank_each_configuration_once_on_its_highest_budget(
+    hyperband_project: tuple[Path, list[hs.Trial]],
+) -> None:
+    project, ranked = hyperband_project
+    assert [t.budget for t in ranked] == [9] * 5 + [3] * 6 + [1] * 6
+
+    result = invoke("show", project, "--top", "100")
+
+    assert result.exit_code == 0, result.output
+    title = "Best 17 of 17 configurations, each on the highest budget it completed"
+    assert title in " ".join(result.output.split())  # the title wraps to the table's width
+    # Columns: rank, trial, value, budget, state, x (the budget table has 4).
+    rows = [r for r in table_rows(result.output) if len(r) == 6]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 18)]
+    assert [(r[1], r[3]) for r in rows] == [(str(t.number), f"{t.budget:g}") for t in ranked]
+    # The lowest loss of the study is a 1-epoch result; the best configuration is on 9.
+    listed = table_rows(invoke("list", project.parent).output)
+    assert listed[0][6] == format_value(ranked[0].value)
+
+
+def test_export_gives_each_trial_its_budget_and_rank_and_best_one_per_configuration(
+    hyperband_project: tuple[Path, list[hs.Trial]],
+) -> None:
+    project, ranked = hyperband_project
+
+    result = invoke("export", project, "--format", "csv")
+
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 22
+    assert {row["budget"] for row in rows} == {"1", "3", "9"}
+    by_rank = sorted((int(r["rank"]), int(r["number"])) for r in rows if r["rank"])
+    assert by_rank == [(i, t.number) for i, t in enumerate(ranked, start=1)]
+
+    best = invoke("export", project, "--format", "json", "--best")
+
+    trials = json.loads(best.stdout)
+    assert [(t["number"], t["rank"], t["budget"]) for t in trials] == [
+        (t.number, i, t.budget) for i, t in enumerate(ranked, start=1)
+    ]
+    assert len({json.dumps(t["values"], sort_keys=True) for t in trials}) == 17
+
+
+MANY = 12
+
+
+def many_parameters(hp: hs.HyperParameters) -> float:
+    """Twelve parameters with long names and values like 8.211e-05."""
+    return sum(
+        float(hp.Float(f"learning_rate_of_layer_{i:02d}", 1e-5, 1e-4, sampling="log"))
+        for i in range(MANY)
+    )
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_show_at_80_or_40_columns_cuts_no_value_and_drops_no_column(
+    tmp_path: Path, columns: str
+) -> None:
+    tuner = hs.RandomSearch(
+        many_parameters, max_trials=3, seed=0, directory=tmp_path, project_name="m", verbose=0
+    )
+    tuner.search()
+    trials = tuner.trials
+    tuner.storage.close()
+
+    result = CliRunner().invoke(main, ["show", str(tmp_path / "m")], env={"COLUMNS": columns})
+
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= int(columns)
+    for trial in trials:
+        assert f"trial {trial.number}" in result.output
+        assert format_value(trial.value) in result.output
+        for name, value in trial.values.items():
+            assert name in result.output
+            assert format_value(value) in result.output
 
 
 def test_version() -> None:

@@ -32,11 +32,16 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 import hyperscout as hs
-from hyperscout.budgets import budget_agreement
-from hyperscout.console import budgets_table, format_value, space_table, trials_table
+from hyperscout.budgets import budget_agreement, rank_configurations
+from hyperscout.console import (
+    FittedTable,
+    budgets_table,
+    format_value,
+    space_table,
+    trials_table,
+)
 from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MAX_EPOCHS, STRATEGIES
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
@@ -243,11 +248,6 @@ def _objective_of(study: StudyInfo) -> hs.Objective:
     return hs.Objective(str(stored.get("name", "objective")), str(stored.get("direction", "min")))
 
 
-def _best_trials(trials: Sequence[hs.Trial], objective: hs.Objective, n: int) -> list[hs.Trial]:
-    history = hs.History(trials, objective)
-    return sorted(history.completed, key=lambda t: (history.loss(t), t.number))[:n]
-
-
 def _counts(trials: Sequence[hs.Trial]) -> dict[hs.TrialState, int]:
     return {state: sum(t.state is state for t in trials) for state in hs.TrialState}
 
@@ -446,11 +446,12 @@ def list_projects(directory: Path) -> None:
             f"hyperscout run, hyperscout demo or a tuner's directory=.{hint}"
         )
         return
-    table = Table(title=f"Projects in {directory}", header_style="bold")
-    for column in ("project", "trials", "complete", "pruned", "failed", "running"):
-        table.add_column(column, justify="left" if column == "project" else "right")
-    table.add_column("best", justify="right")
-    table.add_column("objective")
+    table = FittedTable(
+        ["project", "trials", "complete", "pruned", "failed", "running", "best", "objective"],
+        title=f"Projects in {directory}",
+        justify=["left", "right", "right", "right", "right", "right", "right", "left"],
+        wrap=[False] * 7 + [True],
+    )
     for project in projects:
         try:
             with _open_study(project) as (storage, study):
@@ -460,7 +461,7 @@ def list_projects(directory: Path) -> None:
             table.add_row(project.name, "-", "-", "-", "-", "-", "-", f"unreadable: {exc}")
             continue
         counts = _counts(trials)
-        best = _best_trials(trials, objective, 1)
+        best = rank_configurations(trials, objective)[:1]
         table.add_row(
             project.name,
             str(len(trials)),
@@ -500,9 +501,17 @@ def show(project: str, top: int) -> None:
         f"optimising {objective.name} ({objective.direction})."
     )
     out.print(space_table(space))
-    best = _best_trials(trials, objective, top)
+    ranked = rank_configurations(trials, objective)
+    best = ranked[:top]
     if best:
-        out.print(trials_table(best, objective, title=f"Best {len(best)} trials"))
+        if any(t.budget is not None for t in ranked):
+            title = (
+                f"Best {len(best)} of {len(ranked)} configurations, each on the highest "
+                "budget it completed"
+            )
+        else:
+            title = f"Best {len(best)} trials"
+        out.print(trials_table(best, objective, title=title))
     else:
         out.print("No complete trial yet.")
     agreement = budget_agreement(trials)
@@ -514,14 +523,24 @@ def show(project: str, top: int) -> None:
         )
 
 
-_CSV_FIELDS = ("number", "state", "value", "started_at", "finished_at", "duration")
+_CSV_FIELDS = (
+    "number",
+    "state",
+    "budget",
+    "value",
+    "rank",
+    "started_at",
+    "finished_at",
+    "duration",
+)
 
 
-def _as_json(trial: hs.Trial) -> dict[str, Any]:
+def _as_json(trial: hs.Trial, rank: int | None) -> dict[str, Any]:
     return {
         "number": trial.number,
         "state": trial.state.name,
         "value": trial.value,
+        "rank": rank,
         "values": dict(trial.values),
         "metrics": dict(trial.metrics),
         "intermediate": {str(step): dict(m) for step, m in trial.intermediate.items()},
@@ -534,7 +553,7 @@ def _as_json(trial: hs.Trial) -> dict[str, Any]:
     }
 
 
-def _as_csv(trials: Sequence[hs.Trial], space: hs.HyperParameters) -> str:
+def _as_csv(trials: Sequence[hs.Trial], ranks: dict[int, int], space: hs.HyperParameters) -> str:
     params = list(space.names)
     metrics: list[str] = []
     for trial in trials:
@@ -549,7 +568,9 @@ def _as_csv(trials: Sequence[hs.Trial], space: hs.HyperParameters) -> str:
         row: list[Any] = [
             trial.number,
             trial.state.name,
+            trial.budget,
             trial.value,
+            ranks.get(trial.number),
             trial.started_at,
             trial.finished_at,
             trial.duration,
@@ -578,17 +599,33 @@ def _as_csv(trials: Sequence[hs.Trial], space: hs.HyperParameters) -> str:
     default=None,
     help="Write to this file [default: standard output].",
 )
+@click.option(
+    "--best",
+    is_flag=True,
+    help="Only the ranked configurations, best first: one trial per configuration, on the "
+    "highest budget it completed (the rows of hyperscout show).",
+)
 @_handle_errors()
-def export(project: str, fmt: str, output: Path | None) -> None:
-    """Export every trial of a project as CSV or JSON (times are Unix seconds)."""
+def export(project: str, fmt: str, output: Path | None, best: bool) -> None:
+    """Export every trial of a project as CSV or JSON (times are Unix seconds).
+
+    Each trial has its budget (empty in CSV, null in JSON: the full budget, as in a search
+    without early stopping) and its rank: 1 for the best configuration, as hyperscout show
+    ranks them (each configuration once, on the highest budget it completed), empty for a
+    trial that is not its configuration's result (a lower budget, pruned, failed).
+    """
     folder = _existing_project(project)
     with _open_study(folder) as (storage, study):
         trials = storage.trials(study.id)
         space = hs.HyperParameters.from_dict(study.space)
+    ranked = rank_configurations(trials, _objective_of(study))
+    ranks = {t.number: rank for rank, t in enumerate(ranked, start=1)}
+    if best:
+        trials = ranked
     if fmt == "json":
-        text = json.dumps([_as_json(t) for t in trials], indent=2) + "\n"
+        text = json.dumps([_as_json(t, ranks.get(t.number)) for t in trials], indent=2) + "\n"
     else:
-        text = _as_csv(trials, space)
+        text = _as_csv(trials, ranks, space)
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -39,7 +39,7 @@ from hyperscout._workers import (
     fail_dead_trials,
     worker_stamp,
 )
-from hyperscout.budgets import BudgetAgreement, budget_agreement
+from hyperscout.budgets import BudgetAgreement, budget_agreement, rank_configurations
 from hyperscout.console import SearchProgress, budgets_table, space_table, trials_table
 from hyperscout.exceptions import (
     ClaimTakenError,
@@ -260,16 +260,26 @@ class Tuner:
             return self._ledger.refresh(self.storage.trials(self._study_id))
 
     def get_best_trials(self, num_trials: int = 1) -> list[Trial]:
-        """The ``num_trials`` best COMPLETE trials, best first (ties: the earlier first)."""
-        history = self._history()
-        return sorted(history.completed, key=lambda t: (history.loss(t), t.number))[:num_trials]
+        """The ``num_trials`` best configurations' COMPLETE trials, best first.
+
+        Without budgets, the best complete trials by value (ties: the earlier first). Under
+        successive halving, Hyperband, BOHB or ASHA, one trial per configuration, the one on
+        the highest budget it completed; the configurations that completed the highest
+        budget come first, then the others by budget and value
+        (:func:`~hyperscout.budgets.rank_configurations` states the rule).
+        """
+        return rank_configurations(self._history(), self.objective)[:num_trials]
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
-        """The hyperparameters of the best trials, best first: ``best.values`` is a dict."""
+        """The hyperparameters of the best configurations (as :meth:`get_best_trials` ranks
+        them), best first: ``best.values`` is a dict."""
         return [self._space.with_values(t.values) for t in self.get_best_trials(num_trials)]
 
     def get_best_models(self, num_models: int = 1) -> list[Any]:
         """The models of the best trials, best first, built again and given their best weights.
+
+        The trials are those of :meth:`get_best_trials`: under budgets, each configuration's
+        trial on the highest budget it completed, so its model is the longest-trained one.
 
         Only a hypermodel that builds models (a Keras ``build_model(hp)`` or an
         :class:`~hyperscout.HyperModel`) keeps them: each trial saves the weights of its best
@@ -298,15 +308,26 @@ class Tuner:
         return models
 
     def results_summary(self, num_trials: int = 10, *, console: Console | None = None) -> None:
-        """Print a table of the ``num_trials`` best trials."""
-        best = self.get_best_trials(num_trials)
+        """Print a table of the ``num_trials`` best configurations, ranked as
+        :meth:`get_best_trials` ranks them, with each one's budget ("full" without budgets).
+
+        A table wider than the console becomes one block per trial; no value is cut.
+        """
         all_trials = self.trials
+        ranked = rank_configurations(all_trials, self.objective)
+        best = ranked[:num_trials]
         counts = {s: sum(t.state is s for t in all_trials) for s in TrialState}
-        title = (
-            f"{self.project_name}: best {len(best)} of {len(all_trials)} trials "
-            f"({counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
-            f"{counts[TrialState.FAILED]} failed)"
+        states = (
+            f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
+            f"{counts[TrialState.FAILED]} failed"
         )
+        if any(t.budget is not None for t in ranked):
+            title = (
+                f"{self.project_name}: best {len(best)} of {len(ranked)} configurations "
+                f"({len(all_trials)} trials: {states}), each on the highest budget it completed"
+            )
+        else:
+            title = f"{self.project_name}: best {len(best)} of {len(all_trials)} trials ({states})"
         (console or Console()).print(trials_table(best, self.objective, title=title))
 
     def budget_summary(self, *, console: Console | None = None) -> list[BudgetAgreement]:
