@@ -11,6 +11,7 @@ import hyperscout as hs
 from hyperscout.budgets import BudgetAgreement
 from hyperscout.console import (
     FittedTable,
+    SearchProgress,
     budgets_table,
     format_value,
     space_table,
@@ -115,3 +116,19 @@ def test_fitted_table_cells_are_plain_text_and_rows_must_match_headers() -> None
     assert "[bold]x[/bold]" in render(table, 40)  # no markup
     with pytest.raises(ValueError, match="expected 2 cells, one per header, got 1"):
         table.add_row("only one")
+
+
+def test_the_progress_best_so_far_prefers_a_higher_budget_to_a_better_value() -> None:
+    out = io.StringIO()
+    progress = SearchProgress(
+        LOSS, total=4, enabled=True, per_trial=True, console=Console(file=out, width=200)
+    )
+    with progress:
+        progress.start(0, None)
+        for number, budget, value in [(0, 1, 0.1), (1, 3, 0.5), (2, 1, 0.05), (3, 3, 0.4)]:
+            progress.advance(
+                Trial(number, {"x": number}, TrialState.COMPLETE, value, budget=budget)
+            )
+    bests = [line.split("best=")[1].split()[0] for line in out.getvalue().splitlines()]
+    assert bests == ["0.1", "0.5", "0.5", "0.4"]
+    assert "budget=3" in out.getvalue().splitlines()[1]

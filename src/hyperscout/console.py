@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from hyperscout._parameters import _Numeric
-from hyperscout.budgets import BudgetAgreement
+from hyperscout.budgets import BudgetAgreement, budget_rank
 from hyperscout.objective import Objective
 from hyperscout.space import Choice, Fixed, HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState
@@ -296,6 +296,11 @@ class SearchProgress:
 
     On a terminal it draws a live bar; with ``per_trial`` it also prints a line per finished
     trial (the only output off a terminal, e.g. in a log file).
+
+    The best so far follows :func:`~hyperscout.budgets.rank_configurations`: a result on a
+    higher budget replaces one on a lower budget, whatever their values; on the same budget
+    the better value wins. (The best a resumed search starts with has no known budget: it is
+    compared by value until a result replaces it.)
     """
 
     def __init__(
@@ -313,6 +318,7 @@ class SearchProgress:
         self.live = enabled and self.console.is_terminal
         self.per_trial = enabled and per_trial
         self._best: float | None = None
+        self._best_budget: float | None = None  # as budget_rank(); None: unknown
         self._progress: Progress | None = None
         self._task: Any = None
         self._total = total
@@ -341,23 +347,33 @@ class SearchProgress:
     def start(self, done: int, best: float | None) -> None:
         """Show the trials already finished (a resumed search)."""
         self._best = best
+        self._best_budget = None
         if self._progress is not None:
             self._progress.update(self._task, completed=done, best=format_value(best))
 
     def advance(self, trial: Trial) -> None:
         """Count a finished trial."""
-        if (
-            trial.state is TrialState.COMPLETE
-            and trial.value is not None
-            and math.isfinite(trial.value)
-            and (self._best is None or self.objective.is_better(trial.value, self._best))
-        ):
-            self._best = trial.value
+        if self._is_new_best(trial):
+            self._best, self._best_budget = trial.value, budget_rank(trial.budget)
         if self._progress is not None:
             self._progress.update(self._task, advance=1, best=format_value(self._best))
         if self.per_trial:
+            budget = "" if trial.budget is None else f" budget={format_budget(trial.budget)}"
             self.console.print(
                 f"trial {trial.number}: {trial.state.name} "
-                f"{self.objective.name}={format_value(trial.value)} "
-                f"best={format_value(self._best)} {dict(trial.values)}"
+                f"{self.objective.name}={format_value(trial.value)}{budget} "
+                f"best={format_value(self._best)} {dict(trial.values)}",
+                markup=False,
             )
+
+    def _is_new_best(self, trial: Trial) -> bool:
+        if trial.state is not TrialState.COMPLETE or trial.value is None:
+            return False
+        if not math.isfinite(trial.value):
+            return False
+        if self._best is None:
+            return True
+        budget = budget_rank(trial.budget)
+        if self._best_budget is not None and budget != self._best_budget:
+            return budget > self._best_budget
+        return self.objective.is_better(trial.value, self._best)
