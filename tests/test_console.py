@@ -132,3 +132,9 @@ def test_the_progress_best_so_far_prefers_a_higher_budget_to_a_better_value() ->
     bests = [line.split("best=")[1].split()[0] for line in out.getvalue().splitlines()]
     assert bests == ["0.1", "0.5", "0.5", "0.4"]
     assert "budget=3" in out.getvalue().splitlines()[1]
+
+
+def test_an_empty_search_space_prints_its_headers() -> None:
+    text = render(space_table(hs.HyperParameters()), 60)
+    assert "Search space (0 parameters)" in text
+    assert "condition" in text

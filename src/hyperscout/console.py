@@ -139,8 +139,10 @@ class FittedTable:
         columns = range(len(self.headers))
         need = [
             max(
-                min(HEADER_WIDTH, _need(self.headers[i], True)),
-                *(_need(row[i], self.wrap[i]) for row in self.rows),
+                [
+                    min(HEADER_WIDTH, _need(self.headers[i], True)),
+                    *(_need(row[i], self.wrap[i]) for row in self.rows),
+                ]
             )
             for i in columns
         ]
