@@ -18,6 +18,7 @@ stopped. The hypermodel may also build Keras models (``build_model(hp)`` or a
 
 from __future__ import annotations
 
+from hyperscout import applications as applications  # kt.applications.HyperResNet
 from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTuner
 from hyperscout.exceptions import (
     HyperscoutError,

@@ -12,24 +12,31 @@ turns the training history into the trial's metrics. This module imports no fram
 from __future__ import annotations
 
 import abc
+import functools
 import importlib
 import inspect
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from hyperscout._results import BadResultError, average, metrics_of
 from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
-from hyperscout.trial import RunningTrial
+from hyperscout.trial import RunningTrial, _as_float
 
 __all__ = [
+    "FunctionHyperModel",
     "HyperModel",
     "ModelAdapter",
     "accepts_arguments",
     "adapter_name_for",
+    "as_hypermodel",
     "build_model",
     "load_adapter",
+    "looks_like_builder",
     "not_a_model",
+    "run_trial_metrics",
 ]
 
 
@@ -80,6 +87,161 @@ class HyperModel(abc.ABC):
 
     def __call__(self, hp: HyperParameters) -> Any:
         return self.build(hp)
+
+
+class FunctionHyperModel:
+    """A hypermodel function as the tuner holds it: itself, plus KerasTuner's ``build``.
+
+    ``tuner.hypermodel`` is one of these for a tuner given a function, so that KerasTuner's
+    ``model = tuner.hypermodel.build(best_hp)`` (TensorFlow's Hyperband tutorial) works. It
+    calls and inspects as the function does (same name and signature), so the tuner treats it
+    as the function itself.
+
+    >>> def build_model(hp):
+    ...     return {"units": hp.Int("units", 8, 64)}
+    >>> hypermodel = FunctionHyperModel(build_model)
+    >>> hp = HyperParameters()
+    >>> hp.values["units"] = 32
+    >>> hypermodel.build(hp), hypermodel(hp), hypermodel.__name__
+    ({'units': 32}, {'units': 32}, 'build_model')
+    """
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        functools.update_wrapper(self, function)
+        self.function = function
+
+    def build(self, hp: HyperParameters) -> Any:
+        """``function(hp)``: a model built with the values of ``hp``."""
+        return self.function(hp)
+
+    def fit(self, hp: HyperParameters, model: Any, *args: Any, **kwargs: Any) -> Any:
+        """``model.fit(*args, **kwargs)``, as KerasTuner's ``HyperModel.fit``."""
+        return model.fit(*args, **kwargs)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"FunctionHyperModel({getattr(self.function, '__name__', self.function)!r})"
+
+
+def as_hypermodel(hypermodel: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """The tuner's form of a hypermodel: a function gains ``build`` (:class:`FunctionHyperModel`).
+
+    A :class:`HyperModel`, or any object that already has ``build``, stays as it is.
+    """
+    if hypermodel is None or callable(getattr(hypermodel, "build", None)):
+        return hypermodel
+    return FunctionHyperModel(hypermodel)
+
+
+# Names whose use in a function shows that it trains or evaluates, not just builds, a model.
+_TRAINING_NAMES = frozenset(
+    {"fit", "fit_generator", "train_on_batch", "evaluate", "backward", "report", "predict"}
+)
+
+
+def looks_like_builder(hypermodel: Callable[..., Any] | None) -> bool:
+    """True when calling ``hypermodel(hp)`` only builds a model, so it is cheap to call.
+
+    A :class:`HyperModel`'s ``build`` is; a function of ``hp`` alone is when its code (nested
+    functions included) compiles a model (``.compile``) and calls nothing that trains or
+    evaluates one (``fit``, ``evaluate``, ``predict``, ``backward``, ``report`` ...). Any
+    other function may train, so it is never called just to learn the space.
+
+    >>> def build_model(hp):
+    ...     model = object()
+    ...     model.compile(optimizer="adam")
+    ...     return model
+    >>> def objective(hp):
+    ...     model = build_model(hp)
+    ...     return model.fit().history["val_loss"][-1]
+    >>> looks_like_builder(build_model), looks_like_builder(objective)
+    (True, False)
+    """
+    if hypermodel is None:
+        return False
+    if isinstance(hypermodel, HyperModel):
+        return True
+    function = inspect.unwrap(getattr(hypermodel, "function", hypermodel))
+    code = getattr(function, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        return False
+    try:
+        positional = [
+            p
+            for p in inspect.signature(function).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
+        ]
+    except (TypeError, ValueError):
+        return False
+    if len(positional) != 1:
+        return False
+    names = _code_names(code)
+    return "compile" in names and not names & _TRAINING_NAMES
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """The global and attribute names a code object (and those nested in it) uses."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def run_trial_metrics(result: Any, objective: Objective) -> dict[str, Any]:
+    """The metrics of what a tuner's own ``run_trial`` returned, read as KerasTuner reads it.
+
+    A number is the objective's value; a dict holds the metrics; a Keras ``History`` (anything
+    with a ``history`` dict of per-epoch lists) gives the logs of its best epoch for the
+    objective; a list of these (one per execution) is averaged, metric by metric.
+
+    >>> class History:
+    ...     history = {"loss": [0.9, 0.5, 0.6], "val_loss": [1.0, 0.7, 0.8]}
+    >>> run_trial_metrics(History(), Objective("val_loss", "min"))
+    {'loss': 0.5, 'val_loss': 0.7}
+    >>> run_trial_metrics([0.5, {"objective": 0.25}], Objective("objective", "min"))
+    {'objective': 0.375}
+
+    Raises:
+        BadResultError: the result is none of these, or lacks the objective.
+    """
+    if isinstance(result, (list, tuple)):
+        if not result:
+            raise BadResultError(
+                "run_trial() returned an empty list; expected a float, a dict of metrics, a "
+                "Keras History, or a list of those (one per execution)."
+            )
+        return average([run_trial_metrics(item, objective) for item in result])
+    history = getattr(result, "history", None)
+    if isinstance(history, Mapping) and not isinstance(result, Mapping):
+        return _best_epoch(history, objective)
+    return metrics_of(result, objective)
+
+
+def _best_epoch(history: Mapping[str, Any], objective: Objective) -> dict[str, Any]:
+    """The logs of the epoch with the best objective value in a Keras ``History.history``."""
+    if objective.name not in history:
+        raise BadResultError(
+            f"run_trial() returned a History without {objective.name!r}, the metric this "
+            f"search optimises; it has {sorted(history)!r}. Pass objective= one of those."
+        )
+    best: tuple[float, int] | None = None
+    for epoch, raw in enumerate(history[objective.name]):
+        value = _as_float(raw)
+        if value is not None and (best is None or objective.is_better(value, best[0])):
+            best = (value, epoch)
+    if best is None:
+        raise BadResultError(
+            f"run_trial() returned a History whose {objective.name!r} is not a finite number "
+            "at any epoch: the training diverged."
+        )
+    epoch = best[1]
+    return {
+        str(name): _as_float(values[epoch]) if epoch < len(values) else None
+        for name, values in history.items()
+    }
 
 
 class ModelAdapter(abc.ABC):

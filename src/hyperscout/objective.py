@@ -108,6 +108,16 @@ class Objective:
             return spec if direction is None else cls(spec.name, direction)
         if spec is None:
             return cls(DEFAULT_METRIC, direction or "min")
+        if isinstance(spec, (list, tuple)):
+            names = [o.name if isinstance(o, Objective) else o for o in spec]
+            raise InvalidArgumentError(
+                f"objective={names!r}: hyperscout optimises one metric. KerasTuner's list "
+                "minimises the sum of its 'min' metrics minus its 'max' ones; to optimise "
+                "such a sum, return it as a metric of its own (from HyperModel.fit or a "
+                "run_trial override, e.g. {'score': val_loss - val_accuracy}) and pass "
+                "objective=hs.Objective('score', 'min'). Or keep the one that matters most: "
+                f"objective={names[0] if names else 'val_loss'!r}."
+            )
         if not isinstance(spec, str):
             raise InvalidArgumentError(
                 f"objective=: expected a metric name or hs.Objective(name, direction), "

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.space import HyperParameters
 
-__all__ = ["RunningTrial", "Trial", "TrialState", "checkpoint_path", "config_key"]
+__all__ = ["RunningTrial", "Trial", "TrialState", "checkpoint_path", "config_key", "trial_id_of"]
 
 
 class TrialState(str, enum.Enum):
@@ -108,6 +109,38 @@ class Trial:
         """:func:`config_key` of the values."""
         return config_key(self.values)
 
+    # KerasTuner's names for the same things, so that its code reads trials unchanged.
+    @property
+    def trial_id(self) -> str:
+        """The number as KerasTuner's string id, zero-padded: ``"00003"`` for trial 3.
+
+        It names the trial's checkpoint folder, ``trial_00003``.
+
+        >>> Trial(number=3, values={}, state=TrialState.COMPLETE).trial_id
+        '00003'
+        """
+        return trial_id_of(self.number)
+
+    @property
+    def score(self) -> float | None:
+        """KerasTuner's name for :attr:`value`: the objective's value (None unless finished)."""
+        return self.value
+
+    @property
+    def hyperparameters(self) -> HyperParameters:
+        """The trial's values as KerasTuner's ``trial.hyperparameters``.
+
+        ``.values`` is the dict of values, ``.get(name)`` one of them, and a hypermodel built
+        with it (``tuner.hypermodel.build(trial.hyperparameters)``) gets these values.
+
+        >>> t = Trial(number=0, values={"units": 32}, state=TrialState.COMPLETE, value=0.9)
+        >>> t.hyperparameters.get("units"), t.score
+        (32, 0.9)
+        """
+        hp = HyperParameters()
+        hp.values = dict(self.values)
+        return hp
+
     def __repr__(self) -> str:
         return (
             f"Trial(number={self.number}, state={self.state.name}, value={self.value!r}, "
@@ -130,6 +163,12 @@ class RunningTrial:
         checkpoint_root: the folder that holds every trial's checkpoint folder.
         previous: ``(number, budget)`` of the trial this one continues (a configuration
             promoted to a higher budget continues from its lower-rung checkpoint).
+        hyperparameters: the trial's ``hp``, for KerasTuner's ``trial.hyperparameters`` in a
+            tuner's own ``run_trial`` (the tuner sets it).
+
+    Attributes:
+        hyperparameters: the ``hp`` of this trial (None for a handle made by hand).
+        execution: which run of the trial this is, 0 to ``executions_per_trial - 1``.
 
     Checkpoints are framework-neutral: save anything into :attr:`checkpoint_dir`; a trial
     that continues another finds that trial's files in :attr:`previous_checkpoint_dir`
@@ -152,8 +191,11 @@ class RunningTrial:
         on_report: ReportCallback | None = None,
         checkpoint_root: str | os.PathLike[str] | None = None,
         previous: tuple[int, float | None] | None = None,
+        hyperparameters: HyperParameters | None = None,
     ) -> None:
         self.number = number
+        self.hyperparameters = hyperparameters
+        self.execution = 0
         self.budget = budget
         self.attrs: Mapping[str, Any] = dict(attrs or {})
         self._checkpoint_root = None if checkpoint_root is None else Path(checkpoint_root)
@@ -162,6 +204,11 @@ class RunningTrial:
         self._on_report = on_report
         self._should_stop = False
         self._revoked = False
+
+    @property
+    def trial_id(self) -> str:
+        """KerasTuner's string id of the trial (see :attr:`Trial.trial_id`)."""
+        return trial_id_of(self.number)
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -258,9 +305,14 @@ class RunningTrial:
         return f"RunningTrial(number={self.number}, budget={self.budget!r})"
 
 
+def trial_id_of(number: int) -> str:
+    """KerasTuner's string id of trial ``number`` (see :attr:`Trial.trial_id`)."""
+    return f"{number:05d}"
+
+
 def checkpoint_path(root: str | os.PathLike[str], number: int) -> Path:
     """The checkpoint folder of trial ``number`` under ``root``."""
-    return Path(root) / f"trial_{number:05d}"
+    return Path(root) / f"trial_{trial_id_of(number)}"
 
 
 def _as_float(value: object) -> float | None:

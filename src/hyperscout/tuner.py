@@ -31,6 +31,7 @@ from hyperscout._checks import (
     check_tuner_arguments,
 )
 from hyperscout._ledger import Ledger
+from hyperscout._oracle import OracleView
 from hyperscout._results import BadResultError, average, metrics_of
 from hyperscout._workers import (
     Heartbeat,
@@ -55,9 +56,12 @@ from hyperscout.hypermodel import (
     ModelAdapter,
     accepts_arguments,
     adapter_name_for,
+    as_hypermodel,
     build_model,
     load_adapter,
+    looks_like_builder,
     not_a_model,
+    run_trial_metrics,
 )
 from hyperscout.objective import Objective
 from hyperscout.samplers import History, RandomSampler, Sampler
@@ -156,7 +160,8 @@ class Tuner:
             executor=executor,
         )
         check_lease(trial_lease, None)
-        self.hypermodel = hypermodel
+        #: The hypermodel; a function is wrapped so that ``tuner.hypermodel.build(hp)`` works.
+        self.hypermodel: Any = as_hypermodel(hypermodel)
         self.objective = Objective.resolve(objective)
         self.sampler = sampler or RandomSampler()
         self.scheduler = scheduler or FIFOScheduler()
@@ -255,6 +260,12 @@ class Tuner:
         """The search space as known so far (it grows as objectives define parameters)."""
         return self._space.copy()
 
+    @property
+    def oracle(self) -> OracleView:
+        """KerasTuner's ``tuner.oracle``, read-only: ``get_best_trials(n)``, ``trials`` by
+        ``trial_id``, ``get_trial(trial_id)``, ``objective``, ``get_space()``."""
+        return OracleView(self)
+
     def _history(self) -> History:
         with self._ledger_lock:
             return self._ledger.refresh(self.storage.trials(self._study_id))
@@ -348,8 +359,30 @@ class Tuner:
         return rows
 
     def search_space_summary(self, *, console: Console | None = None) -> None:
-        """Print a table of the search space."""
-        (console or Console()).print(space_table(self._space))
+        """Print a table of the search space; before the first trial, learn it if that is cheap.
+
+        As KerasTuner does, a hypermodel that only builds models (an :class:`HyperModel`, or a
+        function of ``hp`` whose code compiles a model and trains none, see
+        :func:`~hyperscout.hypermodel.looks_like_builder`) is built once with the default
+        values, and the parameters it defines join the space. Any other objective may train,
+        so it is not called: the table shows what is declared so far (``hyperparameters=``,
+        earlier trials) and a line says that the rest is learnt as trials run.
+        """
+        out = console or Console()
+        if not self.storage.trials(self._study_id) and looks_like_builder(self.hypermodel):
+            assert self.hypermodel is not None  # looks_like_builder checked it
+            hp = self._space.with_values({})
+            build_model(self.hypermodel, hp)
+            self._merge_space(hp)
+        if len(self._space):
+            out.print(space_table(self._space))
+        if not self.storage.trials(self._study_id) and not looks_like_builder(self.hypermodel):
+            known = f"{len(self._space)} parameters declared so far" if self._space else "none"
+            out.print(
+                f"Search space: {known}. The objective defines its parameters as it runs "
+                "(hp.Int, hp.Float ...), so the rest of the space is learnt as trials run; it "
+                "is not called just to learn it."
+            )
 
     # -- the loop ------------------------------------------------------------------------
     def _counted(self) -> int:
@@ -383,10 +416,11 @@ class Tuner:
             TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row.
             KeyboardInterrupt: after recording what finished (Ctrl-C).
         """
-        if self.hypermodel is None:
+        if self.hypermodel is None and not self._overrides_run_trial():
             raise InvalidArgumentError(
-                "search() needs a hypermodel (the objective function); a tuner built with "
-                "hypermodel=None is driven by ask() and tell()."
+                "search() needs a hypermodel (the objective function), or a subclass of the "
+                "tuner that overrides run_trial(self, trial, *args, **kwargs); a tuner built "
+                "with hypermodel=None is otherwise driven by ask() and tell()."
             )
         started = time.monotonic()
         history = self._history()
@@ -595,7 +629,57 @@ class Tuner:
             reason = f"The objective raised {type(exc).__name__}: {exc}"
             return self._finish(trial.number, hp, TrialState.FAILED, error=f"{reason}\n\n{text}")
 
+    def run_trial(self, trial: RunningTrial, *args: Any, **kwargs: Any) -> Any:
+        """Run one execution of a trial and return its result; override it as in KerasTuner.
+
+        The tuner calls it with the trial's live handle (``trial.hyperparameters`` is its
+        ``hp``, ``trial.trial_id`` its id, and ``trial.report``/``trial.should_stop`` work as
+        for any objective) and the arguments of :meth:`search`. A subclass that overrides it
+        needs no hypermodel; ``hp`` reads inside define the space as they run. It may return
+        what KerasTuner's ``run_trial`` returns (see
+        :func:`~hyperscout.hypermodel.run_trial_metrics`): a float, a dict of metrics, a Keras
+        ``History`` (its best epoch counts), or a list of those (averaged). The default runs
+        the hypermodel (builds and trains its model) and returns the metrics, so an override
+        may change the arguments and call ``super().run_trial(trial, *args, **kwargs)``.
+
+        >>> import hyperscout as hs
+        >>> class MyTuner(hs.RandomSearch):
+        ...     def run_trial(self, trial, *args, **kwargs):
+        ...         x = trial.hyperparameters.Float("x", -1.0, 1.0)
+        ...         return x * x + 1
+        >>> tuner = MyTuner(max_trials=10, seed=0, storage="memory", verbose=0)
+        >>> tuner.search()
+        >>> abs(tuner.get_best_hyperparameters()[0].get("x")) < 0.5
+        True
+        """
+        hp = trial.hyperparameters
+        if hp is None or self.hypermodel is None:
+            raise InvalidArgumentError(
+                "Tuner.run_trial(): the default run_trial runs the hypermodel, but this tuner "
+                "has none (hypermodel=None) or the trial has no hyperparameters. Override "
+                "run_trial without calling super().run_trial(), or give the tuner a hypermodel."
+            )
+        return self._run_hypermodel(hp, trial, args, kwargs, trial.execution)
+
+    def _overrides_run_trial(self) -> bool:
+        return type(self).run_trial is not Tuner.run_trial
+
     def _execute(
+        self,
+        hp: HyperParameters,
+        handle: RunningTrial,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        execution: int,
+    ) -> dict[str, Any]:
+        """One execution of a trial: the subclass's ``run_trial``, or the hypermodel's run."""
+        if not self._overrides_run_trial():
+            return self._run_hypermodel(hp, handle, args, kwargs, execution)
+        handle.hyperparameters = hp
+        handle.execution = execution
+        return run_trial_metrics(self.run_trial(handle, *args, **kwargs), self.objective)
+
+    def _run_hypermodel(
         self,
         hp: HyperParameters,
         handle: RunningTrial,
@@ -605,7 +689,7 @@ class Tuner:
     ) -> dict[str, Any]:
         """One run of the hypermodel: the objective's metrics, or those of the model it built."""
         hypermodel = self.hypermodel
-        assert hypermodel is not None  # search() checked it
+        assert hypermodel is not None  # search() or run_trial() checked it
         if self._adapter is not None:
             self._adapter.before_build(self._model_seed(handle.number, execution))
         if self._adapter is not None or isinstance(hypermodel, HyperModel):

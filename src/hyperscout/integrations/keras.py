@@ -275,8 +275,10 @@ def _reporter_class() -> type:
             ):
                 self.best_epoch = int(epoch)
                 self.best_metrics = metrics
-                self.best_weights = self.model.get_weights()
-            if self.trial.should_stop():
+                # A custom training loop that calls the callbacks itself may not set_model().
+                attached = self._model is not None
+                self.best_weights = self.model.get_weights() if attached else None
+            if self.trial.should_stop() and self._model is not None:
                 self.model.stop_training = True
 
     return TrialReporter
