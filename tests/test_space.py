@@ -777,3 +777,67 @@ def test_merge_adds_missing_parameters_and_rejects_conflicts() -> None:
     c.Int("units", 8, 32)
     with pytest.raises(hs.InvalidSpaceError, match=r"'units'.*defined again differently"):
         a.merge(c)
+
+
+# -- what a trial read ---------------------------------------------------------------------
+
+
+def layers_space() -> hs.HyperParameters:
+    """KerasTuner's idiom: a parameter per layer, inside a loop over the number of layers."""
+    space = hs.HyperParameters()
+    space.Int("num_layers", 1, 3)
+    for i in range(3):
+        space.Choice(f"units_{i}", [32, 64])
+    return space
+
+
+def test_read_values_hold_only_what_the_code_reached_in_a_loop() -> None:
+    space = layers_space()
+    hp = space.with_values({"num_layers": 2, "units_0": 64, "units_1": 32, "units_2": 64})
+    for i in range(hp.Int("num_layers", 1, 3)):
+        hp.Choice(f"units_{i}", [32, 64])
+    assert hp.read_values == {"num_layers": 2, "units_0": 64, "units_1": 32}
+    assert hp.get("units_2") == 64  # still known, just not read by this trial's code
+
+
+def test_read_values_leave_out_the_branch_not_taken() -> None:
+    space = hs.HyperParameters()
+    space.Choice("classifier", ["SVC", "RandomForest"])
+    space.Float("svc_c", 1e-3, 1e3, sampling="log")
+    space.Int("rf_max_depth", 2, 32)
+    hp = space.with_values({"classifier": "SVC", "svc_c": 4.62, "rf_max_depth": 32})
+    if hp.Choice("classifier", ["SVC", "RandomForest"]) == "SVC":
+        hp.Float("svc_c", 1e-3, 1e3, sampling="log")
+    else:
+        hp.Int("rf_max_depth", 2, 32)
+    assert hp.read_values == {"classifier": "SVC", "svc_c": 4.62}
+
+
+def test_get_getitem_and_the_values_dict_count_as_reads() -> None:
+    space = hs.HyperParameters()
+    space.Int("a", 0, 9)
+    space.Int("b", 0, 9)
+    space.Int("c", 0, 9)
+    hp = space.with_values({"a": 1, "b": 2, "c": 3})
+    assert hp.read_values == {}  # nothing read yet
+    assert (hp.get("a"), hp["c"]) == (1, 3)
+    assert hp.read_values == {"a": 1, "c": 3}
+    other = space.with_values({"a": 1, "b": 2, "c": 3})
+    assert other.values["b"] == 2  # the whole dict: every value may have been used
+    assert other.read_values == {"a": 1, "b": 2, "c": 3}
+
+
+def test_reading_a_child_counts_its_parents_and_conditional_scope_still_works() -> None:
+    space = hs.HyperParameters()
+    space.Boolean("dropout")
+    with space.conditional_scope("dropout", [True]):
+        space.Float("rate", 0.1, 0.5, step=0.1)
+    hp = space.with_values({"dropout": True, "rate": 0.3})
+    assert hp.get("rate") == 0.3  # the code read the child only
+    assert hp.read_values == {"dropout": True, "rate": 0.3}
+    off = space.with_values({"dropout": False, "rate": 0.3})
+    with off.conditional_scope("dropout", [True]):
+        assert off.Float("rate", 0.1, 0.5, step=0.1) is None  # inactive: None, not read
+    assert off.read_values == {}
+    assert off.Boolean("dropout") is False
+    assert off.read_values == {"dropout": False}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from hyperscout.objective import Objective
 from hyperscout.samplers import History
+from hyperscout.samplers.base import Coverage
 from hyperscout.schedulers import Suggestion
 from hyperscout.trial import Trial, TrialState
 
@@ -32,6 +33,7 @@ class Ledger:
         self._counted_stable = 0
         self.counted = 0  # finished trials that count toward max_trials
         self.keys: set[str] = set()
+        self.coverage = Coverage()  # what the trials ran, by the values they read
         self.retried: set[int] = set()
         self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
         self.enqueued: set[str] = set()  # keys of enqueued configurations already started
@@ -57,7 +59,8 @@ class Ledger:
         self.counted = self._counted_stable + sum(
             1 for t in trials[self._stable :] if t.is_finished and not t.attrs.get("rerun")
         )
-        return History(trials, self.objective, keys=self.keys)
+        coverage = self.coverage.update(trials)
+        return History(trials, self.objective, keys=self.keys, coverage=coverage)
 
     def rerun_suggestion(self) -> Suggestion | None:
         """The next attempt of the earliest failed trial that runs again, or None."""

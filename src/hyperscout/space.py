@@ -83,7 +83,9 @@ class HyperParameters:
 
     def __init__(self) -> None:
         self._space: dict[str, Parameter] = {}
-        self.values: dict[str, Any] = {}
+        self._values: dict[str, Any] = {}
+        # Names whose value this trial read (see read_values), in the order first read.
+        self._read: dict[str, None] = {}
         self._scope: list[Condition] = []
         self._new_value: NewValueFunction | None = None
         # Parameters by the arguments that defined them, shared by copies (see _define).
@@ -99,6 +101,54 @@ class HyperParameters:
     def names(self) -> list[str]:
         """The parameter names, in definition order."""
         return list(self._space)
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """This trial's value of every active parameter known so far, by name.
+
+        Looking at the whole dict counts as reading every value in it (see
+        :attr:`read_values`): the program may depend on any of them.
+        """
+        self._read.update(dict.fromkeys(self._values))
+        return self._values
+
+    @values.setter
+    def values(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    @property
+    def read_values(self) -> dict[str, Any]:
+        """The values this trial read, in space order: what the tuner records for it.
+
+        A value is read by a call that returns it (``hp.Int``, ``hp.Float``, ``hp.Choice``,
+        ``hp.Boolean``, ``hp.Fixed``, ``hp.get``, ``hp[name]``) or by looking at
+        :attr:`values`. The parents whose conditions switch a read parameter on count as
+        read too. A parameter the program never reached (the third layer's units when
+        ``num_layers`` is 2, the other branch of an ``if``) is left out: the trial did not
+        depend on it.
+
+        >>> hp = HyperParameters()
+        >>> for i in range(hp.Int("layers", 1, 3)):
+        ...     _ = hp.Choice(f"units_{i}", [32, 64])
+        >>> hp = hp.with_values({"layers": 1, "units_0": 64, "units_1": 32})
+        >>> for i in range(hp.Int("layers", 1, 3)):
+        ...     _ = hp.Choice(f"units_{i}", [32, 64])
+        >>> hp.read_values
+        {'layers': 1, 'units_0': 64}
+        """
+        wanted = set()
+        for name in self._read:
+            if name in self._values:
+                wanted.add(name)
+                param = self._space.get(name)
+                stack = list(param.conditions) if param is not None else []
+                while stack:  # the parents that switch it on, and theirs
+                    parent = stack.pop().parent
+                    if parent not in wanted and parent in self._values:
+                        wanted.add(parent)
+                        grand = self._space.get(parent)
+                        stack.extend(grand.conditions if grand is not None else ())
+        return {k: v for k, v in self._values.items() if k in wanted}
 
     def __contains__(self, name: object) -> bool:
         return name in self._space
@@ -118,14 +168,15 @@ class HyperParameters:
 
     def get(self, name: str) -> Any:
         """The value of ``name`` in this trial (its default when no value was set)."""
-        if name in self.values:
-            return self.values[name]
+        if name in self._values:
+            self._read[name] = None
+            return self._values[name]
         return self.parameter(name).default
 
     def is_active(self, name: str | Parameter, values: Mapping[str, Any] | None = None) -> bool:
         """True when every condition of the parameter holds (for ``values``, or this trial's)."""
         param = self.parameter(name) if isinstance(name, str) else name
-        return param.is_active(self.values if values is None else values)
+        return param.is_active(self._values if values is None else values)
 
     def active_values(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` without the parameters that their conditions switch off, in space order."""
@@ -306,11 +357,12 @@ class HyperParameters:
         return param
 
     def _value_of(self, param: Parameter) -> Any:
-        if not param.is_active(self.values):
-            self.values.pop(param.name, None)
+        if not param.is_active(self._values):
+            self._values.pop(param.name, None)
             return None
-        if param.name in self.values:
-            value = self.values[param.name]
+        self._read[param.name] = None
+        if param.name in self._values:
+            value = self._values[param.name]
             if not param.contains(value):
                 raise InvalidArgumentError(
                     f"{param._label()}: the value {value!r} given for this trial is not one of "
@@ -318,10 +370,10 @@ class HyperParameters:
                 )
             return value
         if self._new_value is not None:
-            value = self._new_value(param, self.values)
+            value = self._new_value(param, self._values)
         else:
             value = param.default
-        self.values[param.name] = value
+        self._values[param.name] = value
         return value
 
     # -- copies and serialisation --------------------------------------------------------
@@ -330,7 +382,7 @@ class HyperParameters:
         clone = HyperParameters()
         clone._space = dict(self._space)
         clone._known = self._known
-        clone.values = dict(self.values)
+        clone._values = dict(self._values)
         return clone
 
     def with_values(
@@ -343,7 +395,7 @@ class HyperParameters:
         clone = HyperParameters()
         clone._space = dict(self._space)
         clone._known = self._known
-        clone.values = self.active_values(values)
+        clone._values = self.active_values(values)
         clone._new_value = new_value
         return clone
 
@@ -381,4 +433,4 @@ class HyperParameters:
         return hp
 
     def __repr__(self) -> str:
-        return f"HyperParameters(values={self.values!r})"
+        return f"HyperParameters(values={self._values!r})"

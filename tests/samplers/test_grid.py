@@ -407,3 +407,28 @@ def test_one_grid_sampler_serves_two_studies_in_full() -> None:
     second.search()
     assert [t.values for t in second.trials] == [t.values for t in first.trials]
     assert len(second.trials) == 6
+
+
+class Layers:
+    """KerasTuner's idiom: ``units_i`` read only for the layers the network has."""
+
+    def __init__(self) -> None:
+        self.networks: list[tuple[int, ...]] = []
+
+    def __call__(self, hp: hs.HyperParameters) -> float:
+        units = tuple(hp.Choice(f"units_{i}", [32, 64]) for i in range(hp.Int("n_layers", 1, 3)))
+        self.networks.append(units)
+        return float(sum(units))
+
+
+def test_grid_over_a_layer_loop_trains_each_of_the_14_networks_once() -> None:
+    objective = Layers()
+    tuner = hs.GridSearch(objective, storage="memory", verbose=0)
+    tuner.search()
+    every = {u for n in (1, 2, 3) for u in itertools.product([32, 64], repeat=n)}
+    assert len(every) == 14
+    assert len(objective.networks) == 14  # before: 34 trainings, one per 3-layer grid point
+    assert set(objective.networks) == every
+    for trial in tuner.trials:  # a trial records the units of its own layers only
+        n = trial.values["n_layers"]
+        assert set(trial.values) == {"n_layers", *(f"units_{i}" for i in range(n))}

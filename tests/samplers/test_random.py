@@ -263,3 +263,21 @@ def test_discrete_parameters_are_uniform_over_their_values() -> None:
         counts = [sum(1 for s in samples if s[name] == v) for v in values]
         assert sum(counts) == 4000
         assert stats.chisquare(counts).pvalue > 0.001, (name, counts)
+
+
+def test_random_search_over_a_layer_loop_stops_after_the_14_networks() -> None:
+    networks: list[tuple[int, ...]] = []
+
+    def layers(hp: hs.HyperParameters) -> float:
+        units = tuple(hp.Choice(f"units_{i}", [32, 64]) for i in range(hp.Int("n_layers", 1, 3)))
+        networks.append(units)
+        return float(sum(units))
+
+    tuner = hs.RandomSearch(layers, max_trials=100, seed=0, storage="memory", verbose=0)
+    tuner.search()
+    # Each network once, then nothing is left: the ghost units_2 of a two-layer network
+    # no longer makes it look new.
+    assert len(networks) == len(set(networks)) == 14
+    for trial in tuner.trials:
+        n = trial.values["n_layers"]
+        assert set(trial.values) == {"n_layers", *(f"units_{i}" for i in range(n))}

@@ -9,16 +9,102 @@ from __future__ import annotations
 
 import abc
 import itertools
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from typing import Any, overload
 
 import numpy as np
 
 from hyperscout.objective import Objective
-from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters, Parameter
+from hyperscout.space import DEFAULT_GRID_POINTS, Condition, HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState, config_key
 
-__all__ = ["History", "Sampler", "enumerate_grid", "grid_size", "sample_active"]
+__all__ = [
+    "Coverage",
+    "History",
+    "Sampler",
+    "enumerate_grid",
+    "grid_size",
+    "infer_conditions",
+    "sample_active",
+]
+
+
+class Coverage:
+    """Which configurations the trials of a study already ran, counting what they read.
+
+    A trial records only the parameters its code read (see
+    :attr:`~hyperscout.space.HyperParameters.read_values`). A configuration ``c`` over the
+    known space is *covered* by a trial ``t`` when every value ``t`` has is also ``c``'s:
+    running ``c`` would run ``t``'s program again (``n_layers=1`` reads ``units_0`` and never
+    ``units_1``, so ``{n_layers: 1, units_0: 32}`` covers every value of ``units_1``).
+
+    The trials are indexed by the set of names they hold (a study has few such sets), so a
+    check costs one dict lookup per set. :meth:`update` takes a study's trial list and reads
+    only the trials from the first unfinished one on (finished trials never change), so a
+    coverage kept across the proposals of a study costs little per trial.
+
+    >>> coverage = Coverage()
+    >>> coverage.add({"n_layers": 1, "units_0": 32})
+    >>> coverage.covers({"n_layers": 1, "units_0": 32, "units_1": 64})
+    True
+    >>> coverage.covers({"n_layers": 2, "units_0": 32, "units_1": 64})
+    False
+    """
+
+    def __init__(self) -> None:
+        self._index: dict[frozenset[str], set[str]] = {}
+        self._stable = 0
+        #: Every configuration added for good, in order: followers (a sampler's cache of
+        #: what is left of a grid) can take the news from where they stopped.
+        self.added: list[Mapping[str, Any]] = []
+        #: The values of the trials still running: their proposals, replaced by what they
+        #: read once they finish, so they are looked at anew on every update.
+        self.running: list[Mapping[str, Any]] = []
+        self._running_index: dict[frozenset[str], set[str]] = {}
+
+    def add(self, values: Mapping[str, Any]) -> None:
+        """Count ``values`` (a finished trial's, or any configuration run) as run, for good."""
+        if _insert(self._index, values):
+            self.added.append(values)
+
+    def update(self, trials: Sequence[Trial]) -> Coverage:
+        """Bring the coverage up to date with a study's trial list (which only grows).
+
+        Finished trials are added for good; running ones for this update only, since they
+        record what they read when they finish.
+        """
+        if len(trials) < self._stable:  # another (or an emptied) study: start over
+            self.__init__()  # type: ignore[misc]
+        self.running, self._running_index = [], {}
+        for trial in trials[self._stable :]:
+            if trial.is_finished:
+                self.add(trial.values)
+            elif _insert(self._running_index, trial.values):
+                self.running.append(trial.values)
+        while self._stable < len(trials) and trials[self._stable].is_finished:
+            self._stable += 1
+        return self
+
+    def covers(self, values: Mapping[str, Any]) -> bool:
+        """True when some trial's values are all among ``values`` (see the class docstring)."""
+        return _covered(self._index, values) or _covered(self._running_index, values)
+
+
+def _insert(index: dict[frozenset[str], set[str]], values: Mapping[str, Any]) -> bool:
+    keys = index.setdefault(frozenset(values), set())
+    key = config_key(values)
+    if key in keys:
+        return False
+    keys.add(key)
+    return True
+
+
+def _covered(index: dict[frozenset[str], set[str]], values: Mapping[str, Any]) -> bool:
+    names = values.keys()
+    for held, keys in index.items():
+        if held <= names and config_key({k: values[k] for k in held}) in keys:
+            return True
+    return False
 
 
 class History(Sequence[Trial]):
@@ -36,10 +122,12 @@ class History(Sequence[Trial]):
         objective: Objective,
         *,
         keys: Set[str] | None = None,
+        coverage: Coverage | None = None,
     ) -> None:
         self._trials = trials
         self.objective = objective
         self._keys = keys
+        self._coverage = coverage
 
     @overload
     def __getitem__(self, index: int) -> Trial: ...
@@ -61,6 +149,25 @@ class History(Sequence[Trial]):
         if self._keys is None:
             self._keys = frozenset(t.key for t in self._trials)
         return self._keys
+
+    @property
+    def coverage(self) -> Coverage:
+        """What the trials ran (:class:`Coverage`): what not to propose again.
+
+        The tuner passes one in, kept up to date as trials arrive; otherwise it is built from
+        the trials on first use.
+        """
+        if self._coverage is None:
+            self._coverage = Coverage().update(self._trials)
+        return self._coverage
+
+    def covers(self, values: Mapping[str, Any]) -> bool:
+        """True when a trial already ran ``values``' program (it read a subset of them)."""
+        return self.coverage.covers(values)
+
+    def subset(self, trials: Sequence[Trial]) -> History:
+        """A history of some of these trials that still knows what every trial ran."""
+        return History(trials, self.objective, keys=self.keys, coverage=self.coverage)
 
     def in_state(self, *states: TrialState) -> list[Trial]:
         """The trials in any of ``states``."""
@@ -104,6 +211,87 @@ class Sampler(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+#: A parameter with at most this many values may be found to switch others on and off.
+_MAX_PARENT_VALUES = 64
+
+
+def infer_conditions(space: HyperParameters, trials: Iterable[Trial]) -> HyperParameters:
+    """The space with the conditions that the trials' reads reveal.
+
+    A trial records only the parameters its code read, so a parameter that some trials lack
+    is switched on and off by the code: ``units_2`` is read only when ``n_layers`` is 3,
+    ``svc_c`` only when ``classifier`` is ``"SVC"``. For each such parameter, the first
+    parameter defined before it, with finitely many values, whose values tell exactly when
+    it was read (read for some values, never read for the others, and always present when
+    it is read) becomes its parent: the parameter gets the condition "parent takes a value
+    other than those seen without it". Values of the parent no trial has tried yet keep it
+    on. A parameter no parent explains (it joined the space after the first trials, say)
+    is left as it is. Only COMPLETE and PRUNED trials are read (a running trial holds its
+    whole proposal, a failed one its whole configuration).
+
+    Model-based samplers build their encoding on this space, so that their model never
+    sees a made-up value of a parameter a trial did not read, and their proposals hold
+    only the parameters that will be read.
+
+    >>> from hyperscout.trial import Trial, TrialState
+    >>> hp = HyperParameters()
+    >>> _ = hp.Int("n_layers", 1, 2); _ = hp.Choice("units_0", [8, 16])
+    >>> _ = hp.Choice("units_1", [8, 16])
+    >>> done = [Trial(0, {"n_layers": 1, "units_0": 8}, TrialState.COMPLETE, value=1.0),
+    ...         Trial(1, {"n_layers": 2, "units_0": 8, "units_1": 16}, TrialState.PRUNED)]
+    >>> infer_conditions(hp, done).parameter("units_1").conditions
+    (Condition(parent='n_layers', values=(2,)),)
+    """
+    params = space.space
+    done = [t.values for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    if all(len(values) >= len(params) for values in done):
+        return space  # every trial read every parameter (the usual case): nothing to infer
+    lacking = [p for p in params if any(p.name not in v and p.is_active(v) for v in done)]
+    if not lacking:
+        return space
+    position = {p.name: i for i, p in enumerate(params)}
+    changed: dict[str, Parameter] = {}
+    for param in lacking:
+        eligible = [v for v in done if param.is_active(v)]
+        for parent in params[: position[param.name]]:
+            condition = _explaining(param.name, parent, eligible)
+            if condition is not None:
+                data = param.to_dict()
+                data["conditions"] = [c.to_dict() for c in (*param.conditions, condition)]
+                changed[param.name] = Parameter.from_dict(data)
+                break
+    if not changed:
+        return space
+    return HyperParameters.from_dict(
+        {"parameters": [changed.get(p.name, p).to_dict() for p in params]}
+    )
+
+
+def _explaining(
+    name: str, parent: Parameter, trials: Sequence[Mapping[str, Any]]
+) -> Condition | None:
+    """The condition on ``parent`` under which exactly the ``trials`` that hold ``name`` ran.
+
+    None when ``parent`` cannot tell (continuous or with many values, absent from a trial
+    that read ``name``, or one of its values seen both with and without ``name``).
+    """
+    size = parent.cardinality
+    if size is None or size > _MAX_PARENT_VALUES or size < 2:
+        return None
+    on: list[Any] = []
+    off: list[Any] = []
+    for values in trials:
+        if parent.name not in values:
+            if name in values:
+                return None
+            continue
+        (on if name in values else off).append(values[parent.name])
+    if not on or not off or any(v in off for v in on):
+        return None
+    kept = tuple(v for v in parent.grid() if v not in off)
+    return Condition(parent.name, kept) if kept else None
 
 
 def sample_active(space: HyperParameters, rng: np.random.Generator) -> dict[str, Any]:

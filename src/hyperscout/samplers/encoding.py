@@ -236,6 +236,11 @@ class SpaceEncoding:
         """The parameter names, in unit-column order."""
         return [spec.name for spec in self.parameters]
 
+    def parameter(self, name: str) -> EncodedParameter | None:
+        """The encoded parameter named ``name``, or None when the space has none."""
+        position = self._position.get(name)
+        return None if position is None else self.parameters[position]
+
     # -- values -> units -----------------------------------------------------------------
     def encode_one(self, values: Mapping[str, Any]) -> FloatArray:
         """The units of one configuration.

@@ -17,11 +17,25 @@ Conditional parameters
     No made-up value of an inactive parameter is presented to the model as if it had been
     observed. Proposals contain only the active parameters (the walk of ``sample_active``).
 
+    Trials record only the parameters their code read, so a define-by-run objective's
+    ``if``/``else`` branches and ``for i in range(hp.Int("n_layers", ...))`` loops leave
+    parameters out of some trials without declaring a condition. The sampler works on the
+    space with the conditions those reads reveal
+    (:func:`~hyperscout.samplers.base.infer_conditions`: ``units_2`` is on when
+    ``n_layers`` is 3): its model sees ``n_layers=1`` networks as the same configuration
+    whatever the units of the layers they lack, and its proposals leave those out.
+
 The outputs
     The losses of the COMPLETE trials (lower is better; non-finite losses are replaced by the
-    worst finite one) are warped by a Yeo-Johnson transform whose exponent is fitted by
-    maximum likelihood on a grid (monotone, so ranks are kept; it tames heavy tails and skew),
-    then standardised to mean 0 and variance 1.
+    worst finite one) and of the PRUNED ones, which a scheduler stopped early: their last
+    report clipped to the range from the median to the worst complete loss (the worst when
+    they reported nothing). A report at an early step is not comparable with final losses,
+    but the stop says the trial did worse than the typical one, so it counts as no better
+    than the median (see ``_observations``). Left out, pruned trials would leave the
+    acquisition's maximum where they ran and the same region would be proposed again and
+    again; ``n_startup_trials`` counts them too. The losses are warped by a Yeo-Johnson
+    transform whose exponent is fitted by maximum likelihood on a grid (monotone, so ranks
+    are kept; it tames heavy tails and skew), then standardised to mean 0 and variance 1.
 
 The hyperparameters
     Fitted by maximising the log marginal likelihood plus log priors with L-BFGS-B and
@@ -54,10 +68,12 @@ The acquisition
 
 Parallel trials
     RUNNING trials enter the model with a constant liar, the mean of the warped losses, so
-    that workers asking at the same time get different proposals. No configuration already in
-    the history (any state) is proposed again; when the best candidate is one, the next best
-    is taken, and failing all, a random unseen configuration. ``sample`` returns None only when
-    a finite space has been tried entirely.
+    that workers asking at the same time get different proposals. No configuration a trial
+    already ran (any state) is proposed again, counting a trial as having run every
+    configuration that agrees with the values it read
+    (:class:`~hyperscout.samplers.base.Coverage`); when the best candidate is one, the next
+    best is taken, and failing all, a random unseen configuration. ``sample`` returns None
+    only when a finite space has been covered entirely.
 
 Cost
     One Cholesky factorisation per hyperparameter evaluation; the factor of the final fit is
@@ -105,7 +121,15 @@ import numpy.typing as npt
 from scipy import optimize
 
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.samplers.base import History, Sampler, enumerate_grid, grid_size, sample_active
+from hyperscout.samplers.base import (
+    Coverage,
+    History,
+    Sampler,
+    enumerate_grid,
+    grid_size,
+    infer_conditions,
+    sample_active,
+)
 from hyperscout.samplers.encoding import INACTIVE_VALUE, EncodedParameter, SpaceEncoding
 from hyperscout.samplers.gp_model import (
     NOISE_FLOOR,
@@ -118,7 +142,7 @@ from hyperscout.samplers.gp_model import (
     warp_losses,
 )
 from hyperscout.space import HyperParameters
-from hyperscout.trial import Trial, TrialState, config_key
+from hyperscout.trial import Trial, TrialState
 
 __all__ = ["GPSampler", "log_expected_improvement"]
 
@@ -202,13 +226,11 @@ class _Space:
         self.finite = all(s.kind != "continuous" for s in specs)
         self.size: int | None = None
         self.grid_units: FloatArray | None = None
-        self.grid_keys: list[str] = []
         self.grid_values: list[dict[str, Any]] = []
         if self.finite:
             self.size = _finite_size(space)
             if self.size <= n_enumerable:
                 self.grid_values = list(enumerate_grid(space))
-                self.grid_keys = [config_key(v) for v in self.grid_values]
                 self.grid_units = self.encoding.encode(self.grid_values)
         parents = {c.parent for s in specs for c in s.param.conditions}
         # Relaxed in L-BFGS-B: continuous parameters and discrete ones with many values,
@@ -227,6 +249,37 @@ class _Space:
         # values never change; the check guards against a sampler shared by two studies).
         self._units: dict[int, tuple[Mapping[str, Any], FloatArray]] = {}
         self._variants: dict[frozenset[str], SpaceEncoding] = {}
+        # Which grid configurations a study's trials already ran, brought up to date from
+        # the coverage's list of additions (it only grows).
+        self._covered: npt.NDArray[np.bool_] | None = None
+        self._covered_by: tuple[Coverage, int] | None = None
+
+    def uncovered(self, coverage: Coverage) -> list[int]:
+        """Indices of the grid configurations no trial has run yet (see :class:`Coverage`)."""
+        if self._covered is None or self._covered_by is None or coverage is not self._covered_by[0]:
+            self._covered = np.zeros(len(self.grid_values), dtype=bool)
+            self._covered_by = (coverage, 0)
+        covered, start = self._covered, self._covered_by[1]
+        for values in coverage.added[start:]:
+            covered |= self._matches(values)
+        self._covered_by = (coverage, len(coverage.added))
+        now = covered.copy()
+        for values in coverage.running:
+            now |= self._matches(values)
+        return [int(i) for i in np.nonzero(~now)[0]]
+
+    def _matches(self, values: Mapping[str, Any]) -> npt.NDArray[np.bool_]:
+        """Which grid configurations hold every value of ``values``."""
+        assert self.grid_units is not None
+        match = np.ones(len(self.grid_values), dtype=bool)
+        for name, value in values.items():
+            spec = self.encoding.parameter(name)
+            if spec is None or not spec.param.contains(value):
+                match[:] = False  # a parameter (or value) no grid configuration has
+                break
+            with np.errstate(invalid="ignore"):
+                match &= np.abs(self.grid_units[:, spec.index] - spec.param.encode(value)) < 1e-9
+        return match
 
     def feature_encoding(self, units: FloatArray) -> SpaceEncoding:
         """The encoding for the model's features, given the units of the trials.
@@ -274,8 +327,8 @@ class GPSampler(Sampler):
     comes from the ``rng`` the tuner passes to :meth:`sample`.
 
     Args:
-        n_startup_trials: completed trials drawn from a scrambled Sobol sequence before the
-            model is used (at least 1).
+        n_startup_trials: completed (or pruned) trials drawn from a scrambled Sobol sequence
+            before the model is used (at least 1).
         n_candidates: random (Sobol) candidates scored by the acquisition in each proposal,
             before the local optimisation.
         n_restarts: how many of the best candidates start an L-BFGS-B optimisation of the
@@ -356,16 +409,15 @@ class GPSampler(Sampler):
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         if not space.space:
-            return None if config_key({}) in history.keys else {}
-        cached = self._cached_space(space)
-        seen = history.keys
-        if cached.grid_units is not None and all(k in seen for k in cached.grid_keys):
+            return None if history.covers({}) else {}
+        cached = self._cached_space(infer_conditions(space, history))
+        if cached.grid_units is not None and not cached.uncovered(history.coverage):
             return None
-        completed = history.completed
-        if len(completed) < self.n_startup_trials:
+        observed, losses = _observations(history)
+        if len(observed) < self.n_startup_trials:
             return self._initial(cached, history, rng)
         with _single_threaded_blas():
-            return self._optimise(cached, history, completed, rng)
+            return self._optimise(cached, history, observed, rng, losses=losses)
 
     def sample_across_budgets(
         self,
@@ -390,16 +442,15 @@ class GPSampler(Sampler):
         trials of the model follow the Sobol design, as in :meth:`sample`.
         """
         if not space.space:
-            return None if config_key({}) in history.keys else {}
+            return None if history.covers({}) else {}
         for number, level in levels.items():
             if not 0.0 <= level <= 1.0:
                 raise InvalidArgumentError(
                     f"GPSampler.sample_across_budgets(levels=...): trial {number}: expected a "
                     f"level between 0 and 1, got {level!r}."
                 )
-        cached = self._cached_space(space)
-        seen = history.keys
-        if cached.grid_units is not None and all(k in seen for k in cached.grid_keys):
+        cached = self._cached_space(infer_conditions(space, history))
+        if cached.grid_units is not None and not cached.uncovered(history.coverage):
             return None
         completed = [t for t in history.completed if t.number in levels]
         if len(completed) < self.n_startup_trials:
@@ -418,7 +469,7 @@ class GPSampler(Sampler):
         self, cached: _Space, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         """The next unseen point of the study's scrambled Sobol sequence."""
-        enc, seen = cached.encoding, history.keys
+        enc, seen = cached.encoding, history.coverage
         if len(history) == 0:
             points = enc.sobol(1, rng)
             start = 0
@@ -429,7 +480,7 @@ class GPSampler(Sampler):
             points = enc.sobol(start + 64, seed)
         for row in points[start:]:
             values = enc.decode(enc.mask_inactive(row)[0])
-            if config_key(values) not in seen:
+            if not seen.covers(values):
                 return values
         return self._random_unseen(cached, history, rng)
 
@@ -437,23 +488,21 @@ class GPSampler(Sampler):
         self, cached: _Space, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         """A random configuration not in the history; None when a finite space is exhausted."""
-        seen = history.keys
+        seen = history.coverage
         space = cached.encoding.space
         if cached.grid_units is not None:
-            left = [
-                v
-                for v, k in zip(cached.grid_values, cached.grid_keys, strict=True)
-                if k not in seen
-            ]
-            return dict(left[int(rng.integers(len(left)))]) if left else None
+            unseen = cached.uncovered(seen)
+            if not unseen:
+                return None
+            return dict(cached.grid_values[unseen[int(rng.integers(len(unseen)))]])
         values: dict[str, Any] = {}
         for _ in range(_MAX_REDRAWS):
             values = sample_active(space, rng)
-            if config_key(values) not in seen:
+            if not seen.covers(values):
                 return values
         if not cached.finite or (cached.size or 0) > _LISTABLE:
             return values  # a repeat is all there is left to give, or vanishingly unlikely
-        left = [v for v in enumerate_grid(space) if config_key(v) not in seen]
+        left = [v for v in enumerate_grid(space) if not seen.covers(v)]
         return left[int(rng.integers(len(left)))] if left else None
 
     def _model(
@@ -462,8 +511,10 @@ class GPSampler(Sampler):
         history: History,
         completed: list[Trial],
         levels: Mapping[int, float] | None = None,
+        losses: FloatArray | None = None,
     ) -> _Model:
-        losses = np.array([history.loss(t) for t in completed], dtype=float)
+        if losses is None:
+            losses = np.array([history.loss(t) for t in completed], dtype=float)
         finite = np.isfinite(losses)
         if not finite.all():
             worst = float(losses[finite].max()) if finite.any() else 0.0
@@ -538,11 +589,13 @@ class GPSampler(Sampler):
         completed: list[Trial],
         rng: np.random.Generator,
         levels: Mapping[int, float] | None = None,
+        *,
+        losses: FloatArray | None = None,
     ) -> dict[str, Any] | None:
-        enc, seen = cached.encoding, history.keys
-        model = self._model(cached, history, completed, levels)
+        enc, seen = cached.encoding, history.coverage
+        model = self._model(cached, history, completed, levels, losses)
         if cached.grid_units is not None:
-            unseen = [i for i, k in enumerate(cached.grid_keys) if k not in seen]
+            unseen = cached.uncovered(seen)
             scores = model.score(cached.grid_units[unseen])
             return dict(cached.grid_values[unseen[int(np.argmax(scores))]])
 
@@ -557,7 +610,7 @@ class GPSampler(Sampler):
             order = np.argsort(-scores, kind="stable")
         for i in order[:512]:
             values = enc.decode(enc.mask_inactive(latent[i])[0])
-            if config_key(values) not in seen:
+            if not seen.covers(values):
                 return values
         return self._random_unseen(cached, history, rng)
 
@@ -582,6 +635,35 @@ class GPSampler(Sampler):
         moved = np.where(kinds[None, :], base, moved)
         moved = np.where(redraw, rng.random(base.shape), moved)
         return np.vstack([sobol, enc.round(moved)])
+
+
+def _observations(history: History) -> tuple[list[Trial], FloatArray]:
+    """The trials the model learns from, in trial order, and their losses.
+
+    The COMPLETE trials with their loss, and the PRUNED ones (stopped early by the
+    scheduler) with a pessimistic loss: their last report clipped to the range from the
+    median to the worst of the complete trials' losses (the worst when they reported
+    nothing). A stopped trial's last report is a value at an earlier step, not comparable
+    with final values (mostly worse, as losses fall with training), but the stop itself says
+    it did worse than the typical trial: so it ranks no better than the median and no worse
+    than the worst. Without pruned trials in the model, the acquisition's maximum stays where
+    they were, and the GP proposes the same region (with parameters that do not matter
+    changed) again and again. Without complete trials, pruned ones keep their last report.
+    """
+    trials = [
+        t
+        for t in history
+        if (t.state is TrialState.COMPLETE and t.value is not None) or t.state is TrialState.PRUNED
+    ]
+    losses = np.array([history.loss(t) for t in trials], dtype=float)
+    complete = np.array([t.state is TrialState.COMPLETE for t in trials], dtype=bool)
+    known = complete & np.isfinite(losses)
+    if known.any() and not complete.all():
+        median, worst = float(np.median(losses[known])), float(losses[known].max())
+        pruned = ~complete
+        imputed = np.where(np.isfinite(losses), np.clip(losses, median, worst), worst)
+        losses = np.where(pruned, imputed, losses)
+    return trials, losses
 
 
 def _level_shifts(

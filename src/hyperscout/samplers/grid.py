@@ -21,9 +21,13 @@ class GridSampler(Sampler):
     Choices, booleans, integers and stepped floats contribute all their values; a float
     without a step contributes ``float_points`` evenly spaced values of its scale (linear,
     log or reverse log), ends included. Combinations come in a deterministic order (the first
-    parameter varies slowest), skipping those already in the history, so a resumed grid goes
-    on where it stopped. When every combination has been tried, :meth:`sample` returns None
-    and the search stops.
+    parameter varies slowest), skipping those a trial already ran, so a resumed grid goes
+    on where it stopped. A trial runs only the parameters its code reads: with
+    ``for i in range(hp.Int("n_layers", 1, 3)): hp.Choice(f"units_{i}", [32, 64])`` the trial
+    ``{n_layers: 1, units_0: 32}`` covers every combination that only differs in ``units_1``
+    and ``units_2``, so the grid runs each of the 14 networks once (see
+    :class:`~hyperscout.samplers.base.Coverage`). When every combination has been covered,
+    :meth:`sample` returns None and the search stops.
 
     A parameter first met while a trial runs takes its first grid value; the grid then
     covers it from the next trial on.
@@ -45,9 +49,9 @@ class GridSampler(Sampler):
                 f"GridSampler(float_points=...): expected an int >= 2, got {float_points!r}."
             )
         self.float_points = float_points
-        # A cursor into the enumeration of one space for one study. The study's tried keys
-        # only grow, so a combination skipped once stays tried and the cursor never goes
-        # back; another key set (another study, or a History built by hand) starts over.
+        # A cursor into the enumeration of one space for one study. What the study ran only
+        # grows, so a combination skipped once stays covered and the cursor never goes
+        # back; another coverage (another study, or a History built by hand) starts over.
         self._signature: str | None = None
         self._cursor: Iterator[dict[str, Any]] | None = None
         self._pending: dict[str, Any] | None = None
@@ -57,7 +61,7 @@ class GridSampler(Sampler):
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
         signature = config_key(space.to_dict())
-        seen = history.keys
+        seen = history.coverage
         if self._cursor is None or signature != self._signature or seen is not self._keys_seen:
             self._signature = signature
             self._cursor = enumerate_grid(space, self.float_points)
@@ -68,7 +72,7 @@ class GridSampler(Sampler):
                 self._pending = next(self._cursor, None)
                 if self._pending is None:
                     return None
-            if config_key(self._pending) not in seen:
+            if not seen.covers(self._pending):
                 return dict(self._pending)
             self._pending = None
 

@@ -9,7 +9,6 @@ import numpy as np
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.samplers.base import History, Sampler, enumerate_grid, grid_size, sample_active
 from hyperscout.space import HyperParameters
-from hyperscout.trial import config_key
 
 __all__ = ["RandomSampler"]
 
@@ -18,7 +17,11 @@ _LISTABLE = 200_000
 
 
 class RandomSampler(Sampler):
-    """Draws configurations at random; a configuration already tried is drawn again.
+    """Draws configurations at random; a configuration a trial already ran is drawn again.
+
+    A trial ran every configuration that agrees with the values it read (see
+    :class:`~hyperscout.samplers.base.Coverage`); a finite space whose configurations are
+    all covered gives None.
 
     Args:
         max_redraws: draws tried before listing what is left of a finite space.
@@ -41,18 +44,18 @@ class RandomSampler(Sampler):
     def sample(
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
-        seen = history.keys
+        seen = history.coverage
         values: dict[str, Any] = {}
         for _ in range(self.max_redraws):
             values = sample_active(space, rng)
-            if config_key(values) not in seen:
+            if not seen.covers(values):
                 return values
         # Collisions keep coming: the space is finite and mostly explored, or tiny.
         if any(p.cardinality is None for p in space.space):
             return values  # a continuous space: a repeat is vanishingly unlikely to matter
         if grid_size(space) > _LISTABLE:
             return values
-        left = [v for v in enumerate_grid(space) if config_key(v) not in seen]
+        left = [v for v in enumerate_grid(space) if not seen.covers(v)]
         if not left:
             return None
         return left[int(rng.integers(len(left)))]

@@ -64,8 +64,10 @@ parameters.
 
 Running trials count as bad (``constant_liar=True``): parallel workers asking at the same
 time are pushed away from one another's pending configurations. A proposal is never a
-configuration already in the history: the next best candidate is taken, then a random unseen
-configuration; a finite space that is exhausted gives None.
+configuration a trial already ran (a trial ran every configuration that agrees with the values
+it read, see :class:`~hyperscout.samplers.base.Coverage`): the next best candidate is taken,
+then a random unseen configuration; a finite space that is exhausted gives None. Parameters a
+trial did not read are absent from it, and treated as inactive there.
 
 The encoded trials are cached on the sampler (finished trials never change), so a call
 encodes only the new trials and the rest is a few vectorised NumPy operations.
@@ -104,7 +106,7 @@ from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.samplers.base import History, Sampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.space import HyperParameters, Int, Parameter
-from hyperscout.trial import Trial, TrialState, config_key
+from hyperscout.trial import Trial, TrialState
 
 __all__ = ["TPESampler", "default_gamma"]
 
@@ -531,10 +533,10 @@ class TPESampler(Sampler):
         score = self._log_density(layout, good, u, active) - self._log_density(
             layout, worse, u, active
         )
-        seen = history.keys
+        seen = history.coverage
         for k in np.argsort(-score, kind="stable"):
             values = self._decode(layout, u[k])
-            if config_key(values) not in seen:
+            if not seen.covers(values):
                 return values
         # Every candidate was tried already: the good region is exhausted (or the space is).
         return self._random.sample(space, history, rng)

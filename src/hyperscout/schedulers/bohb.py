@@ -182,7 +182,7 @@ class _BudgetModel(Sampler):
     ) -> dict[str, Any] | None:
         fitted = _model_history(history, self.min_points)
         if len(fitted) and self.random_fraction > 0 and rng.random() < self.random_fraction:
-            unfitted = History([], history.objective, keys=history.keys)
+            unfitted = history.subset([])
             return RandomSampler().sample(space, unfitted, rng)
         return self.model.sample(space, fitted, rng)
 
@@ -202,8 +202,8 @@ def _model_history(history: History, min_points: int) -> History:
         group = by_budget[budget]
         complete = sum(1 for t in group if t.state is TrialState.COMPLETE and t.value is not None)
         if complete >= min_points:
-            return History(group, history.objective, keys=history.keys)
-    return History([], history.objective, keys=history.keys)
+            return history.subset(group)
+    return history.subset([])
 
 
 def _gp_of(sampler: Sampler) -> GPSampler | None:
@@ -281,13 +281,13 @@ class _AllBudgetsModel(Sampler):
         ]
         used = len(complete) >= self.gp.n_startup_trials
         if used and self.random_fraction > 0 and rng.random() < self.random_fraction:
-            unfitted = History([], history.objective, keys=history.keys)
+            unfitted = history.subset([])
             return RandomSampler().sample(space, unfitted, rng)
         if len({levels[t.number] for t in complete}) < 2:
             # One budget so far (the first rung of the first bracket): nothing tells how it
             # relates to the full budget, so model it as it is, as the paper does.
             alone = [t for t in history if t.number in levels]
-            return self.gp.sample(space, History(alone, history.objective, keys=history.keys), rng)
+            return self.gp.sample(space, history.subset(alone), rng)
         return self.gp.sample_across_budgets(space, history, rng, levels)
 
     def sample_new(
