@@ -52,6 +52,7 @@ PUBLIC = [
     "TrialPruned",
     "TrialState",
     "Tuner",
+    "UsageError",
     "__version__",
 ]
 
@@ -100,6 +101,7 @@ def test_errors_form_the_documented_tree() -> None:
     for error in (hs.InvalidSpaceError, hs.InvalidArgumentError, hs.ObjectiveDirectionError):
         assert issubclass(error, hs.HyperscoutError) and issubclass(error, ValueError)
     assert issubclass(hs.TooManyFailedTrialsError, RuntimeError)
+    assert issubclass(hs.UsageError, hs.InvalidArgumentError)
     assert issubclass(hs.SchemaVersionError, hs.StorageError)
     assert issubclass(hs.MissingDependencyError, ImportError)
     assert issubclass(hs.SearchFinished, hs.HyperscoutError)

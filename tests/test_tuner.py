@@ -372,7 +372,8 @@ def test_trial_report_rejects_bad_metrics() -> None:
         return 1.0
 
     tuner = make(objective, max_trials=1)
-    tuner.search()
+    with pytest.raises(hs.TooManyFailedTrialsError, match="no trial succeeded"):
+        tuner.search()  # its only trial failed
     error = tuner.trials[0].error
     assert error is not None and "'val_loss' must be a finite number" in error
 

@@ -31,6 +31,7 @@ from hyperscout.exceptions import (
     StorageError,
     TooManyFailedTrialsError,
     TrialPruned,
+    UsageError,
 )
 from hyperscout.executors import Executor, InlineExecutor, ThreadExecutor
 from hyperscout.hypermodel import HyperModel
@@ -112,5 +113,6 @@ __all__ = [
     "TrialPruned",
     "TrialState",
     "Tuner",
+    "UsageError",
     "__version__",
 ]

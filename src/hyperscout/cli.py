@@ -293,7 +293,8 @@ def main() -> None:
     metavar="NAME",
     default=None,
     help="The metric to optimise, a key of the dict the function returns (its direction is "
-    "inferred from names like val_loss or val_accuracy). Default: the returned float.",
+    "inferred from names like val_loss or val_accuracy); required for a function that returns "
+    "a dict. Default: the returned float.",
 )
 @click.option(
     "--direction",
@@ -410,17 +411,11 @@ def run(
                     f"{dict(best[0].values)})"
                 )
             project = Path(directory) / tuner.project_name
-            trials = tuner.trials
+            # (A search whose trials all failed raised TooManyFailedTrialsError: exit 1.)
             out.print(
-                f"The study is saved in {_database_of(project)} ({len(trials)} trials). "
+                f"The study is saved in {_database_of(project)} ({len(tuner.trials)} trials). "
                 f"Look at it with: hyperscout show {project}"
             )
-            failed = [t for t in trials if t.state is hs.TrialState.FAILED]
-            if not best and failed:
-                _fail(
-                    f"Error: no trial completed. The last failure, trial {failed[-1].number}:"
-                    f"\n\n{failed[-1].error}"
-                )
         finally:
             tuner.storage.close()
 

@@ -6,6 +6,8 @@ them all. Errors about bad input also derive from :class:`ValueError`::
     HyperscoutError
     ├── InvalidSpaceError (ValueError)        a parameter defined wrongly
     ├── InvalidArgumentError (ValueError)     a bad argument to a tuner, sampler or storage
+    │   └── UsageError                        a mistake in how a search is set up, seen when
+    │                                         its first trial ran: the search stops at once
     ├── ObjectiveDirectionError (ValueError)  a metric whose direction cannot be inferred
     ├── TooManyFailedTrialsError (RuntimeError)  the objective failed too often in a row
     ├── SearchFinished                        ask() when the strategy has nothing left
@@ -32,6 +34,7 @@ __all__ = [
     "StorageError",
     "TooManyFailedTrialsError",
     "TrialPruned",
+    "UsageError",
 ]
 
 
@@ -45,6 +48,19 @@ class InvalidSpaceError(HyperscoutError, ValueError):
 
 class InvalidArgumentError(HyperscoutError, ValueError):
     """An argument to a tuner, sampler, scheduler or storage is out of range or of a bad type."""
+
+
+class UsageError(InvalidArgumentError):
+    """A mistake in how a search is set up that only a running trial shows; the search stops.
+
+    For example an objective that returns metrics without the one the search optimises (and
+    no trial of the study ever returned it), or a hypermodel that builds Keras models with an
+    executor that trains several in threads. No trial can succeed until the call is fixed, so
+    ``search()`` raises this at once instead of recording failed trials: the trial that
+    showed it (and any other running trial) is given up like an interrupted one, with no
+    result, and runs again when the search resumes. Mistakes that can be seen earlier are
+    raised before any trial, by the tuner's constructor or ``enqueue``.
+    """
 
 
 class ObjectiveDirectionError(HyperscoutError, ValueError):

@@ -26,9 +26,12 @@ from rich.console import Console
 
 from hyperscout._checks import (
     check_enqueued,
+    check_enqueued_read,
     check_int,
+    check_result,
     check_same_objective,
     check_tuner_arguments,
+    objective_changed,
 )
 from hyperscout._ledger import Ledger
 from hyperscout._oracle import OracleView
@@ -45,10 +48,12 @@ from hyperscout.console import SearchProgress, budgets_table, space_table, trial
 from hyperscout.exceptions import (
     ClaimTakenError,
     InvalidArgumentError,
+    InvalidSpaceError,
     SearchFinished,
     StorageError,
     TooManyFailedTrialsError,
     TrialPruned,
+    UsageError,
 )
 from hyperscout.executors import Executor, InlineExecutor
 from hyperscout.hypermodel import (
@@ -197,14 +202,20 @@ class Tuner:
             self.storage.delete_study(self.project_name)
             shutil.rmtree(self.checkpoint_root, ignore_errors=True)
 
-        study = self.storage.get_or_create_study(
-            self.project_name,
-            space=(hyperparameters or HyperParameters()).to_dict(),
-            meta={
-                "objective": self.objective.to_dict(),
-                "seed": seed if seed is not None else secrets.randbelow(2**31),
-            },
-        )
+        space = (hyperparameters or HyperParameters()).to_dict()
+        meta = {
+            "objective": self.objective.to_dict(),
+            "seed": seed if seed is not None else secrets.randbelow(2**31),
+        }
+        study = self.storage.get_or_create_study(self.project_name, space=space, meta=meta)
+        if objective_changed(self.objective, study.meta) and _only_given_up(
+            self.storage.trials(study.id)
+        ):
+            # No result yet, only trials given up (a usage error such as a missing objective=,
+            # or Ctrl-C): the study may still choose its objective. It starts over, same seed.
+            self.storage.delete_study(self.project_name)
+            meta["seed"] = seed if seed is not None else study.meta.get("seed", meta["seed"])
+            study = self.storage.get_or_create_study(self.project_name, space=space, meta=meta)
         check_same_objective(self.project_name, self.objective, study.meta)
         self.seed = seed if seed is not None else int(study.meta.get("seed") or 0)
         self._study_id = study.id
@@ -413,7 +424,10 @@ class Tuner:
         epochs=...)``, see :mod:`hyperscout.integrations.keras`).
 
         Raises:
-            TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row.
+            TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row, or
+                the search ended with failed trials and no successful one in the study.
+            UsageError: a trial showed a mistake in how the search is set up (an objective
+                that returns metrics without the one optimised, say); no result was recorded.
             KeyboardInterrupt: after recording what finished (Ctrl-C).
         """
         if self.hypermodel is None and not self._overrides_run_trial():
@@ -470,13 +484,14 @@ class Tuner:
                         progress.advance(finished)
                         failures_in_row = self._count_failure(finished, failures_in_row)
                     history = self._history()
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, UsageError) as exc:
                 self.executor.cancel()
                 for number in running.values():
-                    self._abandon(number, "The search was interrupted (Ctrl-C).")
+                    self._abandon(number, _stopped_by(exc))
                 raise
             finally:
                 self.executor.close()
+        self._check_some_trial_succeeded()
 
     def _wait_for_others(self, history: History) -> None:
         """Sleep while trials of other workers run; fail if the scheduler waits for nothing.
@@ -509,6 +524,25 @@ class Tuner:
         if self.timeout is not None and time.monotonic() - started >= self.timeout:
             return Stop(f"timeout={self.timeout}s reached")
         return None
+
+    def _check_some_trial_succeeded(self) -> None:
+        """At the end of a search: fail when trials failed and none of the study succeeded.
+
+        ``max_consecutive_failed_trials`` may never be reached (``max_trials`` below it, a
+        timeout, a small grid); a search that produced nothing but failures still says so.
+        """
+        trials = self.storage.trials(self._study_id)
+        if any(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials):
+            return
+        failed = [t for t in trials if t.state is TrialState.FAILED and "abandoned" not in t.attrs]
+        if failed:
+            raise TooManyFailedTrialsError(
+                f"The search ended and no trial succeeded: all {len(failed)} finished trials "
+                "of the study failed (before max_consecutive_failed_trials="
+                f"{self.max_consecutive_failed_trials} failures in a row stopped it). Every "
+                f"trial is kept in the study. The last failure, trial {failed[-1].number}:"
+                f"\n\n{failed[-1].error}"
+            )
 
     def _count_failure(self, trial: Trial, failures_in_row: int) -> int:
         if trial.state is not TrialState.FAILED:
@@ -600,34 +634,54 @@ class Tuner:
         hp = self._trial_hp(trial)
         handle = self._running_trial(trial)
         try:
-            runs = []
-            for execution in range(self.executions_per_trial):
-                runs.append(self._execute(hp, handle, args, kwargs, execution))
-            if handle.revoked:
-                return self._keep_theirs(trial.number, hp)
-            metrics = average(runs)
-            state = TrialState.PRUNED if handle.should_stop() else TrialState.COMPLETE
-            attrs = {"model": self._adapter.name} if self._adapter is not None else None
-            return self._finish(trial.number, hp, state, metrics=metrics, attrs=attrs)
-        except TrialPruned:
-            if handle.revoked:
-                return self._keep_theirs(trial.number, hp)
-            last = handle.reports[max(handle.reports)] if handle.reports else {}
-            return self._finish(trial.number, hp, TrialState.PRUNED, metrics=dict(last))
+            state, metrics, error, attrs = self._outcome(hp, handle, args, kwargs)
+            if "enqueued" in trial.attrs:
+                check_enqueued_read(trial.values, hp)
         except KeyboardInterrupt:
             self._merge_space(hp)
             self._abandon(trial.number, "The search was interrupted (Ctrl-C) during this trial.")
             raise
+        except UsageError as exc:
+            # A mistake in how the search is set up, not a result: give the trial up (it runs
+            # again on resume) and stop the search with the error.
+            with contextlib.suppress(InvalidSpaceError):
+                self._merge_space(hp)
+            self._abandon(trial.number, f"The search stopped at this trial on a usage error: {exc}")
+            raise
+        if handle.revoked:
+            return self._keep_theirs(trial.number, hp)
+        return self._finish(trial.number, hp, state, metrics=metrics, error=error, attrs=attrs)
+
+    def _outcome(
+        self,
+        hp: HyperParameters,
+        handle: RunningTrial,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> tuple[TrialState, dict[str, Any] | None, str | None, dict[str, Any] | None]:
+        """Run the objective for one trial: the state, metrics, error and attrs to record.
+
+        A failure of the trial (the objective raised, returned NaN) is an outcome; a
+        :class:`UsageError` (and Ctrl-C) is raised.
+        """
+        try:
+            runs = []
+            for execution in range(self.executions_per_trial):
+                runs.append(self._execute(hp, handle, args, kwargs, execution))
+        except TrialPruned:
+            last = handle.reports[max(handle.reports)] if handle.reports else {}
+            return TrialState.PRUNED, dict(last), None, None
+        except UsageError:
+            raise
         except BadResultError as exc:
-            if handle.revoked:
-                return self._keep_theirs(trial.number, hp)
-            return self._finish(trial.number, hp, TrialState.FAILED, error=str(exc))
+            return TrialState.FAILED, None, str(exc), None
         except Exception as exc:
-            if handle.revoked:
-                return self._keep_theirs(trial.number, hp)
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             reason = f"The objective raised {type(exc).__name__}: {exc}"
-            return self._finish(trial.number, hp, TrialState.FAILED, error=f"{reason}\n\n{text}")
+            return TrialState.FAILED, None, f"{reason}\n\n{text}", None
+        state = TrialState.PRUNED if handle.should_stop() else TrialState.COMPLETE
+        attrs = {"model": self._adapter.name} if self._adapter is not None else None
+        return state, average(runs), None, attrs
 
     def run_trial(self, trial: RunningTrial, *args: Any, **kwargs: Any) -> Any:
         """Run one execution of a trial and return its result; override it as in KerasTuner.
@@ -703,11 +757,13 @@ class Tuner:
             name = adapter_name_for(result)
             if name is None:
                 if isinstance(hypermodel, HyperModel) or (alone and (args or kwargs)):
-                    raise BadResultError(not_a_model(hypermodel, result, args, kwargs))
+                    reason = not_a_model(hypermodel, result, args, kwargs)
+                    raise BadResultError(reason) if self._metric_seen() else UsageError(reason)
+                check_result(result, self.objective, metric_seen=self._metric_seen)
                 return metrics_of(result, self.objective)
             adapter = load_adapter(name, hypermodel, self.objective)
             if self.executor.n_workers > 1 and not adapter.supports_threads:
-                raise InvalidArgumentError(
+                raise UsageError(
                     f"{name} models train one trial at a time in a process ({name} keeps "
                     f"global state that is reset between trials), but executor= runs "
                     f"{self.executor.n_workers} trials at once. Drop executor=; run several "
@@ -719,6 +775,14 @@ class Tuner:
             self._adapter.before_build(self._model_seed(handle.number, execution))
             result = build_model(hypermodel, hp)
         return self._adapter.run(hp, result, handle, args, kwargs)
+
+    def _metric_seen(self) -> bool:
+        """Whether any trial of the study has produced the objective's metric (or reported it)."""
+        name = self.objective.name
+        return any(
+            t.value is not None or any(name in m for m in t.intermediate.values())
+            for t in self.storage.trials(self._study_id)
+        )
 
     def _model_seed(self, number: int, execution: int) -> int:
         """The seed of a framework's random state for one execution of a trial."""
@@ -796,6 +860,13 @@ class Tuner:
         parameters; the others are drawn as for a new parameter. A configuration enqueued
         again after a resume, and already started, is not run twice.
 
+        A name the space does not know yet is accepted, since the objective may define it
+        when it runs (define-by-run), unless it is a near miss of a known parameter (``Lr``
+        for ``lr``, ``momentun`` for ``momentum``; names that differ only in digits, such as
+        ``units_2`` and ``units_1``, are different parameters): that is a typo, refused. A
+        name still unknown once the enqueued trial ran, while the objective defined a near
+        miss of it, stops the search with :class:`~hyperscout.UsageError`.
+
         >>> import hyperscout as hs
         >>> tuner = hs.RandomSearch(lambda hp: hp.Float("lr", 1e-4, 1e-1, sampling="log"),
         ...                         max_trials=3, storage="memory", verbose=0, seed=0)
@@ -805,7 +876,8 @@ class Tuner:
         {'lr': 0.001}
 
         Raises:
-            InvalidArgumentError: a value is not one of its (already defined) parameter's values.
+            InvalidArgumentError: a value is not one of its (already defined) parameter's
+                values, or a name is a near miss of a known parameter.
         """
         check_enqueued(values, self._space)
         self._queue.append(dict(values))
@@ -903,6 +975,23 @@ class Tuner:
             f"objective={self.objective!r}, sampler={self.sampler!r}, "
             f"scheduler={self.scheduler!r}, max_trials={self.max_trials!r})"
         )
+
+
+def _stopped_by(exc: BaseException) -> str:
+    """Why a search gave up the trials it was running when ``exc`` stopped it."""
+    if isinstance(exc, UsageError):
+        return f"The search stopped on a usage error shown by another trial: {exc}"
+    return "The search was interrupted (Ctrl-C)."
+
+
+def _only_given_up(trials: list[Trial]) -> bool:
+    """True when the study has trials and each was given up: none holds a result or runs.
+
+    (An empty study is another worker's, just created: it keeps the objective it has.)
+    """
+    return bool(trials) and all(
+        t.state is TrialState.FAILED and t.attrs.get("abandoned") for t in trials
+    )
 
 
 def _takes_trial(fn: Callable[..., Any]) -> bool:

@@ -204,8 +204,10 @@ def test_uninterpretable_positional_search_fails_with_the_reason(
         build_model, objective="loss", max_trials=2, seed=0, storage="memory", verbose=0,
         max_consecutive_failed_trials=1,
     )  # fmt: skip
-    with pytest.raises(hs.TooManyFailedTrialsError, match=r"search\(\) got 3 positional"):
+    with pytest.raises(hs.UsageError, match=r"search\(\) got 3 positional"):
         tuner.search(x, y, 32, epochs=1)
+    [trial] = tuner.trials  # given up, not a result: it runs again on resume
+    assert trial.state is TrialState.FAILED and trial.attrs["abandoned"]
 
 
 # -- Hyperband: promotions continue ---------------------------------------------------------
@@ -458,13 +460,14 @@ def test_a_missing_objective_metric_names_the_available_ones(
         build_model, objective="val_accuracy", max_trials=3, seed=0, storage="memory",
         verbose=0, max_consecutive_failed_trials=1,
     )  # fmt: skip
-    with pytest.raises(hs.TooManyFailedTrialsError) as caught:
+    with pytest.raises(hs.UsageError) as caught:
         tuner.search(x, y, epochs=3)  # no validation data
     message = str(caught.value)
     assert "no 'val_accuracy'" in message and "['accuracy', 'loss']" in message
     assert "validation_data=" in message
-    [trial] = tuner.trials
-    assert trial.state is TrialState.FAILED and not trial.intermediate  # failed at epoch 0
+    [trial] = tuner.trials  # stopped at epoch 0, given up: no result of the mistake is kept
+    assert trial.state is TrialState.FAILED and not trial.intermediate
+    assert trial.attrs["abandoned"]
 
 
 def test_get_best_models_needs_a_model_building_hypermodel() -> None:
@@ -481,8 +484,9 @@ def test_an_objective_of_hp_alone_given_search_arguments_is_told_why_it_failed()
         lambda hp: hp.Float("x", 0.0, 1.0), max_trials=2, seed=0, storage="memory", verbose=0,
         max_consecutive_failed_trials=1,
     )  # fmt: skip
-    with pytest.raises(hs.TooManyFailedTrialsError, match="which is no model"):
+    with pytest.raises(hs.UsageError, match="which is no model"):
         tuner.search(np.zeros((3, 2)), epochs=2)
+    assert [t.attrs.get("abandoned") for t in tuner.trials] == [True]
 
 
 def test_weights_kept_in_a_temporary_folder_are_gone_after_close(
@@ -506,8 +510,12 @@ def test_keras_trials_refuse_to_share_a_process_with_threads(
         build_model, objective="val_loss", max_trials=2, seed=0, storage="memory", verbose=0,
         executor=hs.ThreadExecutor(2), max_consecutive_failed_trials=1,
     )  # fmt: skip
-    with pytest.raises(hs.TooManyFailedTrialsError, match="one trial at a time"):
+    with pytest.raises(hs.UsageError, match="one trial at a time"):
         tuner.search(x, y, x_val, y_val, epochs=1)
+    # The trials started stopped after their first build, before training: none holds a result.
+    trials = tuner.trials
+    assert trials and all(t.attrs.get("abandoned") for t in trials)
+    assert not any(t.intermediate for t in trials)
 
 
 # -- memory ---------------------------------------------------------------------------------

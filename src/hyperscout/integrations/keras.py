@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hyperscout.exceptions import InvalidArgumentError, StorageError, require
+from hyperscout.exceptions import InvalidArgumentError, StorageError, UsageError, require
 from hyperscout.hypermodel import HyperModel, ModelAdapter
 from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
@@ -126,7 +126,7 @@ def fit_arguments(
     (([1], [2]), {'epochs': 2, 'validation_data': ([3], [4])})
 
     Raises:
-        InvalidArgumentError: positional arguments that cannot be read that way (a number
+        UsageError: positional arguments that cannot be read that way (a number
             after ``x, y``, more than four, or validation data given twice).
     """
     extra = args[2:]
@@ -144,14 +144,14 @@ def fit_arguments(
         validation = extra[0]
     else:
         kinds = ", ".join(type(v).__name__ for v in args)
-        raise InvalidArgumentError(
+        raise UsageError(
             f"search() got {len(args)} positional arguments ({kinds}); with a Keras model it "
             "takes search(x, y, ...) or the lecture's search(x_train, y_train, x_val, y_val, "
             "...), whose last two become validation_data. Pass the rest by keyword: epochs=, "
             "batch_size=, validation_data=(x_val, y_val), callbacks=[...]."
         )
     if keywords.get("validation_data") is not None:
-        raise InvalidArgumentError(
+        raise UsageError(
             "search(): validation data was given twice, as positional arguments after x and y "
             "and as validation_data=; keep one."
         )
@@ -166,12 +166,12 @@ def copy_callbacks(callbacks: Any) -> list[Any]:
     attaches the trial's model before training.
 
     Raises:
-        InvalidArgumentError: ``callbacks`` is not a list, or a callback cannot be copied.
+        UsageError: ``callbacks`` is not a list, or a callback cannot be copied.
     """
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
-        raise InvalidArgumentError(
+        raise UsageError(
             f"search(callbacks=...): expected a list of Keras callbacks, got {callbacks!r}."
         )
     copies = []
@@ -181,7 +181,7 @@ def copy_callbacks(callbacks: Any) -> list[Any]:
         try:
             copies.append(copy.deepcopy(callback, memo))
         except Exception as exc:
-            raise InvalidArgumentError(
+            raise UsageError(
                 f"search(callbacks=...): callbacks[{index}] ({type(callback).__name__}) cannot "
                 f"be copied ({type(exc).__name__}: {exc}). Each trial trains with its own deep "
                 "copy of the callbacks so that no state leaks between trials; keep what cannot "
@@ -258,7 +258,7 @@ def _reporter_class() -> type:
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
             logs = dict(logs or {})
             if self.strict and self.objective.name not in logs:
-                raise InvalidArgumentError(_missing_metric(self.objective, list(logs)))
+                raise UsageError(_missing_metric(self.objective, list(logs)))
             self.epochs_seen += 1
             self.names = list(logs)
             metrics = {
@@ -332,7 +332,7 @@ class KerasAdapter(ModelAdapter):
                     f"(fit() returned {result!r:.80}). Check epochs= and initial_epoch=."
                 )
             if self.objective.name not in reporter.names:
-                raise InvalidArgumentError(_missing_metric(self.objective, reporter.names))
+                raise UsageError(_missing_metric(self.objective, reporter.names))
             if reporter.best_epoch is None:
                 raise InvalidArgumentError(
                     f"{self.objective.name!r} was not a finite number at any epoch "
