@@ -1,5 +1,12 @@
 """scikit-learn front end: :class:`SearchCV`, a search estimator driven by hyperscout's strategies.
 
+Drop-ins with the signatures of scikit-learn's and skopt's searches, so that a user changes
+only the import: :class:`GridSearchCV`, :class:`RandomizedSearchCV`,
+:class:`HalvingGridSearchCV`, :class:`HalvingRandomSearchCV` (scikit-learn's schedule: the
+same candidates per iteration, ``n_candidates_``, ``n_resources_`` ...) and
+:class:`BayesSearchCV` (skopt's arguments, hyperscout's Gaussian process). Each runs a
+``SearchCV`` and records its trials in a hyperscout study (``trials_``).
+
 ``SearchCV`` keeps the conventions of scikit-learn's ``GridSearchCV``: ``fit`` cross-validates
 every configuration the strategy proposes and refits the best one on the whole data; the
 results are ``cv_results_`` (``GridSearchCV``'s keys), ``best_params_``, ``best_score_``,
@@ -16,12 +23,14 @@ The search space maps estimator parameters (``"C"``, or ``"clf__C"`` inside a pi
 - a range declared without a name, which the key gives: :func:`Int`, :func:`Float`,
   :func:`Choice`, :func:`Boolean`, :func:`Fixed` (the arguments of ``hp.Int`` ... without
   the name);
-- a ``scipy.stats`` ``uniform``, ``loguniform`` or ``randint`` distribution, as in
-  ``RandomizedSearchCV``'s ``param_distributions``;
+- a ``scipy.stats`` distribution, as in ``RandomizedSearchCV``'s ``param_distributions``:
+  ``uniform``, ``loguniform`` and ``randint`` become ranges, any other (``expon``, ``norm``
+  ...) is drawn through its quantiles;
 - a hyperscout parameter object named like its key.
 
-``space`` may instead be a function of ``hp`` that returns the parameters of one trial, for
-conditional spaces (``hp.conditional_scope``) and values built from others.
+``space`` may be a list of such dicts (``param_grid=[{...}, {...}]``): a grid is picked, then
+its parameters. It may instead be a function of ``hp`` that returns the parameters of one
+trial, for conditional spaces (``hp.conditional_scope``) and values built from others.
 
 >>> from sklearn.datasets import load_iris
 >>> from sklearn.neighbors import KNeighborsClassifier
@@ -40,6 +49,12 @@ True
 from __future__ import annotations
 
 from hyperscout.integrations.sklearn._checks import STRATEGIES as STRATEGIES
+from hyperscout.integrations.sklearn._dropin import (
+    BayesSearchCV,
+    GridSearchCV,
+    RandomizedSearchCV,
+)
+from hyperscout.integrations.sklearn._halving import HalvingGridSearchCV, HalvingRandomSearchCV
 from hyperscout.integrations.sklearn._search import SEARCH_METRIC as SEARCH_METRIC
 from hyperscout.integrations.sklearn._search import AllFitsFailedError, SearchCV
 from hyperscout.integrations.sklearn._space import (
@@ -53,11 +68,16 @@ from hyperscout.integrations.sklearn._space import (
 
 __all__ = [
     "AllFitsFailedError",
+    "BayesSearchCV",
     "Boolean",
     "Choice",
     "Fixed",
     "Float",
+    "GridSearchCV",
+    "HalvingGridSearchCV",
+    "HalvingRandomSearchCV",
     "Int",
     "ParameterSpec",
+    "RandomizedSearchCV",
     "SearchCV",
 ]

@@ -24,10 +24,17 @@ class _Budget:
     min_resources: int
     max_resources: int
     orders: tuple[np.ndarray, ...] = ()  # n_samples: each fold's training rows, nested order
+    # n_samples counted over the whole data set (scikit-learn's halving): a budget of ``b``
+    # samples out of ``total`` keeps ``int(b / total * len(train))`` rows of each fold.
+    total: int | None = None
 
     def train_rows(self, fold: int, train: np.ndarray, budget: int | None) -> np.ndarray:
         """The training rows of ``fold`` for a trial with ``budget`` (n_samples only)."""
-        if self.resource != "n_samples" or budget is None or budget >= len(train):
+        if self.resource != "n_samples" or budget is None:
+            return train
+        if self.total is not None:
+            budget = int(budget / self.total * len(train))
+        if budget >= len(train):
             return train
         return np.sort(train[self.orders[fold][:budget]])
 

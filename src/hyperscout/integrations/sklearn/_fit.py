@@ -30,6 +30,7 @@ class _Fold:
     test: dict[str, float] | None = None  # None: the fit (or a single scorer) failed
     train: dict[str, float] | None = None
     error: str | None = None
+    fit_failed: bool = False  # the estimator's fit raised (not only a scorer)
 
 
 def _rows(data: Any, rows: np.ndarray, columns: np.ndarray | None = None) -> Any:
@@ -146,7 +147,7 @@ def _fit_and_score(
     except Exception:
         if error_score == "raise":
             raise
-        return _Fold(time.perf_counter() - start, error=traceback.format_exc())
+        return _Fold(time.perf_counter() - start, error=traceback.format_exc(), fit_failed=True)
     fit_time = time.perf_counter() - start
     start = time.perf_counter()
     weights = fit_params.get("sample_weight")

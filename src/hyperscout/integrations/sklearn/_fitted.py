@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -31,6 +32,22 @@ def _available_if(check: Callable[[Any], bool]) -> Callable[[_F], _F]:
     except ImportError:  # pragma: no cover - without scikit-learn, SearchCV() asks for it
         return lambda method: method
     return cast(Callable[[_F], _F], available_if(check))
+
+
+def _tags_of(tags: Any, estimator: Any) -> Any:
+    """A search's scikit-learn tags: its estimator's kind (classifier ...) and input tags."""
+    from sklearn.utils import get_tags
+
+    inner = get_tags(estimator)
+    tags.estimator_type = inner.estimator_type
+    tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
+    tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
+    tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
+    tags.target_tags = copy.deepcopy(inner.target_tags)
+    tags.input_tags.pairwise = inner.input_tags.pairwise
+    tags.input_tags.sparse = inner.input_tags.sparse
+    tags.input_tags.allow_nan = inner.input_tags.allow_nan
+    return tags
 
 
 class _FittedSearch:

@@ -7,7 +7,6 @@ the budgets of halving and Hyperband (``_budget``), one fit on one fold (``_fit`
 
 from __future__ import annotations
 
-import copy
 import importlib.util
 import math
 import os
@@ -29,7 +28,7 @@ from hyperscout.exceptions import (
 from hyperscout.integrations.sklearn._budget import _Budget, _budget_for, _whole
 from hyperscout.integrations.sklearn._checks import _check, _check_arguments, _is_int
 from hyperscout.integrations.sklearn._fit import _clone, _Data, _fit_and_score, _Fold, _n_rows
-from hyperscout.integrations.sklearn._fitted import _FittedSearch
+from hyperscout.integrations.sklearn._fitted import _FittedSearch, _tags_of
 from hyperscout.integrations.sklearn._results import _cv_results, _Evaluation
 from hyperscout.integrations.sklearn._space import _compile_space, _Space
 from hyperscout.objective import Objective
@@ -80,9 +79,11 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         estimator: a scikit-learn estimator (or pipeline) to tune; cloned, never changed.
         space: a dict of estimator parameter names (``"C"``, ``"clf__C"``) to a list of
             values, a range (:func:`Float`, :func:`Int`, :func:`Choice`, :func:`Boolean`,
-            :func:`Fixed`), a hyperscout parameter, or a ``scipy.stats`` ``uniform``,
-            ``loguniform`` or ``randint`` distribution; or a function ``space(hp)`` that
-            returns the parameters of one trial (conditional spaces).
+            :func:`Fixed`), a hyperscout parameter, or a ``scipy.stats`` distribution
+            (``uniform``, ``loguniform`` and ``randint`` as ranges, others through their
+            quantiles); a list of such dicts (a grid is picked, then its parameters); or a
+            function ``space(hp)`` that returns the parameters of one trial (conditional
+            spaces).
         strategy: ``"bayes"`` (a Gaussian process, as :class:`~hyperscout.BayesianOptimization`),
             ``"random"``, ``"grid"`` (every combination, in GridSearchCV's order),
             ``"halving"`` (successive halving) or ``"hyperband"``.
@@ -249,11 +250,20 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             return int(self.n_trials)
         return 10 if self.strategy in ("bayes", "random") else None
 
-    def _tuner(self, space: _Space, budget: _Budget | None, seed: int) -> Tuner:
+    def _initial_points(self, n_trials: int) -> int:
+        """Random configurations before the Gaussian process takes over (strategy="bayes")."""
+        return min(10, max(2, n_trials // 2))
+
+    def _budget(self, space: _Space, data: _Data, seed: int) -> _Budget | None:
+        """The budget of halving and Hyperband (None for the other strategies)."""
+        return _budget_for(self, space, data, seed) if self.strategy in _BUDGETED else None
+
+    def _study(self, space: _Space, seed: int) -> dict[str, Any]:
+        """The Tuner arguments every strategy shares: the objective, the space, the storage."""
         storage = self.storage
         if storage is None and self.directory is None:
             storage = "memory"
-        common: dict[str, Any] = {
+        return {
             "objective": Objective(SEARCH_METRIC, "max"),
             "hyperparameters": space.hyperparameters,
             "seed": seed,
@@ -262,10 +272,14 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             "project_name": self.project_name,
             "overwrite": True,
             "verbose": 0,
+            "max_trials": None,  # SearchCV counts the trials itself (n_trials)
         }
+
+    def _tuner(self, space: _Space, budget: _Budget | None, seed: int) -> Tuner:
+        common = self._study(space, seed)
         if self.strategy == "bayes":
             n = self._n_trials() or 10
-            return BayesianOptimization(None, num_initial_points=min(10, max(2, n // 2)), **common)
+            return BayesianOptimization(None, num_initial_points=self._initial_points(n), **common)
         if self.strategy == "random":
             return RandomSearch(None, **common)
         if self.strategy == "grid":
@@ -431,7 +445,7 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         )
         self.n_splits_ = len(data.splits)
         seed = int(self.seed) if self.seed is not None else secrets.randbelow(2**31)
-        budget = _budget_for(self, space, data, seed) if self.strategy in _BUDGETED else None
+        budget = self._budget(space, data, seed)
         tuner = self._tuner(space, budget, seed)
         n_trials = self._n_trials()
         batch_size = max(1, -(-effective_n_jobs(self.n_jobs) // len(data.splits)))
@@ -503,7 +517,9 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         by_reason = Counter(_reason(error) for error in errors)
         first = next(e for e in errors if _reason(e) == by_reason.most_common(1)[0][0])
         summary = "\n".join(f"  {n} x {reason}" for reason, n in by_reason.most_common(5))
-        if all(f.test is None for e in evaluations for f in e.folds):
+        # As in scikit-learn, only failing fits count here: when the fits worked and the
+        # scorer failed, the search goes on (and the refit shows the error).
+        if all(f.fit_failed for e in evaluations for f in e.folds):
             raise AllFitsFailedError(
                 f"All {n_fits} fits of the {len(evaluations)} configurations failed, so there "
                 f"is no best one. The errors:\n{summary}\nThe first traceback:\n{first}"
@@ -557,10 +573,15 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             self.best_score_ = float(results[f"mean_test_{metric}"][self.best_index_])
         self.best_params_ = results["params"][self.best_index_]
 
-    def _refit(self, data: _Data, budget: _Budget | None) -> None:
+    def _refit_params(self, budget: _Budget | None) -> dict[str, Any]:
+        """The parameters of the refit: the best ones, on the whole budget."""
         params = dict(self.best_params_)
         if budget is not None and budget.resource != "n_samples":
             params[budget.resource] = budget.max_resources  # the whole budget, as all the rows
+        return params
+
+    def _refit(self, data: _Data, budget: _Budget | None) -> None:
+        params = self._refit_params(budget)
         self.best_estimator_ = _clone(data.base).set_params(**_clone(params, safe=False))
         start = time.perf_counter()
         if data.y is None:
@@ -574,19 +595,7 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
     # -- the fitted search (its other methods: _FittedSearch) ----------------------------
     def __sklearn_tags__(self) -> Any:
         """The estimator's kind (classifier, regressor ...) and input tags."""
-        from sklearn.utils import get_tags
-
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = copy.deepcopy(inner.classifier_tags)
-        tags.regressor_tags = copy.deepcopy(inner.regressor_tags)
-        tags.transformer_tags = copy.deepcopy(inner.transformer_tags)
-        tags.target_tags = copy.deepcopy(inner.target_tags)
-        tags.input_tags.pairwise = inner.input_tags.pairwise
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        return tags
+        return _tags_of(super().__sklearn_tags__(), self.estimator)
 
 
 def _reason(error: str) -> str:

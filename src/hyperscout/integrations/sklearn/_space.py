@@ -19,6 +19,11 @@ from hyperscout import space as hs_space
 from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
 from hyperscout.space import HyperParameters, Parameter
 
+#: The parameter that picks one grid of a list of grids (no estimator parameter has a "#").
+GRID = "#grid"
+#: The range of the quantile of a distribution drawn through its ppf.
+_QUANTILES = (1e-6, 1.0 - 1e-6)
+
 
 # -- parameters declared without a name ------------------------------------------------------
 class ParameterSpec:
@@ -140,17 +145,31 @@ def Fixed(value: Any) -> ParameterSpec:
 # -- the search space ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Entry:
-    """One key of a mapping space: its hyperscout parameter and, for a list, the listed objects."""
+    """One key of a mapping space: its hyperscout parameter and, for a list, the listed objects.
+
+    ``quantile`` (a scipy distribution without a bounded equivalent): the parameter is a
+    quantile in (0, 1) and the estimator receives the distribution's value there.
+    """
 
     key: str
     parameter: Parameter
     objects: tuple[Any, ...] | None = None
+    quantile: Any = None
 
     def value(self, hp_value: Any) -> Any:
+        if self.quantile is not None:
+            value = self.quantile.ppf(hp_value)
+            return int(value) if _is_discrete(self.quantile) else float(value)
         if self.objects is None:
             return hp_value
         choice = cast(hs_space.Choice, self.parameter)
         return self.objects[choice.index(hp_value)]
+
+    def within(self, grid: int, name: str) -> _Entry:
+        """This entry as the parameter ``name`` of grid number ``grid`` of a list of grids."""
+        data = {**self.parameter.to_dict(), "name": name}
+        data["conditions"] = [{"parent": GRID, "values": [grid]}]
+        return _Entry(self.key, Parameter.from_dict(data), self.objects, self.quantile)
 
 
 @dataclass
@@ -191,19 +210,32 @@ def _list_entry(key: str, values: list[Any]) -> _Entry:
     return _Entry(key, hs_space.Choice(key, list(range(len(values))), ordered=False), tuple(values))
 
 
+def _is_discrete(dist: Any) -> bool:
+    from scipy import stats
+
+    return isinstance(getattr(dist, "dist", None), stats.rv_discrete)
+
+
 def _distribution_entry(key: str, dist: Any) -> _Entry:
     name = getattr(getattr(dist, "dist", None), "name", None)
-    low, high = dist.support()
-    if name == "uniform":
-        return _Entry(key, hs_space.Float(key, float(low), float(high)))
-    if name in ("loguniform", "reciprocal"):
-        return _Entry(key, hs_space.Float(key, float(low), float(high), sampling="log"))
-    if name == "randint":
-        return _Entry(key, hs_space.Int(key, int(low), int(high)))
+    if hasattr(dist, "support"):
+        low, high = dist.support()
+        if name == "uniform":
+            return _Entry(key, hs_space.Float(key, float(low), float(high)))
+        if name in ("loguniform", "reciprocal"):
+            return _Entry(key, hs_space.Float(key, float(low), float(high), sampling="log"))
+        if name == "randint":
+            return _Entry(key, hs_space.Int(key, int(low), int(high)))
+    if callable(getattr(dist, "ppf", None)):
+        # Any other distribution (expon, norm, poisson ...): a draw is ppf(uniform quantile),
+        # so random quantiles give the distribution itself. The extreme quantiles are left
+        # out, where unbounded distributions are infinite.
+        low_q, high_q = _QUANTILES
+        return _Entry(key, hs_space.Float(f"quantile({key})", low_q, high_q), quantile=dist)
     raise InvalidSpaceError(
-        f"space[{key!r}]: the scipy.stats distribution {name!r} has no bounded hyperscout "
-        "equivalent; expected uniform, loguniform or randint, or a range such as "
-        "Float(0.0, 1.0)."
+        f"space[{key!r}]: the distribution {dist!r} has rvs but no ppf, so hyperscout cannot "
+        "draw from it with its own seeded strategies; expected a scipy.stats distribution "
+        "(uniform, loguniform, randint, expon, norm ...) or a range such as Float(0.0, 1.0)."
     )
 
 
@@ -230,7 +262,7 @@ def _entry(key: Any, value: Any) -> _Entry:
         return _list_entry(key, list(value))
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return _list_entry(key, list(value))
-    if hasattr(value, "rvs") and hasattr(value, "support"):
+    if hasattr(value, "rvs"):
         return _distribution_entry(key, value)
     raise InvalidSpaceError(
         f"space[{key!r}]: expected a list of values, a range such as Float(1e-3, 1e2, "
@@ -240,17 +272,59 @@ def _entry(key: Any, value: Any) -> _Entry:
     )
 
 
+def _entries(grid: Mapping[Any, Any]) -> list[_Entry]:
+    # Sorted keys, as scikit-learn's ParameterGrid: a grid runs in GridSearchCV's order.
+    return [_entry(key, grid[key]) for key in sorted(grid, key=str)]
+
+
+def _is_list_of_grids(space: Any) -> bool:
+    return isinstance(space, (list, tuple)) and all(isinstance(g, Mapping) for g in space)
+
+
+def _compile_grids(grids: list[Mapping[Any, Any]]) -> _Space:
+    """A list of grids (``param_grid=[{...}, {...}]``): a conditional space.
+
+    The parameter ``#grid`` picks a grid, and each grid's parameters exist only under it:
+    the grid strategy runs the grids one after the other, each in ParameterGrid's order, and
+    random draws pick a grid uniformly first, as ``ParameterSampler`` does. A key in several
+    grids is a parameter of each (``C#0``, ``C#1``), since its values may differ.
+    """
+    if not grids:
+        raise InvalidArgumentError("space: the list of grids is empty; give at least one dict.")
+    if len(grids) == 1:
+        return _compile_space(grids[0])
+    per_grid = [_entries(grid) for grid in grids]
+    shared = {e.key for entries in per_grid for e in entries}
+    counts = {key: sum(key in grid for grid in grids) for key in shared}
+    selector = hs_space.Choice(GRID, list(range(len(grids))), ordered=False)
+    chosen = [
+        [
+            e.within(i, e.parameter.name if counts[e.key] == 1 else f"{e.parameter.name}#{i}")
+            for e in entries
+        ]
+        for i, entries in enumerate(per_grid)
+    ]
+    parameters = [selector.to_dict()] + [e.parameter.to_dict() for es in chosen for e in es]
+    hp = HyperParameters.from_dict({"parameters": parameters})
+
+    def build(hp: HyperParameters) -> dict[str, Any]:
+        return {e.key: e.value(hp.get(e.parameter.name)) for e in chosen[int(hp.get(GRID))]}
+
+    return _Space(hp, build, tuple(sorted(shared)))
+
+
 def _compile_space(space: Any) -> _Space:
     """Check ``space`` and turn it into a hyperscout space plus a builder of trial parameters."""
     if isinstance(space, Mapping):
-        # Sorted keys, as scikit-learn's ParameterGrid: a grid runs in GridSearchCV's order.
-        entries = [_entry(key, space[key]) for key in sorted(space, key=str)]
+        entries = _entries(space)
         hp = HyperParameters.from_dict({"parameters": [e.parameter.to_dict() for e in entries]})
 
         def build(hp: HyperParameters) -> dict[str, Any]:
-            return {e.key: e.value(hp.get(e.key)) for e in entries}
+            return {e.key: e.value(hp.get(e.parameter.name)) for e in entries}
 
         return _Space(hp, build, tuple(e.key for e in entries))
+    if _is_list_of_grids(space):
+        return _compile_grids(list(space))
     if callable(space):
         function = cast(Callable[[HyperParameters], Any], space)
 
@@ -269,5 +343,6 @@ def _compile_space(space: Any) -> _Space:
         return _Space(declared, build, names)
     raise InvalidArgumentError(
         "space: expected a dict of estimator parameter names to values (a list, Float(...), "
-        f"Int(...) ...) or a function of hp that returns the parameters, got {space!r}."
+        f"Int(...) ...), a list of such dicts, or a function of hp that returns the "
+        f"parameters, got {space!r}."
     )

@@ -1,0 +1,388 @@
+"""scikit-learn's ``HalvingGridSearchCV`` and ``HalvingRandomSearchCV``, run by hyperscout.
+
+scikit-learn's successive halving fixes its schedule before the first fit: ``n_candidates``
+configurations on ``min_resources``, the best ``ceil(n / factor)`` of each iteration on
+``factor`` times more, for ``min(n_possible_iterations, n_required_iterations)``
+iterations. :func:`_plan` computes that schedule with scikit-learn's formulas, and
+:class:`_PlannedHalving` (a hyperscout scheduler) runs it, one rung per iteration, so that
+the same number of candidates meets the same resources as in scikit-learn.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+import numpy as np
+
+from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.integrations.sklearn._budget import _Budget, _budget_for
+from hyperscout.integrations.sklearn._checks import _is_int
+from hyperscout.integrations.sklearn._dropin import _DropInSearch, _seed
+from hyperscout.integrations.sklearn._fit import _Data, _n_rows
+from hyperscout.integrations.sklearn._search import SearchCV, _require_sklearn
+from hyperscout.integrations.sklearn._space import _compile_space, _Space
+from hyperscout.samplers import GridSampler, RandomSampler
+from hyperscout.samplers.base import grid_size
+from hyperscout.schedulers.halving import Bracket, Rung, _SynchronousHalving
+from hyperscout.tuner import Tuner
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """scikit-learn's halving schedule: the candidates and resources of each iteration."""
+
+    grid: bool  # the first iteration runs the whole grid (else random draws)
+    resource: str
+    n_samples: int
+    min_resources: Any  # min_resources_, as scikit-learn reports it
+    max_resources: int
+    n_candidates: list[int]
+    n_resources: list[int]
+    n_required_iterations: int
+    n_possible_iterations: int
+
+
+class _PlannedHalving(_SynchronousHalving):
+    """Successive halving on a schedule given rung by rung: ``(n_configs, budget)`` pairs."""
+
+    def __init__(self, rungs: list[tuple[int, int]]) -> None:
+        self._brackets = [Bracket(len(rungs) - 1, tuple(Rung(n, b) for n, b in rungs))]
+        self._iterations = 1
+
+    def _stop_reason(self) -> str:
+        return "successive halving has run its last iteration"
+
+    def __repr__(self) -> str:
+        rungs = [(r.n_configs, r.budget) for r in self._brackets[0].rungs]
+        return f"_PlannedHalving({rungs})"
+
+
+def _n_configurations(space: _Space) -> float:
+    """How many distinct configurations the space holds (infinity with a continuous range)."""
+    if any(p.cardinality is None for p in space.hyperparameters.space):
+        return math.inf
+    return float(grid_size(space.hyperparameters))
+
+
+def _plan(search: _HalvingSearchCV, X: Any, y: Any, n_splits: int, space: _Space) -> _Plan:
+    """The schedule of ``search`` on ``(X, y)``, by scikit-learn's formulas."""
+    from sklearn.base import is_classifier
+    from sklearn.utils.multiclass import check_classification_targets
+
+    owner = type(search).__name__
+    n_samples = cast(int, _n_rows(X))
+    grid = isinstance(search, HalvingGridSearchCV)
+    min_r: Any = search.min_resources
+    if min_r in ("smallest", "exhaust"):
+        min_r = 1
+        if search.resource == "n_samples":
+            classes = 1
+            if is_classifier(search.estimator) and y is not None:
+                check_classification_targets(y)  # the estimator's own error for bad targets
+                classes = len(np.unique(np.asarray(y)))
+            min_r = n_splits * 2 * classes
+    if min_r < 1:
+        raise InvalidArgumentError(
+            f"{owner}.fit(): min_resources_ is {min_r} because X has {n_samples} samples; "
+            "expected a non-empty data set."
+        )
+    max_r: Any = search.max_resources
+    if max_r == "auto":
+        if search.resource != "n_samples":
+            raise InvalidArgumentError(
+                f"{owner}(max_resources='auto'): the maximum is the number of samples, so "
+                f"resource must be 'n_samples', got resource={search.resource!r}; give "
+                "max_resources= (the largest value of the resource)."
+            )
+        max_r = n_samples
+    if min_r > max_r:
+        raise InvalidArgumentError(
+            f"{owner}(min_resources=...): min_resources_={min_r} is greater than "
+            f"max_resources_={max_r} (X has {n_samples} samples)."
+        )
+    available = _n_configurations(space)
+    if grid:
+        n = int(available)
+    else:
+        n = max_r // min_r if search.n_candidates == "exhaust" else int(search.n_candidates)
+        n = int(min(n, available))
+    factor = search.factor
+    required = 1 + math.floor(math.log(n, factor))
+    if search.min_resources == "exhaust":
+        min_r = max(min_r, max_r // factor ** (required - 1))
+    possible = 1 + math.floor(math.log(max_r // min_r, factor))
+    iterations = required if search.aggressive_elimination else min(possible, required)
+    candidates, resources = [], []
+    for itr in range(iterations):
+        power = itr
+        if search.aggressive_elimination:  # stay on the first budget while eliminating
+            power = max(0, itr - required + possible)
+        resources.append(min(int(factor**power * min_r), max_r))
+        candidates.append(n)
+        n = math.ceil(n / factor)
+    return _Plan(
+        grid,
+        search.resource,
+        n_samples,
+        min_r,
+        int(max_r),
+        candidates,
+        resources,
+        required,
+        possible,
+    )
+
+
+class _HalvingRun(SearchCV):
+    """SearchCV on a planned schedule; the refit keeps the best iteration's resource."""
+
+    plan: _Plan
+
+    def _budget(self, space: _Space, data: _Data, seed: int) -> _Budget | None:
+        budget = _budget_for(self, space, data, seed)
+        total = self.plan.n_samples if budget.resource == "n_samples" else None
+        return dataclasses.replace(budget, total=total)
+
+    def _tuner(self, space: _Space, budget: _Budget | None, seed: int) -> Tuner:
+        plan = self.plan
+        return Tuner(
+            None,
+            sampler=GridSampler() if plan.grid else RandomSampler(),
+            scheduler=_PlannedHalving(list(zip(plan.n_candidates, plan.n_resources, strict=True))),
+            **self._study(space, seed),
+        )
+
+    def _refit_params(self, budget: _Budget | None) -> dict[str, Any]:
+        # scikit-learn refits best_params_ as they are: a parameter resource keeps the value
+        # of the last iteration.
+        return dict(self.best_params_)
+
+
+class _HalvingSearchCV(_DropInSearch):
+    """What both halving searches share: the schedule, and its fitted attributes."""
+
+    estimator: Any
+    resource: str
+    min_resources: Any
+    max_resources: Any
+    factor: Any
+    aggressive_elimination: bool
+    n_candidates: Any = "exhaust"  # HalvingGridSearchCV: the whole grid
+    random_state: Any
+
+    def _space(self) -> Any:
+        raise NotImplementedError
+
+    def _check(self) -> None:
+        owner = type(self).__name__
+        rules = [
+            ("factor", self.factor, _is_positive(self.factor) and self.factor > 1, "a number > 1"),
+            ("resource", self.resource, isinstance(self.resource, str), "a str"),
+            (
+                "min_resources",
+                self.min_resources,
+                self.min_resources in ("smallest", "exhaust") or _is_int(self.min_resources, 1),
+                "'smallest', 'exhaust' or an int >= 1",
+            ),
+            (
+                "max_resources",
+                self.max_resources,
+                self.max_resources == "auto" or _is_int(self.max_resources, 1),
+                "'auto' or an int >= 1",
+            ),
+            (
+                "aggressive_elimination",
+                self.aggressive_elimination,
+                isinstance(self.aggressive_elimination, (bool, np.bool_)),
+                "True or False",
+            ),
+            (
+                "n_candidates",
+                self.n_candidates,
+                self.n_candidates == "exhaust" or _is_int(self.n_candidates, 1),
+                "'exhaust' or an int >= 1",
+            ),
+        ]
+        for name, value, ok, expected in rules:
+            if not ok:
+                raise InvalidArgumentError(
+                    f"{owner}({name}=...): expected {expected}, got {value!r}."
+                )
+        if isinstance(self, HalvingRandomSearchCV) and self.n_candidates == self.min_resources:
+            raise InvalidArgumentError(
+                f"{owner}(n_candidates='exhaust', min_resources='exhaust'): one of them must "
+                "be given, since each is computed from the other."
+            )
+
+    def _search(self, X: Any, y: Any, params: dict[str, Any]) -> SearchCV:
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+        from sklearn.utils import indexable
+
+        self._check()
+        space = _compile_space(self._space())
+        groups = params.get("groups")
+        X, y, groups = indexable(X, y, groups)  # noqa: N806 - scikit-learn's names
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        plan = _plan(self, X, y, cv.get_n_splits(X, y, groups), space)
+        search = _HalvingRun(
+            self.estimator,
+            self._space(),
+            strategy="halving",
+            seed=_seed(type(self).__name__, self.random_state),
+            resource=plan.resource,
+            min_resources=max(1, int(plan.min_resources)),
+            max_resources=plan.max_resources,
+            **{**self._common(), "cv": cv},  # the checked splitter: a generator splits once
+        )
+        search.plan = plan
+        return search
+
+    def _fitted_from(self, search: SearchCV) -> None:
+        plan = cast(_HalvingRun, search).plan
+        rungs = np.asarray(self.cv_results_["iter"])
+        self.n_resources_ = list(plan.n_resources)
+        self.n_candidates_ = [int(np.sum(rungs == i)) for i in range(len(plan.n_resources))]
+        self.n_iterations_ = len(plan.n_resources)
+        self.n_required_iterations_ = plan.n_required_iterations
+        self.n_possible_iterations_ = plan.n_possible_iterations
+        self.min_resources_ = plan.min_resources
+        self.max_resources_ = plan.max_resources
+        last = self.n_candidates_[-1]
+        self.n_remaining_candidates_ = min(last, math.ceil(last / self.factor))
+
+
+def _is_positive(value: Any) -> bool:
+    return bool(
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, (bool, np.bool_))
+        and math.isfinite(float(value))
+        and value > 0
+    )
+
+
+class HalvingGridSearchCV(_HalvingSearchCV):
+    """scikit-learn's ``HalvingGridSearchCV``, run by hyperscout: change only the import.
+
+    The whole grid starts on ``min_resources_``; each iteration keeps the best
+    ``ceil(n / factor)`` on ``factor`` times more resources, on scikit-learn's schedule
+    (``n_resources_``, ``n_candidates_``, ``n_iterations_`` ... as scikit-learn reports
+    them). ``resource="n_samples"`` subsamples the training part of each fold (seeded by
+    ``random_state``, stratified for classifiers, nested); the test folds stay whole.
+
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = HalvingGridSearchCV(DecisionTreeClassifier(random_state=0),
+    ...                              {"max_depth": [1, 2, 3, 4, 5, 6]}, cv=3, factor=2,
+    ...                              random_state=0).fit(X, y)
+    >>> search.n_candidates_, search.n_resources_
+    ([6, 3, 2], [37, 74, 148])
+    """
+
+    _renames: ClassVar[Mapping[str, str]] = {"space": "param_grid", "seed": "random_state"}
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_grid: Any,
+        *,
+        factor: float = 3,
+        resource: str = "n_samples",
+        max_resources: int | str = "auto",
+        min_resources: int | str = "exhaust",
+        aggressive_elimination: bool = False,
+        cv: Any = 5,
+        scoring: Any = None,
+        refit: Any = True,
+        error_score: Any = np.nan,
+        return_train_score: bool = True,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        _require_sklearn()
+        self.estimator = estimator
+        self.param_grid = param_grid
+        self.factor = factor
+        self.resource = resource
+        self.max_resources = max_resources
+        self.min_resources = min_resources
+        self.aggressive_elimination = aggressive_elimination
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _space(self) -> Any:
+        return self.param_grid
+
+
+class HalvingRandomSearchCV(_HalvingSearchCV):
+    """scikit-learn's ``HalvingRandomSearchCV``, run by hyperscout: change only the import.
+
+    ``n_candidates`` configurations are drawn from ``param_distributions`` (``"exhaust"``:
+    ``max_resources_ // min_resources_`` of them, as in scikit-learn) and halved on
+    scikit-learn's schedule; see :class:`HalvingGridSearchCV`.
+
+    >>> from scipy.stats import randint
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> space = {"max_depth": randint(2, 40), "min_samples_leaf": randint(1, 20)}
+    >>> search = HalvingRandomSearchCV(DecisionTreeClassifier(random_state=0), space, cv=3,
+    ...                                random_state=0).fit(X, y)
+    >>> search.n_candidates_, search.n_resources_
+    ([29, 10, 4, 2], [60, 180, 540, 1620])
+    """
+
+    _renames: ClassVar[Mapping[str, str]] = {"space": "param_distributions", "seed": "random_state"}
+
+    def __init__(
+        self,
+        estimator: Any,
+        param_distributions: Any,
+        *,
+        n_candidates: int | str = "exhaust",
+        factor: float = 3,
+        resource: str = "n_samples",
+        max_resources: int | str = "auto",
+        min_resources: int | str = "smallest",
+        aggressive_elimination: bool = False,
+        cv: Any = 5,
+        scoring: Any = None,
+        refit: Any = True,
+        error_score: Any = np.nan,
+        return_train_score: bool = True,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        _require_sklearn()
+        self.estimator = estimator
+        self.param_distributions = param_distributions
+        self.n_candidates = n_candidates
+        self.factor = factor
+        self.resource = resource
+        self.max_resources = max_resources
+        self.min_resources = min_resources
+        self.aggressive_elimination = aggressive_elimination
+        self.cv = cv
+        self.scoring = scoring
+        self.refit = refit
+        self.error_score = error_score
+        self.return_train_score = return_train_score
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _space(self) -> Any:
+        return self.param_distributions
