@@ -175,6 +175,36 @@ def test_a_raising_objective_is_still_recorded_with_its_traceback() -> None:
     assert not any(t.attrs.get("abandoned") for t in failed)
 
 
+def test_a_hyperparameter_defined_wrongly_in_a_trial_stops_the_search() -> None:
+    calls = []
+
+    def objective(hp: hs.HyperParameters) -> float:
+        calls.append(1)
+        units = hp.Int("units", 8, 64) if len(calls) == 1 else hp.Int("units", 8, 128)
+        return float(units)
+
+    tuner = make(objective, max_trials=5)
+    with pytest.raises(hs.UsageError, match=r"'units'.*defined again differently") as caught:
+        tuner.search()
+    assert isinstance(caught.value.__cause__, hs.InvalidSpaceError)
+    first, second = tuner.trials
+    assert first.state is TrialState.COMPLETE  # a result of its own, kept
+    assert_given_up(second)
+
+
+def test_tell_refuses_a_result_without_the_objective_and_keeps_the_trial_open() -> None:
+    tuner = make(None, objective="val_loss")
+    hp, trial = tuner.ask()
+    x = hp.Float("x", 0.0, 1.0)
+    with pytest.raises(hs.UsageError, match="without 'val_loss'"):
+        tuner.tell(trial, {"loss": x})
+    assert tuner.trials[0].state is TrialState.RUNNING  # nothing recorded
+    assert tuner.tell(trial, {"val_loss": x}).state is TrialState.COMPLETE
+    # Once the metric is known, a result without it is that trial's failure.
+    _, other = tuner.ask()
+    assert tuner.tell(other, {"loss": 1.0}).state is TrialState.FAILED
+
+
 # -- a search that ends with every trial failed ---------------------------------------------
 
 

@@ -54,8 +54,9 @@ class UsageError(InvalidArgumentError):
     """A mistake in how a search is set up that only a running trial shows; the search stops.
 
     For example an objective that returns metrics without the one the search optimises (and
-    no trial of the study ever returned it), or a hypermodel that builds Keras models with an
-    executor that trains several in threads. No trial can succeed until the call is fixed, so
+    no trial of the study ever returned it), a hyperparameter defined wrongly inside the
+    objective, or a hypermodel that builds Keras models with an executor that trains several
+    in threads. No trial can succeed until the call is fixed, so
     ``search()`` raises this at once instead of recording failed trials: the trial that
     showed it (and any other running trial) is given up like an interrupted one, with no
     result, and runs again when the search resumes. Mistakes that can be seen earlier are

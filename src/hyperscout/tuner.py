@@ -673,6 +673,10 @@ class Tuner:
             return TrialState.PRUNED, dict(last), None, None
         except UsageError:
             raise
+        except InvalidSpaceError as exc:
+            # A parameter defined wrongly (a bad range, one name defined two ways) is how the
+            # objective is written: every trial that reaches it fails the same way.
+            raise UsageError(f"The objective defined a hyperparameter wrongly: {exc}") from exc
         except BadResultError as exc:
             return TrialState.FAILED, None, str(exc), None
         except Exception as exc:
@@ -926,18 +930,27 @@ class Tuner:
 
         ``state=TrialState.PRUNED`` records a stopped trial (its last report is its result);
         ``state=TrialState.FAILED`` with ``error=`` records a failure.
+
+        Raises:
+            UsageError: ``result`` holds no value of the objective (a dict without its name,
+                None, a string) and no trial of the study has produced it: the loop is
+                written wrongly. Nothing is recorded; the trial stays open for a corrected
+                ``tell``. (Once some trial has produced the metric, such a result records
+                this trial as FAILED.)
         """
         number = trial.number if isinstance(trial, RunningTrial) else int(trial)
         if state not in (None, TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED):
             raise InvalidArgumentError(
                 f"tell(state=...): expected COMPLETE, PRUNED or FAILED, got {state!r}."
             )
-        hp = self._asked.pop(number, None)
-        if hp is None:
+        if number not in self._asked:
             raise InvalidArgumentError(
                 f"tell(trial={number}): that trial was not started by this tuner's ask(), or "
                 "was already told."
             )
+        if state in (None, TrialState.COMPLETE):
+            check_result(result, self.objective, metric_seen=self._metric_seen)
+        hp = self._asked.pop(number)
         if state is TrialState.FAILED:
             return self._finish(number, hp, state, error=error or "Told as failed.")
         if state is TrialState.PRUNED:
