@@ -186,15 +186,76 @@ def test_search_space_summary_never_calls_an_objective_to_learn_the_space(
     assert "x" in out and "learnt as trials run" not in out
 
 
+# -- objective=[...]: KerasTuner's multi-objective ------------------------------------------
+def two_metrics(hp: keras_tuner.HyperParameters) -> dict[str, float]:
+    x = hp.Float("x", 0.0, 1.0)
+    return {"val_loss": (x - 0.3) ** 2, "val_accuracy": 1.0 - abs(x - 0.6), "loss": x}
+
+
+def test_a_list_of_objectives_minimises_the_min_ones_minus_the_max_ones() -> None:
+    tuner = keras_tuner.RandomSearch(
+        two_metrics,
+        objective=["val_loss", keras_tuner.Objective("val_accuracy", "max")],
+        max_trials=8,
+        seed=0,
+        storage="memory",
+        verbose=0,
+    )
+    tuner.search()
+    assert tuner.oracle.objective.name == "multi_objective"
+    assert tuner.oracle.objective.direction == "min"
+    for trial in tuner.trials:
+        expected = trial.metrics["val_loss"] - trial.metrics["val_accuracy"]
+        assert trial.score == pytest.approx(expected)
+        assert trial.metrics["multi_objective"] == pytest.approx(expected)
+    best = tuner.oracle.get_best_trials(8)
+    assert [t.score for t in best] == sorted(t.score for t in tuner.trials)
+
+
+def test_run_trial_results_under_a_list_of_objectives() -> None:
+    class Sum(keras_tuner.RandomSearch):
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+            x = trial.hyperparameters.Float("x", 0.0, 1.0)
+            # Two executions, each a dict with both objectives: averaged, then summed.
+            return [{"val_loss": x, "val_auc": 0.5}, {"val_loss": 3 * x, "val_auc": 1.0}]
+
+    tuner = Sum(
+        objective=["val_loss", "val_auc"], max_trials=3, seed=0, storage="memory", verbose=0
+    )
+    tuner.search()
+    for trial in tuner.trials:
+        assert trial.score == pytest.approx(2 * trial.values["x"] - 0.75)
+
+
+def test_a_study_keeps_its_list_of_objectives(tmp_path: Path) -> None:
+    kwargs: dict[str, Any] = {"max_trials": 2, "directory": tmp_path, "seed": 0, "verbose": 0}
+    keras_tuner.RandomSearch(two_metrics, objective=["val_loss", "val_accuracy"], **kwargs).search()
+    again = keras_tuner.RandomSearch(
+        two_metrics, objective=["val_loss", "val_accuracy"], **{**kwargs, "max_trials": 3}
+    )
+    again.search()  # the same objectives: the study resumes
+    assert len(again.trials) == 3
+    with pytest.raises(keras_tuner.InvalidArgumentError, match="optimises 'multi_objective'"):
+        keras_tuner.RandomSearch(two_metrics, objective="val_loss", **kwargs)
+    with pytest.raises(keras_tuner.InvalidArgumentError):
+        keras_tuner.RandomSearch(two_metrics, objective=["val_loss", "loss"], **kwargs)
+
+
 @pytest.mark.parametrize(
-    "objectives",
-    [["val_loss", "val_accuracy"], [keras_tuner.Objective("val_auc", "max"), "val_loss"]],
+    ("objectives", "says"),
+    [
+        ([], "non-empty, flat list"),
+        ([["val_loss"], "loss"], "non-empty, flat list"),
+        (["val_loss", "val_loss"], "distinct metric names"),
+    ],
 )
-def test_a_list_of_objectives_is_refused_with_what_to_do_instead(objectives: list[Any]) -> None:
-    with pytest.raises(keras_tuner.InvalidArgumentError) as caught:
+def test_a_list_of_objectives_that_makes_no_sum_is_refused(
+    objectives: list[Any], says: str
+) -> None:
+    with pytest.raises(keras_tuner.InvalidArgumentError, match=says):
         keras_tuner.RandomSearch(objective, objective=objectives, storage="memory", verbose=0)
-    message = str(caught.value)
-    assert "optimises one metric" in message
-    assert "objective=hs.Objective('score', 'min')" in message
-    first = objectives[0] if isinstance(objectives[0], str) else objectives[0].name
-    assert f"objective={first!r}" in message
+
+
+def test_a_list_of_one_objective_is_that_objective() -> None:
+    tuner = keras_tuner.RandomSearch(objective, objective=["val_accuracy"], storage="memory")
+    assert tuner.oracle.objective == keras_tuner.Objective("val_accuracy", "max")

@@ -219,7 +219,7 @@ def check_result(result: Any, objective: Objective, *, metric_seen: Callable[[],
     """
     name = objective.name
     if isinstance(result, Mapping):
-        if name in result:
+        if name in objective.with_value(result):  # objective=[...]: the sum of its metrics
             return
         keys = sorted(str(k) for k in result)
         if metric_seen():

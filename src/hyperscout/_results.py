@@ -33,6 +33,7 @@ class BadResultError(Exception):
 def metrics_of(result: Any, objective: Objective) -> dict[str, Any]:
     """The metrics in what the objective returned, or BadResultError saying what is wrong."""
     if isinstance(result, Mapping):
+        result = objective.with_value(result)  # a sum of metrics (objective=[...]) added
         metrics: dict[str, Any] = {}
         for name, value in result.items():
             number = _as_float(value)

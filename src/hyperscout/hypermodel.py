@@ -222,14 +222,24 @@ def run_trial_metrics(result: Any, objective: Objective) -> dict[str, Any]:
 
 def _best_epoch(history: Mapping[str, Any], objective: Objective) -> dict[str, Any]:
     """The logs of the epoch with the best objective value in a Keras ``History.history``."""
-    if objective.name not in history:
+    length = max((len(v) for v in history.values() if isinstance(v, (list, tuple))), default=0)
+    epochs = [
+        objective.with_value(
+            {
+                str(name): _as_float(values[epoch]) if epoch < len(values) else None
+                for name, values in history.items()
+            }
+        )
+        for epoch in range(length)
+    ]
+    if not any(objective.name in logs for logs in epochs):
         raise BadResultError(
             f"run_trial() returned a History without {objective.name!r}, the metric this "
             f"search optimises; it has {sorted(history)!r}. Pass objective= one of those."
         )
     best: tuple[float, int] | None = None
-    for epoch, raw in enumerate(history[objective.name]):
-        value = _as_float(raw)
+    for epoch, logs in enumerate(epochs):
+        value = _as_float(logs.get(objective.name))
         if value is not None and (best is None or objective.is_better(value, best[0])):
             best = (value, epoch)
     if best is None:
@@ -237,11 +247,7 @@ def _best_epoch(history: Mapping[str, Any], objective: Objective) -> dict[str, A
             f"run_trial() returned a History whose {objective.name!r} is not a finite number "
             "at any epoch: the training diverged."
         )
-    epoch = best[1]
-    return {
-        str(name): _as_float(values[epoch]) if epoch < len(values) else None
-        for name, values in history.items()
-    }
+    return epochs[best[1]]
 
 
 class ModelAdapter(abc.ABC):

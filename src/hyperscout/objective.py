@@ -13,15 +13,17 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hyperscout.exceptions import InvalidArgumentError, ObjectiveDirectionError
 
-__all__ = ["DEFAULT_METRIC", "Objective", "infer_direction"]
+__all__ = ["DEFAULT_METRIC", "MULTI_OBJECTIVE", "Objective", "infer_direction"]
 
 #: The metric name of an objective that returns a bare float.
 DEFAULT_METRIC = "objective"
+#: The metric name of a sum of objectives (KerasTuner's ``objective=[...]``).
+MULTI_OBJECTIVE = "multi_objective"
 
 _MIN_WORDS = {
     "loss", "error", "err", "mse", "mae", "rmse", "msle", "rmsle", "mape", "smape", "nll",
@@ -73,6 +75,9 @@ class Objective:
     Args:
         name: the metric, a key of the dict the objective function returns.
         direction: ``"min"`` or ``"max"``.
+        parts: for KerasTuner's ``objective=[...]`` (made by :meth:`resolve` from a list), the
+            metrics whose sum this objective minimises: each ``min`` metric counts as it is and
+            each ``max`` metric with its sign flipped (see :meth:`with_value`).
 
     >>> Objective("val_f1", "max").is_better(0.9, 0.8)
     True
@@ -80,6 +85,7 @@ class Objective:
 
     name: str
     direction: str = "min"
+    parts: tuple[Objective, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -91,13 +97,59 @@ class Objective:
                 f"Objective({self.name!r}, direction=...): expected 'min' or 'max', "
                 f"got {self.direction!r}."
             )
+        names = [p.name for p in self.parts if isinstance(p, Objective) and not p.parts]
+        if len(names) != len(self.parts) or len(set(names)) != len(names) or self.name in names:
+            raise InvalidArgumentError(
+                f"Objective({self.name!r}, parts=...): expected distinct single objectives "
+                f"other than {self.name!r}, got {self.parts!r}."
+            )
+
+    def __repr__(self) -> str:
+        parts = f", parts={self.parts!r}" if self.parts else ""
+        return f"Objective(name={self.name!r}, direction={self.direction!r}{parts})"
+
+    def with_value(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
+        """``metrics`` with this objective's value added, for a sum of metrics.
+
+        An objective with :attr:`parts` (KerasTuner's ``objective=["val_loss",
+        "val_accuracy"]``) is ``sum(min metrics) - sum(max metrics)``, as KerasTuner's
+        ``MultiObjective`` computes it; it is added when every part is a finite number and
+        the metrics do not hold it already. Any other objective returns a copy of ``metrics``.
+
+        >>> both = Objective.resolve(["val_loss", "val_accuracy"])
+        >>> both.with_value({"val_loss": 0.5, "val_accuracy": 0.75})
+        {'val_loss': 0.5, 'val_accuracy': 0.75, 'multi_objective': -0.25}
+        """
+        combined = dict(metrics)
+        if not self.parts or self.name in combined:
+            return combined
+        total = 0.0
+        for part in self.parts:
+            value = combined.get(part.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                try:
+                    value = float(value)  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    return combined
+            if not math.isfinite(value):
+                return combined
+            total += part.sign * float(value)
+        combined[self.name] = total
+        return combined
 
     @classmethod
-    def resolve(cls, spec: Objective | str | None, direction: str | None = None) -> Objective:
+    def resolve(
+        cls,
+        spec: Objective | str | list[Objective | str] | tuple[Objective | str, ...] | None,
+        direction: str | None = None,
+    ) -> Objective:
         """An Objective from what a user passes as ``objective=``.
 
         Args:
-            spec: an Objective, a metric name, or None (a bare float, minimised).
+            spec: an Objective, a metric name, None (a bare float, minimised), or a list of
+                names and Objectives: KerasTuner's multi-objective, the sum of the ``min``
+                metrics minus the ``max`` ones, minimised under the name ``multi_objective``
+                (see :meth:`with_value`; a list of one is that objective).
             direction: overrides the inferred direction.
 
         Raises:
@@ -109,15 +161,7 @@ class Objective:
         if spec is None:
             return cls(DEFAULT_METRIC, direction or "min")
         if isinstance(spec, (list, tuple)):
-            names = [o.name if isinstance(o, Objective) else o for o in spec]
-            raise InvalidArgumentError(
-                f"objective={names!r}: hyperscout optimises one metric. KerasTuner's list "
-                "minimises the sum of its 'min' metrics minus its 'max' ones; to optimise "
-                "such a sum, return it as a metric of its own (from HyperModel.fit or a "
-                "run_trial override, e.g. {'score': val_loss - val_accuracy}) and pass "
-                "objective=hs.Objective('score', 'min'). Or keep the one that matters most: "
-                f"objective={names[0] if names else 'val_loss'!r}."
-            )
+            return cls._combined(spec)
         if not isinstance(spec, str):
             raise InvalidArgumentError(
                 f"objective=: expected a metric name or hs.Objective(name, direction), "
@@ -131,6 +175,25 @@ class Objective:
                     f'Say it: objective=hs.Objective("{spec}", "max") (or "min").'
                 )
         return cls(spec, direction)
+
+    @classmethod
+    def _combined(cls, specs: list[Any] | tuple[Any, ...]) -> Objective:
+        """KerasTuner's ``objective=[...]``: minimise the min metrics minus the max ones."""
+        if not specs or any(isinstance(s, (list, tuple)) for s in specs):
+            raise InvalidArgumentError(
+                f"objective={list(specs)!r}: expected metric names or hs.Objective(name, "
+                "direction) in a non-empty, flat list."
+            )
+        parts = tuple(cls.resolve(s) for s in specs)
+        if len(parts) == 1:
+            return parts[0]
+        names = [p.name for p in parts]
+        if len(set(names)) != len(names) or MULTI_OBJECTIVE in names:
+            raise InvalidArgumentError(
+                f"objective={names!r}: expected distinct metric names other than "
+                f"{MULTI_OBJECTIVE!r}."
+            )
+        return cls(MULTI_OBJECTIVE, "min", parts=parts)
 
     @property
     def sign(self) -> float:
@@ -168,5 +231,8 @@ class Objective:
             raise InvalidArgumentError(f"Metric {self.name!r} is {number}, not a finite number.")
         return number
 
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "direction": self.direction}
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "direction": self.direction}
+        if self.parts:
+            data["parts"] = [p.to_dict() for p in self.parts]
+        return data

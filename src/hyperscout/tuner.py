@@ -94,6 +94,8 @@ class Tuner:
             None for a tuner driven only by :meth:`ask` and :meth:`tell`.
         objective: the metric to optimise: a name whose direction is inferred (``"val_loss"``,
             ``"val_accuracy"``), an :class:`Objective`, or None for a bare float, minimised.
+            A list of them is KerasTuner's multi-objective: the sum of the ``min`` metrics
+            minus the ``max`` ones, minimised as ``"multi_objective"``.
         sampler: proposes configurations (default :class:`RandomSampler`).
         scheduler: gives budgets and stops trials (default :class:`FIFOScheduler`).
         max_trials: trials to finish, counting those of earlier runs; None: until the
@@ -132,7 +134,7 @@ class Tuner:
         self,
         hypermodel: Callable[..., Any] | None = None,
         *,
-        objective: Objective | str | None = None,
+        objective: Objective | str | list[Objective | str] | None = None,
         sampler: Sampler | None = None,
         scheduler: Scheduler | None = None,
         max_trials: int | None = None,

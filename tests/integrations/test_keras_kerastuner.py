@@ -294,3 +294,54 @@ def test_custom_training_loop_reports_through_the_tuners_callbacks(
         reported = [trial.intermediate[e]["my_metric"] for e in (0, 1)]
         assert trial.score == pytest.approx(min(reported))
         assert "batch_size" in trial.values
+
+
+# -- objective=[...]: KerasTuner's multi-objective ------------------------------------------
+def test_a_list_of_objectives_picks_each_trials_best_epoch_by_their_sum(
+    digits: tuple[np.ndarray, ...],
+) -> None:
+    x_train, y_train, x_val, y_val = digits
+    tuner = kt.RandomSearch(
+        build_model,
+        objective=["val_loss", kt.Objective("val_accuracy", "max")],
+        max_trials=2,
+        storage="memory",
+        seed=0,
+        verbose=0,
+    )
+    tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val))
+    for trial in tuner.trials:
+        sums = {e: r["val_loss"] - r["val_accuracy"] for e, r in trial.intermediate.items()}
+        assert sorted(sums) == [0, 1, 2]
+        for epoch, total in sums.items():  # every epoch reports the sum too
+            assert trial.intermediate[epoch]["multi_objective"] == pytest.approx(total)
+        best_epoch = min(sums, key=lambda e: sums[e])
+        assert trial.score == pytest.approx(sums[best_epoch])
+        assert trial.metrics["val_accuracy"] == trial.intermediate[best_epoch]["val_accuracy"]
+    loss, accuracy = tuner.get_best_models(1)[0].evaluate(x_val, y_val, verbose=0)
+    assert loss - accuracy == pytest.approx(tuner.oracle.get_best_trials(1)[0].score, abs=1e-4)
+
+
+def test_run_trial_history_under_a_list_of_objectives(digits: tuple[np.ndarray, ...]) -> None:
+    x_train, y_train, x_val, y_val = digits
+    histories: list[Any] = []
+
+    class MyTuner(kt.RandomSearch):
+        def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
+            model = self.hypermodel.build(trial.hyperparameters)
+            histories.append(model.fit(*args, **kwargs))
+            return histories[-1]
+
+    tuner = MyTuner(
+        build_model,
+        objective=["val_loss", "val_accuracy"],
+        max_trials=2,
+        storage="memory",
+        seed=0,
+        verbose=0,
+    )
+    tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val), verbose=0)
+    for trial, history in zip(tuner.trials, histories, strict=True):
+        logs = history.history
+        sums = [a - b for a, b in zip(logs["val_loss"], logs["val_accuracy"], strict=True)]
+        assert trial.score == pytest.approx(min(sums))

@@ -223,12 +223,15 @@ def _prepare_for_loading(model: Any, input_shape: list[int | None] | None) -> No
 
 
 def _missing_metric(objective: Objective, names: list[str]) -> str:
+    lack = f"have no {objective.name!r}, the metric this search optimises"
+    if objective.parts:
+        parts = [p.name for p in objective.parts]
+        lack = f"lack some of {parts!r}, the metrics whose sum this search optimises"
     return (
-        f"The model's fit() logs have no {objective.name!r}, the metric this search "
-        f"optimises; they have {sorted(names)!r}. Metrics named val_... need validation data "
-        "(validation_data=, validation_split=, or the lecture's search(x_train, y_train, "
-        "x_val, y_val)); others need model.compile(metrics=[...]). Or pass objective= one of "
-        "those names."
+        f"The model's fit() logs {lack}; they have {sorted(names)!r}. Metrics named val_... "
+        "need validation data (validation_data=, validation_split=, or the lecture's "
+        "search(x_train, y_train, x_val, y_val)); others need model.compile(metrics=[...]). "
+        "Or pass objective= one of those names."
     )
 
 
@@ -256,7 +259,7 @@ def _reporter_class() -> type:
             self.best_weights: list[Any] | None = None
 
         def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-            logs = dict(logs or {})
+            logs = self.objective.with_value(logs or {})  # objective=[...]: their sum added
             if self.strict and self.objective.name not in logs:
                 raise UsageError(_missing_metric(self.objective, list(logs)))
             self.epochs_seen += 1
@@ -349,6 +352,7 @@ class KerasAdapter(ModelAdapter):
         """The metrics ``HyperModel.fit`` returned instead of a History: a dict or a number."""
         if isinstance(result, Mapping):
             metrics = {str(k): v for k, x in result.items() if (v := _as_float(x)) is not None}
+            metrics = self.objective.with_value(metrics)
         elif (number := _as_float(result)) is not None:
             metrics = {self.objective.name: number}
         else:
