@@ -241,6 +241,30 @@ def test_a_study_keeps_its_list_of_objectives(tmp_path: Path) -> None:
         keras_tuner.RandomSearch(two_metrics, objective=["val_loss", "loss"], **kwargs)
 
 
+def test_reports_under_a_list_of_objectives_hold_the_sum_for_the_schedulers() -> None:
+    def trained(
+        hp: keras_tuner.HyperParameters, trial: keras_tuner.RunningTrial
+    ) -> dict[str, float]:
+        x = hp.Float("x", 0.0, 1.0)
+        for step in range(3):
+            trial.report(step, val_loss=x / (step + 1), val_accuracy=0.5 + 0.1 * step)
+        return {"val_loss": x / 3, "val_accuracy": 0.7}
+
+    tuner = keras_tuner.RandomSearch(
+        trained,
+        objective=["val_loss", "val_accuracy"],
+        max_trials=2,
+        seed=0,
+        storage="memory",
+        verbose=0,
+    )
+    tuner.search()
+    for trial in tuner.trials:
+        for step, report in trial.intermediate.items():
+            expected = trial.values["x"] / (step + 1) - (0.5 + 0.1 * step)
+            assert report["multi_objective"] == pytest.approx(expected)
+
+
 @pytest.mark.parametrize(
     ("objectives", "says"),
     [

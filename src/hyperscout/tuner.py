@@ -592,6 +592,7 @@ class Tuner:
         watches = type(self.scheduler).on_report is not Scheduler.on_report
 
         def on_report(step: int, metrics: dict[str, float]) -> bool:
+            metrics = self.objective.with_value(metrics)  # objective=[...]: its sum kept too
             try:
                 self.storage.report(self._study_id, trial.number, step, metrics)
             except StorageError:
