@@ -283,3 +283,20 @@ def test_a_list_of_objectives_that_makes_no_sum_is_refused(
 def test_a_list_of_one_objective_is_that_objective() -> None:
     tuner = keras_tuner.RandomSearch(objective, objective=["val_accuracy"], storage="memory")
     assert tuner.oracle.objective == keras_tuner.Objective("val_accuracy", "max")
+
+
+# -- HyperModel subclasses call KerasTuner's constructor ------------------------------------
+class Regressor(keras_tuner.HyperModel):
+    def __init__(self, degree: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.degree = degree
+
+    def build(self, hp: keras_tuner.HyperParameters) -> float:
+        return hp.Float("scale", 0.5, 2.0) ** self.degree
+
+
+def test_hypermodel_subclasses_may_pass_kerastuners_constructor_arguments() -> None:
+    assert Regressor(2, name="poly").name == "poly"
+    assert Regressor(2).name == "Regressor" and Regressor(2, tunable=True).tunable
+    with pytest.raises(keras_tuner.InvalidArgumentError, match=r"tunable=False.*hp\.Fixed"):
+        Regressor(2, tunable=False)

@@ -85,7 +85,9 @@ class _ImageClassifier(HyperModel):
         classes: int | None = None,
         *,
         loss: str = "categorical_crossentropy",
+        **kwargs: Any,
     ) -> None:
+        super().__init__(**kwargs)  # name=, as KerasTuner's hypermodels take
         owner = type(self).__name__
         if include_top and (
             isinstance(classes, bool) or not isinstance(classes, int) or classes < 2
@@ -140,6 +142,7 @@ class HyperResNet(_ImageClassifier):
         classes: the number of classes (with ``include_top``).
         loss: ``"categorical_crossentropy"`` (KerasTuner's: one-hot labels), or any Keras
             loss, e.g. ``"sparse_categorical_crossentropy"`` for integer labels.
+        **kwargs: :class:`~hyperscout.HyperModel`'s (``name``).
 
     Hyperparameters (KerasTuner's names where they mean the same):
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from hyperscout._results import BadResultError, average, metrics_of
+from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial, _as_float
@@ -72,6 +73,24 @@ class HyperModel(abc.ABC):
             def fit(self, hp, model, *args, **kwargs):
                 return model.fit(*args, batch_size=hp.Choice("batch_size", [16, 64]), **kwargs)
     """
+
+    def __init__(self, name: str | None = None, tunable: bool = True) -> None:
+        """KerasTuner's arguments, so that its subclasses' ``super().__init__(...)`` calls work.
+
+        Args:
+            name: a name for the hypermodel (default: the class name).
+            tunable: must be True: hyperscout tunes every parameter a hypermodel defines.
+
+        Raises:
+            InvalidArgumentError: ``tunable`` is not True.
+        """
+        if tunable is not True:
+            raise InvalidArgumentError(
+                f"{type(self).__name__}(tunable={tunable!r}): hyperscout tunes every parameter "
+                "the hypermodel defines; to fix one, define it with hp.Fixed(name, value)."
+            )
+        self.name = name or type(self).__name__
+        self.tunable = True
 
     @abc.abstractmethod
     def build(self, hp: HyperParameters) -> Any:
