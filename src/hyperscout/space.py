@@ -6,6 +6,13 @@ grows as the code reaches new parameters. Parameters inside ``hp.conditional_sco
 ``parent_name=``/``parent_values=``) exist only while their condition holds; an inactive
 parameter is absent from the trial's values and its call returns ``None``.
 
+A trial records only the parameters its code read (:attr:`HyperParameters.read_values`), so
+plain Python control flow needs no declared condition: in
+``for i in range(hp.Int("n_layers", 1, 3)): hp.Choice(f"units_{i}", ...)`` a one-layer trial
+records no ``units_1``, and an ``if``/``else`` records only the branch taken. Samplers count a
+trial as having run every configuration that agrees with what it read
+(:class:`hyperscout.samplers.base.Coverage`).
+
 Every parameter encodes its values to ``[0, 1]`` and decodes them back (log scales and steps
 respected): samplers work in that unit cube. A discrete parameter with ``n`` values maps value
 ``i`` to the middle of the ``i``-th of ``n`` equal buckets, so a uniform draw is uniform over

@@ -52,7 +52,9 @@ class Trial:
 
     Attributes:
         number: 0, 1, 2 ... in the order trials were created within the study.
-        values: the hyperparameter values of this trial (active parameters only).
+        values: the hyperparameter values of this trial: those its code read (active
+            parameters only; see ``HyperParameters.read_values``). A running trial holds the
+            configuration it was given, a failed one keeps it whole.
         state: a :class:`TrialState`.
         value: the objective's value (in the metric's own sign), ``None`` unless complete
             (or pruned with a report).

@@ -141,10 +141,11 @@ class History(Sequence[Trial]):
 
     @property
     def keys(self) -> Set[str]:
-        """The configuration keys of every trial (any state): what not to propose again.
+        """The configuration keys of every trial (any state), its exact values.
 
-        The tuner passes them in, kept up to date as trials arrive, so that a sampler's
-        duplicate check costs nothing per trial.
+        The tuner passes them in, kept up to date as trials arrive. What not to propose
+        again is :attr:`coverage`: a trial also ran the configurations that differ only in
+        parameters it did not read.
         """
         if self._keys is None:
             self._keys = frozenset(t.key for t in self._trials)
