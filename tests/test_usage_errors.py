@@ -192,6 +192,23 @@ def test_a_hyperparameter_defined_wrongly_in_a_trial_stops_the_search() -> None:
     assert_given_up(second)
 
 
+@pytest.mark.parametrize(
+    ("report", "reason"),
+    [({"step": 0.5, "loss": 1.0}, "expected an int step"), ({"step": 1}, "at least one metric")],
+)
+def test_trial_report_called_wrongly_stops_the_search(report: dict[str, Any], reason: str) -> None:
+    def objective(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
+        x = hp.Float("x", 0.0, 1.0)
+        trial.report(**report)
+        return x
+
+    tuner = make(objective, max_trials=5)
+    with pytest.raises(hs.UsageError, match=reason):
+        tuner.search()
+    [trial] = tuner.trials
+    assert_given_up(trial)
+
+
 def test_tell_refuses_a_result_without_the_objective_and_keeps_the_trial_open() -> None:
     tuner = make(None, objective="val_loss")
     hp, trial = tuner.ask()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.exceptions import InvalidArgumentError, UsageError
 from hyperscout.space import HyperParameters
 
 __all__ = ["RunningTrial", "Trial", "TrialState", "checkpoint_path", "config_key", "trial_id_of"]
@@ -244,14 +244,14 @@ class RunningTrial:
         """Record intermediate metrics at ``step`` (an epoch, an iteration ...).
 
         Raises:
-            InvalidArgumentError: ``step`` is not an int, or a metric is not a finite number.
+            UsageError: ``step`` is not an int, or no metric is given (how the objective is
+                written: a search stops at once).
+            InvalidArgumentError: a metric is not a finite number (the trial fails).
         """
         if isinstance(step, bool) or not isinstance(step, int):
-            raise InvalidArgumentError(
-                f"trial.report(step=...): expected an int step, got {step!r}."
-            )
+            raise UsageError(f"trial.report(step=...): expected an int step, got {step!r}.")
         if not metrics:
-            raise InvalidArgumentError(
+            raise UsageError(
                 "trial.report(): expected at least one metric, e.g. trial.report(1, val_loss=0.3)."
             )
         clean: dict[str, float] = {}
