@@ -345,3 +345,59 @@ def test_run_trial_history_under_a_list_of_objectives(digits: tuple[np.ndarray, 
         logs = history.history
         sums = [a - b for a, b in zip(logs["val_loss"], logs["val_accuracy"], strict=True)]
         assert trial.score == pytest.approx(min(sums))
+
+
+# -- "keep Keras code separate": HyperModel.fit returns its own evaluation -------------------
+class HyperRegressor(kt.HyperModel):
+    def build(self, hp: kt.HyperParameters) -> Any:
+        model = keras.Sequential(
+            [
+                keras.layers.Dense(units=hp.Int("units", 8, 32, 8), activation="relu"),
+                keras.layers.Dense(units=1),
+            ]
+        )
+        model.compile(optimizer="adam", loss="mean_squared_error")
+        return model
+
+    def fit(
+        self,
+        hp: kt.HyperParameters,
+        model: Any,
+        x: np.ndarray,
+        y: np.ndarray,
+        validation_data: tuple[np.ndarray, np.ndarray],
+        **kwargs: Any,
+    ) -> float:
+        model.fit(x, y, **kwargs)
+        x_val, y_val = validation_data
+        y_pred = model.predict(x_val, verbose=0)
+        return float(np.mean(np.abs(y_pred - y_val)))  # a single float to minimise
+
+
+def test_end_to_end_workflow_with_a_fit_that_returns_its_own_metric(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    x_train, y_train = rng.random((100, 10)), rng.random((100, 1))
+    x_val, y_val = rng.random((20, 10)), rng.random((20, 1))
+    tuner = kt.RandomSearch(
+        hypermodel=HyperRegressor(),
+        max_trials=3,
+        overwrite=True,
+        directory=tmp_path,
+        project_name="keep_code_separate",
+        seed=0,
+        verbose=0,
+    )
+    tuner.search(x_train, y_train, validation_data=(x_val, y_val))
+    assert [t.state for t in tuner.trials] == [TrialState.COMPLETE] * 3
+    best_trial = tuner.oracle.get_best_trials(1)[0]
+    assert best_trial.score == min(t.score for t in tuner.trials)
+    # The model kept is the one the returned value describes (no input shape given: built
+    # from the data's).
+    best_model = tuner.get_best_models(1)[0]
+    mae = float(np.mean(np.abs(best_model.predict(x_val, verbose=0) - y_val)))
+    assert mae == pytest.approx(best_trial.score, rel=1e-5)
+    hypermodel = HyperRegressor()
+    best_hp = tuner.get_best_hyperparameters()[0]
+    model = hypermodel.build(best_hp)
+    hypermodel.fit(best_hp, model, x_train, y_train, validation_data=(x_val, y_val), epochs=1)
+    assert model.layers[0].units == best_hp.get("units")
