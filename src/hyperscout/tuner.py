@@ -8,6 +8,7 @@ live in :mod:`hyperscout.presets`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import os
 import secrets
@@ -403,19 +404,66 @@ class Tuner:
         return self._ledger.counted
 
     def _next(self, history: History) -> Suggestion | Wait | Stop:
+        """What this worker starts next: a rerun, an enqueued configuration, or a new slot.
+
+        Every trial that is not a rerun fills the search's next slot, ``slot/k`` for the
+        ``k``-th such trial of the study, and storage starts at most one trial per claim. So
+        workers that read the same history cannot both start a trial: the one that loses the
+        claim reads the history again (now holding the other's trial) and proposes anew. That
+        makes ``max_trials`` exact for the whole study (slot ``max_trials`` is never taken),
+        keeps a configuration from being proposed twice, and seeds proposal ``k`` from the
+        seed and ``k`` alone, whichever worker draws it and however often the search resumed.
+
+        The search ends (Stop) only when nothing runs anywhere: a running trial may still fail
+        and need its rerun, or its worker may die and its trial be reclaimed.
+        """
         rerun = self._ledger.rerun_suggestion()
         if rerun is not None:
             return rerun
+        slot = self._ledger.fresh
+        if self.max_trials is not None and slot >= self.max_trials:
+            return self._unless_running(Stop(f"max_trials={self.max_trials} reached"))
         while self._queue:
             values = self._queue[0]
             key = config_key(values)
             if key not in self._ledger.enqueued:
-                return Suggestion(values, None, {"enqueued": key}, claim=f"enqueued/{key}")
+                return self._in_slot(Suggestion(values, None, {"enqueued": key}), slot)
             self._queue.pop(0)
-        rng = np.random.default_rng([self.seed, len(history)])
+        rng = np.random.default_rng([self.seed, slot])
+        self._load_new_parameters()
         with self._space_lock:
             space = self._space.copy()
-        return self.scheduler.next(space, history, self.sampler, rng)
+        step = self.scheduler.next(space, history, self.sampler, rng)
+        if isinstance(step, Stop):
+            return self._unless_running(step)
+        if isinstance(step, Wait):
+            return step
+        return self._in_slot(step, slot)
+
+    def _load_new_parameters(self) -> None:
+        """Learn the parameters that other workers' trials defined (define-by-run)."""
+        with self._space_lock:
+            if self._ledger.names.issubset(self._space.names):
+                return
+        study = self.storage.load_study(self.project_name)
+        if study is not None:
+            with self._space_lock:
+                self._space.merge(HyperParameters.from_dict(study.space))
+
+    def _unless_running(self, stop: Stop) -> Stop | Wait:
+        """``stop``, or Wait while trials run anywhere in the study (they may need a rerun)."""
+        if self._ledger.running:
+            return Wait(f"{stop.reason}; waiting for the trials still running")
+        return stop
+
+    @staticmethod
+    def _in_slot(suggestion: Suggestion, slot: int) -> Suggestion:
+        """``suggestion`` as the search's slot ``slot`` (its strategy's claim kept in attrs)."""
+        attrs = dict(suggestion.attrs)
+        attrs["slot"] = slot
+        if suggestion.claim is not None:
+            attrs["strategy_claim"] = suggestion.claim
+        return dataclasses.replace(suggestion, attrs=attrs, claim=f"slot/{slot}")
 
     def search(self, *args: Any, **kwargs: Any) -> None:
         """Run trials until ``max_trials`` count, the strategy stops, or ``timeout`` passes.
@@ -521,8 +569,7 @@ class Tuner:
         )
 
     def _should_stop(self, started: float, history: History, n_running: int) -> Stop | None:
-        if self.max_trials is not None and self._counted() + n_running >= self.max_trials:
-            return Stop(f"max_trials={self.max_trials} reached")
+        # max_trials is kept by the slots of _next(), for every worker of the study at once.
         if self.timeout is not None and time.monotonic() - started >= self.timeout:
             return Stop(f"timeout={self.timeout}s reached")
         return None
@@ -582,7 +629,10 @@ class Tuner:
 
         def new_value(param: Parameter, values: Mapping[str, Any]) -> Any:
             if not rngs:  # made on first need: most trials meet no new parameter
-                rngs.append(np.random.default_rng([self.seed, trial.number, 1]))
+                # Seeded by the slot, not the trial number, so that a rerun (after a crash or
+                # on another worker) draws what the first attempt drew.
+                slot = int(trial.attrs.get("slot", trial.number))
+                rngs.append(np.random.default_rng([self.seed, slot, 1]))
             return self.sampler.sample_new(param, values, rngs[0])
 
         with self._space_lock:
@@ -843,12 +893,16 @@ class Tuner:
             attempt = int(self.storage.get_trial(self._study_id, number).attrs.get("attempt", 0))
             if attempt < self.max_retries_per_trial:
                 attrs["rerun"] = True
+        # Only what the trial read: a parameter it never reached (another branch, a layer it
+        # did not build) did not shape its result. A failed trial may have stopped before
+        # reading what it would have, so it keeps the whole configuration it was given.
+        values = hp.values if state is TrialState.FAILED else hp.read_values
         try:
             return self.storage.finish_trial(
                 self._study_id,
                 number,
                 state=state,
-                values=hp.values,
+                values=values,
                 value=value,
                 metrics=metrics,
                 error=error,
@@ -911,7 +965,9 @@ class Tuner:
             if isinstance(step, Wait):
                 if self._fail_dead_trials(history):
                     continue  # the strategy waited for a dead worker's trial: ask again
-                raise SearchFinished("Nothing to start now: tell() the running trials first.")
+                raise SearchFinished(
+                    f"Nothing to start now ({step.reason}): tell() the running trials first."
+                )
             try:
                 trial = self._start_trial(step)
             except ClaimTakenError:  # another worker took that slot: ask again

@@ -44,6 +44,10 @@ class RandomSampler(Sampler):
     def sample(
         self, space: HyperParameters, history: History, rng: np.random.Generator
     ) -> dict[str, Any] | None:
+        if not len(space):
+            # Nothing known yet (a define-by-run study whose first trial still runs): the
+            # trial draws each parameter as its code reaches it, so an empty proposal is new.
+            return {}
         seen = history.coverage
         values: dict[str, Any] = {}
         for _ in range(self.max_redraws):

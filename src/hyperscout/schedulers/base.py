@@ -39,7 +39,9 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Wait:
-    """Nothing to start now: ask again when a running trial ends."""
+    """Nothing to start now: ask again when a running trial ends; ``reason`` says why."""
+
+    reason: str = "the strategy waits for running trials"
 
 
 @dataclass(frozen=True)
