@@ -378,6 +378,35 @@ def test_get_params_set_params_and_clone_round_trip() -> None:
     assert "Float(0.1, 10.0)" in repr(copy)
 
 
+def test_scikit_learns_argument_names_work_in_searchcv(iris: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = iris
+    grids = [{"alpha": [0.1, 0.3]}, {"alpha": [3.0]}]
+    by_grid = SearchCV(Bowl(), param_grid=grids, strategy="grid", cv=2).fit(X, y)
+    assert [p["alpha"] for p in by_grid.cv_results_["params"]] == [0.1, 0.3, 3.0]
+    assert by_grid.best_params_ == {"alpha": 0.3}
+
+    space = {"alpha": stats.loguniform(1e-2, 1e1)}
+    named = SearchCV(
+        Bowl(), param_distributions=space, strategy="random", n_iter=5, random_state=3, cv=2
+    ).fit(X, y)
+    ours = SearchCV(Bowl(), space, strategy="random", n_trials=5, seed=3, cv=2).fit(X, y)
+    assert named.cv_results_["params"] == ours.cv_results_["params"]  # two names, one meaning
+    assert len(named.cv_results_["params"]) == 5
+    assert clone(named).get_params()["n_iter"] == 5
+
+    generator = np.random.RandomState(0)
+    shared = SearchCV(Bowl(), param_distributions=space, n_iter=3, cv=2, random_state=generator)
+    first = shared.fit(X, y).cv_results_["params"]
+    assert shared.fit(X, y).cv_results_["params"] != first  # the RandomState is consumed
+
+    with pytest.raises(hs.InvalidSpaceError, match=r"^param_grid\['alpha'\]: expected a list"):
+        SearchCV(Bowl(), param_grid={"alpha": 1.0}).fit(X, y)
+    with pytest.raises(hs.InvalidArgumentError, match=r"exactly one of space, param_grid"):
+        SearchCV(Bowl(), {"alpha": [1.0]}, param_grid={"alpha": [1.0]}).fit(X, y)
+    with pytest.raises(hs.InvalidArgumentError, match=r"n_iter=.*None when n_trials is given"):
+        SearchCV(Bowl(), {"alpha": [1.0]}, n_trials=2, n_iter=2).fit(X, y)
+
+
 def test_methods_delegate_to_the_refitted_estimator(iris: tuple[np.ndarray, np.ndarray]) -> None:
     X, y = iris
     search = SearchCV(
@@ -477,14 +506,31 @@ def test_halving_gives_early_trials_fewer_training_rows(
     ).fit(X, y)
 
     results = search.cv_results_
-    # Three folds of 100 training rows: max 100, min 100 // 3**2 = 11 -> rungs 12, 34, 100.
-    assert list(results["n_resources"]) == [12] * 9 + [34] * 3 + [100]
-    assert list(results["iter"]) == [0] * 9 + [1] * 3 + [2]
+    # Three folds of 100 training rows. scikit-learn's smallest start, 2 samples per fold
+    # and class of the 150 (18), is 12 training rows; 100 // 12 = 8 candidates, the best
+    # ceil(8 / 3) = 3 on 36 rows, and no third iteration, which would need 9 candidates.
+    assert list(results["n_resources"]) == [12] * 8 + [36] * 3
+    assert list(results["iter"]) == [0] * 8 + [1] * 3
     for k in range(3):  # the score is the number of rows the fit saw
         np.testing.assert_array_equal(results[f"split{k}_test_score"], results["n_resources"])
     assert [t.budget for t in search.trials_] == list(results["n_resources"])
-    assert results["n_resources"][search.best_index_] == 100
+    assert results["n_resources"][search.best_index_] == 36
     assert search.best_estimator_.n_rows_ == 150  # the refit uses every row
+    # As many candidates as scikit-learn's HalvingRandomSearchCV (which counts samples of X).
+    theirs = _sklearn_halving(Recorder(report="rows"), {"alpha": stats.loguniform(0.01, 1.0)})
+    theirs.set_params(cv=3, random_state=0).fit(X, y)
+    assert search.n_candidates_ == theirs.n_candidates_ == [8, 3]
+    assert search.n_resources_ == [12, 36] and theirs.n_resources_ == [18, 54]
+    assert search.n_iterations_ == theirs.n_iterations_ == 2
+    assert search.n_required_iterations_ == theirs.n_required_iterations_
+    assert search.n_possible_iterations_ == theirs.n_possible_iterations_
+
+
+def _sklearn_halving(estimator: Any, distributions: dict[str, Any]) -> Any:
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingRandomSearchCV
+
+    return HalvingRandomSearchCV(estimator, distributions)
 
 
 def test_subsamples_are_stratified(iris: tuple[np.ndarray, np.ndarray]) -> None:

@@ -335,6 +335,15 @@ def test_the_successive_halving_iterations_example_tries_scikit_learns_candidate
     assert ours.best_estimator_.get_params()["max_depth"] == ours.best_params_["max_depth"]
     assert ours.best_score_ > 0.85
 
+    # SearchCV's own halving tries as many: its budgets are the training rows of each fold
+    # (the 700 samples' folds train on 560), so 16 ... 512 rows where scikit-learn counts
+    # 20 ... 640 samples of X.
+    own = SearchCV(
+        forest, param_distributions=distributions, strategy="halving", factor=2, random_state=0
+    ).fit(X, y)
+    assert own.n_candidates_ == theirs.n_candidates_
+    assert own.n_resources_ == [16, 32, 64, 128, 256, 512]
+
 
 class RowCounter(ClassifierMixin, BaseEstimator):
     """A classifier whose score is the number of rows its fit saw, plus ``alpha``'s bonus."""

@@ -90,7 +90,7 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
             f"strategy={search.strategy!r}, so space cannot search it too; remove it from "
             "space or choose another resource."
         )
-    floor, orders = 1, []
+    floor, orders, smallest = 1, [], 1
     if resource == "n_samples":
         classifier = is_classifier(search.estimator) and data.y is not None
         for k, (train, _) in enumerate(data.splits):
@@ -99,6 +99,10 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
         if classifier and np.asarray(data.y).ndim == 1:
             floor = 2 * len(np.unique(np.asarray(data.y)))
         default_max = max(len(train) for train, _ in data.splits)
+        # scikit-learn's min_resources="smallest": 2 samples per fold and class, out of the
+        # whole data; as training rows of the largest fold.
+        n_splits = len(data.splits)
+        smallest = int(max(floor, 2) * n_splits / data.n_samples * default_max)
     else:
         default_max = params[resource]
         if search.max_resources == "auto" and not _is_int(default_max, 1):
@@ -108,7 +112,9 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
                 "max_resources= yourself."
             )
     max_r = int(default_max if search.max_resources == "auto" else search.max_resources)
-    if search.min_resources == "auto":
+    if search.min_resources == "auto" and search.strategy == "halving":
+        min_r = min(max(smallest, 1), max_r)
+    elif search.min_resources == "auto":
         min_r = min(max(max_r // int(search.factor) ** 2, floor), max_r)
     else:
         min_r = int(search.min_resources)

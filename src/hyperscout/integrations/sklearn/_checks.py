@@ -5,12 +5,15 @@ The arguments are checked at ``fit``, not in the constructor, as scikit-learn's 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
 
 if TYPE_CHECKING:
     from hyperscout.integrations.sklearn._search import SearchCV
@@ -22,6 +25,20 @@ def _check(name: str, value: Any, ok: bool, expected: str) -> None:
     """The one template of SearchCV's argument errors."""
     if not ok:
         raise InvalidArgumentError(f"SearchCV({name}=...): expected {expected}, got {value!r}.")
+
+
+@contextlib.contextmanager
+def _named_as(owner: str, renames: Mapping[str, str]) -> Iterator[None]:
+    """Argument errors told with another class's name and argument names (``renames``)."""
+    try:
+        yield
+    except (InvalidArgumentError, InvalidSpaceError) as exc:
+        message = re.sub(r"\bSearchCV\b", owner, str(exc))
+        for old, new in renames.items():
+            message = re.sub(rf"(?<![\w.']){old}(?=[\[:=])", new, message)
+        if message == str(exc):
+            raise
+        raise type(exc)(message).with_traceback(exc.__traceback__) from None
 
 
 def _is_int(value: Any, minimum: int) -> bool:
@@ -49,7 +66,18 @@ def _check_arguments(search: SearchCV) -> None:
             is_text(s.strategy, *STRATEGIES),
             "one of " + ", ".join(map(repr, STRATEGIES)),
         ),
+        (
+            "space",
+            sum(v is not None for v in (s.space, s.param_grid, s.param_distributions)) == 1,
+            "exactly one of space, param_grid and param_distributions (the same argument)",
+        ),
         ("n_trials", s.n_trials is None or _is_int(s.n_trials, 1), "an int >= 1 or None"),
+        ("n_iter", s.n_iter is None or _is_int(s.n_iter, 1), "an int >= 1 or None"),
+        (
+            "n_iter",
+            s.n_trials is None or s.n_iter is None,
+            "None when n_trials is given (n_iter is scikit-learn's name for n_trials)",
+        ),
         (
             "refit",
             isinstance(s.refit, (bool, str)) or callable(s.refit),
@@ -61,6 +89,13 @@ def _check_arguments(search: SearchCV) -> None:
             "an int other than 0, or None",
         ),
         ("seed", s.seed is None or _is_int(s.seed, 0), "an int >= 0 or None"),
+        (
+            "random_state",
+            s.random_state is None
+            or _is_int(s.random_state, 0)
+            or isinstance(s.random_state, np.random.RandomState),
+            "None, an int >= 0 or a numpy RandomState",
+        ),
         ("resource", is_text(s.resource), "a str"),
         (
             "min_resources",

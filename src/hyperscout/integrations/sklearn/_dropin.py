@@ -7,19 +7,21 @@ user changes only the import. The halving classes live in ``_halving``.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import numbers
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
-from hyperscout.integrations.sklearn._checks import _is_int
+from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.integrations.sklearn._checks import _is_int, _named_as
 from hyperscout.integrations.sklearn._fitted import _FittedSearch, _tags_of
-from hyperscout.integrations.sklearn._search import SearchCV, _require_sklearn
+from hyperscout.integrations.sklearn._search import (
+    _HALVING_ATTRIBUTES,
+    SearchCV,
+    _require_sklearn,
+)
 from hyperscout.integrations.sklearn._space import Float, Int
 
 if TYPE_CHECKING or importlib.util.find_spec("sklearn") is not None:
@@ -46,6 +48,7 @@ _FITTED = (
     "n_splits_",
     "feature_names_in_",
     "trials_",
+    *_HALVING_ATTRIBUTES,
 )
 
 
@@ -62,18 +65,6 @@ def _seed(owner: str, random_state: Any) -> int | None:
         f"{owner}(random_state=...): expected None, an int >= 0 or a numpy RandomState, "
         f"got {random_state!r}."
     )
-
-
-@contextlib.contextmanager
-def _named_as(owner: str, renames: Mapping[str, str]) -> Iterator[None]:
-    """Errors of the underlying SearchCV, told with the drop-in's class and argument names."""
-    try:
-        yield
-    except (InvalidArgumentError, InvalidSpaceError) as exc:
-        message = re.sub(r"\bSearchCV\b", owner, str(exc))
-        for old, new in renames.items():
-            message = re.sub(rf"(?<![\w.']){old}(?=[\[:=])", new, message)
-        raise type(exc)(message).with_traceback(exc.__traceback__) from None
 
 
 class _DropInSearch(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
@@ -108,11 +99,7 @@ class _DropInSearch(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: 
         for name in _FITTED:
             if hasattr(search, name):
                 setattr(self, name, getattr(search, name))
-        self._fitted_from(search)
         return self
-
-    def _fitted_from(self, search: SearchCV) -> None:
-        """Attributes of the drop-in beyond SearchCV's (the halving ones)."""
 
     def _common(self) -> dict[str, Any]:
         """SearchCV's arguments that scikit-learn's searches share."""

@@ -1,11 +1,10 @@
 """scikit-learn's ``HalvingGridSearchCV`` and ``HalvingRandomSearchCV``, run by hyperscout.
 
-scikit-learn's successive halving fixes its schedule before the first fit: ``n_candidates``
-configurations on ``min_resources``, the best ``ceil(n / factor)`` of each iteration on
-``factor`` times more, for ``min(n_possible_iterations, n_required_iterations)``
-iterations. :func:`_plan` computes that schedule with scikit-learn's formulas, and
-:class:`_PlannedHalving` (a hyperscout scheduler) runs it, one rung per iteration, so that
-the same number of candidates meets the same resources as in scikit-learn.
+:func:`_plan` computes scikit-learn's schedule from the drop-in's arguments and the data
+(``min_resources_``, ``max_resources_`` and the candidates of the first iteration, in
+scikit-learn's units: samples of ``X``), and a :class:`SearchCV` runs it with the
+``_schedule`` module's scheduler, so that the same number of candidates meets the same
+resources as in scikit-learn.
 """
 
 from __future__ import annotations
@@ -23,49 +22,26 @@ from hyperscout.integrations.sklearn._budget import _Budget, _budget_for
 from hyperscout.integrations.sklearn._checks import _is_int
 from hyperscout.integrations.sklearn._dropin import _DropInSearch, _seed
 from hyperscout.integrations.sklearn._fit import _Data, _n_rows
+from hyperscout.integrations.sklearn._schedule import (
+    _n_configurations,
+    _PlannedHalving,
+    _Schedule,
+    _schedule,
+)
 from hyperscout.integrations.sklearn._search import SearchCV, _require_sklearn
 from hyperscout.integrations.sklearn._space import _compile_space, _Space
 from hyperscout.samplers import GridSampler, RandomSampler
-from hyperscout.samplers.base import grid_size
-from hyperscout.schedulers.halving import Bracket, Rung, _SynchronousHalving
 from hyperscout.tuner import Tuner
 
 
 @dataclass(frozen=True)
 class _Plan:
-    """scikit-learn's halving schedule: the candidates and resources of each iteration."""
+    """A drop-in's schedule, and how its budgets map to training rows."""
 
     grid: bool  # the first iteration runs the whole grid (else random draws)
     resource: str
     n_samples: int
-    min_resources: Any  # min_resources_, as scikit-learn reports it
-    max_resources: int
-    n_candidates: list[int]
-    n_resources: list[int]
-    n_required_iterations: int
-    n_possible_iterations: int
-
-
-class _PlannedHalving(_SynchronousHalving):
-    """Successive halving on a schedule given rung by rung: ``(n_configs, budget)`` pairs."""
-
-    def __init__(self, rungs: list[tuple[int, int]]) -> None:
-        self._brackets = [Bracket(len(rungs) - 1, tuple(Rung(n, b) for n, b in rungs))]
-        self._iterations = 1
-
-    def _stop_reason(self) -> str:
-        return "successive halving has run its last iteration"
-
-    def __repr__(self) -> str:
-        rungs = [(r.n_configs, r.budget) for r in self._brackets[0].rungs]
-        return f"_PlannedHalving({rungs})"
-
-
-def _n_configurations(space: _Space) -> float:
-    """How many distinct configurations the space holds (infinity with a continuous range)."""
-    if any(p.cardinality is None for p in space.hyperparameters.space):
-        return math.inf
-    return float(grid_size(space.hyperparameters))
+    schedule: _Schedule
 
 
 def _plan(search: _HalvingSearchCV, X: Any, y: Any, n_splits: int, space: _Space) -> _Plan:
@@ -110,31 +86,15 @@ def _plan(search: _HalvingSearchCV, X: Any, y: Any, n_splits: int, space: _Space
     else:
         n = max_r // min_r if search.n_candidates == "exhaust" else int(search.n_candidates)
         n = int(min(n, available))
-    factor = search.factor
-    required = 1 + math.floor(math.log(n, factor))
-    if search.min_resources == "exhaust":
-        min_r = max(min_r, max_r // factor ** (required - 1))
-    possible = 1 + math.floor(math.log(max_r // min_r, factor))
-    iterations = required if search.aggressive_elimination else min(possible, required)
-    candidates, resources = [], []
-    for itr in range(iterations):
-        power = itr
-        if search.aggressive_elimination:  # stay on the first budget while eliminating
-            power = max(0, itr - required + possible)
-        resources.append(min(int(factor**power * min_r), max_r))
-        candidates.append(n)
-        n = math.ceil(n / factor)
-    return _Plan(
-        grid,
-        search.resource,
-        n_samples,
+    schedule = _schedule(
+        n,
         min_r,
         int(max_r),
-        candidates,
-        resources,
-        required,
-        possible,
+        search.factor,
+        exhaust=search.min_resources == "exhaust",
+        aggressive=bool(search.aggressive_elimination),
     )
+    return _Plan(grid, search.resource, n_samples, schedule)
 
 
 class _HalvingRun(SearchCV):
@@ -152,7 +112,7 @@ class _HalvingRun(SearchCV):
         return Tuner(
             None,
             sampler=GridSampler() if plan.grid else RandomSampler(),
-            scheduler=_PlannedHalving(list(zip(plan.n_candidates, plan.n_resources, strict=True))),
+            scheduler=_PlannedHalving(plan.schedule),
             **self._study(space, seed),
         )
 
@@ -235,25 +195,12 @@ class _HalvingSearchCV(_DropInSearch):
             strategy="halving",
             seed=_seed(type(self).__name__, self.random_state),
             resource=plan.resource,
-            min_resources=max(1, int(plan.min_resources)),
-            max_resources=plan.max_resources,
+            min_resources=max(1, int(plan.schedule.min_resources)),
+            max_resources=plan.schedule.max_resources,
             **{**self._common(), "cv": cv},  # the checked splitter: a generator splits once
         )
         search.plan = plan
         return search
-
-    def _fitted_from(self, search: SearchCV) -> None:
-        plan = cast(_HalvingRun, search).plan
-        rungs = np.asarray(self.cv_results_["iter"])
-        self.n_resources_ = list(plan.n_resources)
-        self.n_candidates_ = [int(np.sum(rungs == i)) for i in range(len(plan.n_resources))]
-        self.n_iterations_ = len(plan.n_resources)
-        self.n_required_iterations_ = plan.n_required_iterations
-        self.n_possible_iterations_ = plan.n_possible_iterations
-        self.min_resources_ = plan.min_resources
-        self.max_resources_ = plan.max_resources
-        last = self.n_candidates_[-1]
-        self.n_remaining_candidates_ = min(last, math.ceil(last / self.factor))
 
 
 def _is_positive(value: Any) -> bool:

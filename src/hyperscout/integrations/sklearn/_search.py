@@ -26,10 +26,16 @@ from hyperscout.exceptions import (
     require,
 )
 from hyperscout.integrations.sklearn._budget import _Budget, _budget_for, _whole
-from hyperscout.integrations.sklearn._checks import _check, _check_arguments, _is_int
+from hyperscout.integrations.sklearn._checks import _check, _check_arguments, _is_int, _named_as
 from hyperscout.integrations.sklearn._fit import _clone, _Data, _fit_and_score, _Fold, _n_rows
 from hyperscout.integrations.sklearn._fitted import _FittedSearch, _tags_of
 from hyperscout.integrations.sklearn._results import _cv_results, _Evaluation
+from hyperscout.integrations.sklearn._schedule import (
+    _halving_attributes,
+    _n_configurations,
+    _PlannedHalving,
+    _schedule,
+)
 from hyperscout.integrations.sklearn._space import _compile_space, _Space
 from hyperscout.objective import Objective
 from hyperscout.presets import (
@@ -37,9 +43,8 @@ from hyperscout.presets import (
     GridSearch,
     Hyperband,
     RandomSearch,
-    SuccessiveHalving,
 )
-from hyperscout.space import HyperParameters
+from hyperscout.samplers import RandomSampler
 from hyperscout.trial import RunningTrial, Trial, TrialState
 from hyperscout.tuner import Tuner
 
@@ -56,6 +61,17 @@ else:  # pragma: no cover - stand-ins so that the module imports without scikit-
 
 _FEATURE = "hyperscout.integrations.sklearn.SearchCV"
 _BUDGETED = ("halving", "hyperband")
+#: scikit-learn's attributes of a fitted halving search.
+_HALVING_ATTRIBUTES = (
+    "n_resources_",
+    "n_candidates_",
+    "n_iterations_",
+    "n_required_iterations_",
+    "n_possible_iterations_",
+    "n_remaining_candidates_",
+    "min_resources_",
+    "max_resources_",
+)
 #: The metric the study of a search maximises: the mean test score of the refit metric.
 SEARCH_METRIC = "mean_test_score"
 
@@ -84,11 +100,13 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             quantiles); a list of such dicts (a grid is picked, then its parameters); or a
             function ``space(hp)`` that returns the parameters of one trial (conditional
             spaces).
+        param_grid, param_distributions: scikit-learn's names for ``space`` (give one of
+            the three).
         strategy: ``"bayes"`` (a Gaussian process, as :class:`~hyperscout.BayesianOptimization`),
             ``"random"``, ``"grid"`` (every combination, in GridSearchCV's order),
             ``"halving"`` (successive halving) or ``"hyperband"``.
         n_trials: configurations to evaluate; None: 10 for bayes and random, the whole grid,
-            every rung of halving and Hyperband.
+            every rung of halving and Hyperband. ``n_iter``: scikit-learn's name for it.
         cv: folds (an int), a splitter or an iterable of splits, as in scikit-learn. The
             splits are made once per fit: every configuration sees the same folds.
         scoring: None (the estimator's ``score``), a scorer name, a callable, or a list or
@@ -99,14 +117,20 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         n_jobs: joblib workers for the fits: the folds of a configuration, and several
             configurations at once when workers outnumber folds. None: one; -1: every core.
         seed: seeds the strategy and the subsamples of halving and Hyperband; None: random.
+        random_state: scikit-learn's name for ``seed``: an int, or a numpy ``RandomState``
+            (each fit draws a seed from it, so refits differ, as in scikit-learn). ``seed``
+            wins when both are given (scikit-learn's tools set ``random_state`` on any
+            estimator that has one).
         resource: the budget of halving and Hyperband: ``"n_samples"`` (training rows of
             each fold: a seeded, stratified, nested subsample; the test folds stay whole),
             an estimator parameter such as ``"max_iter"`` or ``"clf__n_estimators"``, or
             ``"auto"`` (``max_iter`` when the estimator, or exactly one of its steps, has
             it; ``"n_samples"`` otherwise).
         min_resources, max_resources: the budget range. ``"auto"``: up to the largest
-            training fold (or the estimator's own value of the parameter), down to
-            ``max_resources // factor**2`` (three rungs), and at least two samples per class.
+            training fold (or the estimator's own value of the parameter); down to, for
+            halving, scikit-learn's ``"smallest"`` (two samples per fold and class of the
+            data, as training rows; 1 for a parameter), and for Hyperband
+            ``max_resources // factor**2`` (three rungs) and at least two samples per class.
         factor: the ratio between the budgets of successive rungs.
         error_score: the score of a failing fit. A number or NaN (the default): the failure
             is recorded, a ``FitFailedWarning`` says why after the search, and the search goes
@@ -134,6 +158,9 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             GridSearchCV.
         trials_: the study's :class:`~hyperscout.Trial` records, one per row of
             ``cv_results_``.
+        n_candidates_, n_resources_, n_iterations_, n_required_iterations_,
+        n_possible_iterations_, n_remaining_candidates_, min_resources_, max_resources_:
+            strategy="halving" only, as in scikit-learn's ``HalvingRandomSearchCV``.
 
     >>> from hyperscout.integrations.sklearn import Float
     >>> from sklearn.datasets import load_breast_cancer
@@ -151,15 +178,19 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
     def __init__(
         self,
         estimator: Any,
-        space: Mapping[str, Any] | Callable[[HyperParameters], Mapping[str, Any]],
+        space: Any = None,
         *,
+        param_grid: Any = None,
+        param_distributions: Any = None,
         strategy: str = "bayes",
         n_trials: int | None = None,
+        n_iter: int | None = None,
         cv: Any = 5,
         scoring: Any = None,
         refit: bool | str | Callable[[dict[str, Any]], int] = True,
         n_jobs: int | None = None,
         seed: int | None = None,
+        random_state: Any = None,
         resource: str = "auto",
         min_resources: int | str = "auto",
         max_resources: int | str = "auto",
@@ -175,13 +206,17 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         _require_sklearn()
         self.estimator = estimator
         self.space = space
+        self.param_grid = param_grid
+        self.param_distributions = param_distributions
         self.strategy = strategy
         self.n_trials = n_trials
+        self.n_iter = n_iter
         self.cv = cv
         self.scoring = scoring
         self.refit = refit
         self.n_jobs = n_jobs
         self.seed = seed
+        self.random_state = random_state
         self.resource = resource
         self.min_resources = min_resources
         self.max_resources = max_resources
@@ -246,9 +281,27 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
 
     # -- the study -----------------------------------------------------------------------
     def _n_trials(self) -> int | None:
-        if self.n_trials is not None:
-            return int(self.n_trials)
+        n = self.n_trials if self.n_trials is not None else self.n_iter
+        if n is not None:
+            return int(n)
         return 10 if self.strategy in ("bayes", "random") else None
+
+    def _space_argument(self) -> tuple[str, Any]:
+        """The space, and the name it was given by (space, param_grid, param_distributions)."""
+        for name in ("space", "param_grid", "param_distributions"):
+            if getattr(self, name) is not None:
+                return name, getattr(self, name)
+        return "space", None
+
+    def _seed(self) -> int:
+        """The seed of this fit: ``seed``, or one from ``random_state``, or a random one."""
+        if self.seed is not None:
+            return int(self.seed)
+        if isinstance(self.random_state, np.random.RandomState):
+            return int(self.random_state.randint(2**31 - 1))
+        if self.random_state is not None:
+            return int(self.random_state)
+        return secrets.randbelow(2**31)
 
     def _initial_points(self, n_trials: int) -> int:
         """Random configurations before the Gaussian process takes over (strategy="bayes")."""
@@ -285,14 +338,12 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         if self.strategy == "grid":
             return GridSearch(None, **common)
         assert budget is not None  # a budgeted strategy
-        if self.strategy == "halving":
-            return SuccessiveHalving(
-                None,
-                min_budget=budget.min_resources,
-                max_budget=budget.max_resources,
-                factor=int(self.factor),
-                **common,
-            )
+        if self.strategy == "halving":  # scikit-learn's schedule: max // min candidates
+            n = budget.max_resources // budget.min_resources
+            n = int(min(n, _n_configurations(space)) if space.complete else n)
+            schedule = _schedule(n, budget.min_resources, budget.max_resources, int(self.factor))
+            scheduler = _PlannedHalving(schedule)
+            return Tuner(None, sampler=RandomSampler(), scheduler=scheduler, **common)
         return Hyperband(
             None,
             max_epochs=budget.max_resources,
@@ -405,10 +456,18 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
                 have one entry per sample (``sample_weight``); ``groups`` goes to the
                 splitter.
 
+        Returns:
+            The fitted search.
+
         Raises:
             InvalidArgumentError: a bad argument or space (the message names it).
             AllFitsFailedError: every fit of every configuration failed (a ValueError).
         """
+        name, _ = self._space_argument()
+        with _named_as("SearchCV", {} if name == "space" else {"space": name}):
+            return self._fit(X, y, fit_params)
+
+    def _fit(self, X: Any, y: Any, fit_params: dict[str, Any]) -> SearchCV:
         from joblib import effective_n_jobs  # type: ignore[import-untyped]
         from sklearn.base import is_classifier
         from sklearn.model_selection import check_cv
@@ -416,7 +475,9 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         from sklearn.utils.parallel import Parallel
 
         _check_arguments(self)
-        space = _compile_space(self.space)
+        space = _compile_space(self._space_argument()[1])
+        for attribute in _HALVING_ATTRIBUTES:  # nothing stale from an earlier fit
+            self.__dict__.pop(attribute, None)
         scorer, multimetric = self._scorers()
         if multimetric:
             self._check_refit_metric(list(scorer))
@@ -444,7 +505,7 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             scorer=scorer,
         )
         self.n_splits_ = len(data.splits)
-        seed = int(self.seed) if self.seed is not None else secrets.randbelow(2**31)
+        seed = self._seed()
         budget = self._budget(space, data, seed)
         tuner = self._tuner(space, budget, seed)
         n_trials = self._n_trials()
@@ -497,6 +558,10 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             extras=extras,
         )
         self._warn_non_finite(evaluations, results, names)
+        if isinstance(tuner.scheduler, _PlannedHalving):
+            attributes = _halving_attributes(tuner.scheduler.schedule, extras["iter"])
+            for attribute, value in attributes.items():
+                setattr(self, attribute, value)
         if self.refit is not False or not self.multimetric_:
             self._select_best(results, names, budgeted=budget is not None)
         if self.refit:

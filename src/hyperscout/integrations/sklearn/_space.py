@@ -179,6 +179,7 @@ class _Space:
     hyperparameters: HyperParameters
     build: Callable[[HyperParameters], dict[str, Any]]
     names: tuple[str, ...]  # the estimator parameters known ahead (for resource checks)
+    complete: bool = True  # False: a function of hp, whose parameters show up as it runs
 
 
 def _choice_values(values: list[Any]) -> list[Any] | None:
@@ -340,7 +341,7 @@ def _compile_space(space: Any) -> _Space:
         # One call with every parameter at its default registers the parameters it meets.
         declared = HyperParameters()
         names = tuple(build(declared))
-        return _Space(declared, build, names)
+        return _Space(declared, build, names, complete=False)
     raise InvalidArgumentError(
         "space: expected a dict of estimator parameter names to values (a list, Float(...), "
         f"Int(...) ...), a list of such dicts, or a function of hp that returns the "
