@@ -428,6 +428,9 @@ def test_aggressive_elimination_stays_on_the_first_budget_as_in_scikit_learn() -
     for name in HALVING_ATTRIBUTES:
         assert getattr(ours, name) == getattr(theirs, name), name
     assert ours.n_resources_ == [60, 60, 60, 180] and ours.n_candidates_ == [30, 10, 4, 2]
+    # n_candidates and min_resources may be the same number (only both "exhaust" is refused).
+    same = HalvingRandomSearchCV(tree, space, n_candidates=30, min_resources=30, cv=3)
+    assert same.fit(X, y).n_candidates_[0] == 30
 
 
 # -- BayesSearchCV: skopt's space descriptions -----------------------------------------------

@@ -123,7 +123,7 @@ class _HalvingRun(SearchCV):
 
 
 class _HalvingSearchCV(_DropInSearch):
-    """What both halving searches share: the schedule, and its fitted attributes."""
+    """What both halving searches share: their checks, and the plan of the SearchCV they run."""
 
     estimator: Any
     resource: str
@@ -172,7 +172,8 @@ class _HalvingSearchCV(_DropInSearch):
                 raise InvalidArgumentError(
                     f"{owner}({name}=...): expected {expected}, got {value!r}."
                 )
-        if isinstance(self, HalvingRandomSearchCV) and self.n_candidates == self.min_resources:
+        both = self.n_candidates == "exhaust" and self.min_resources == "exhaust"
+        if isinstance(self, HalvingRandomSearchCV) and both:
             raise InvalidArgumentError(
                 f"{owner}(n_candidates='exhaust', min_resources='exhaust'): one of them must "
                 "be given, since each is computed from the other."
