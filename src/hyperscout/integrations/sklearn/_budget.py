@@ -102,7 +102,7 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
         # scikit-learn's min_resources="smallest": 2 samples per fold and class, out of the
         # whole data; as training rows of the largest fold.
         n_splits = len(data.splits)
-        smallest = int(max(floor, 2) * n_splits / data.n_samples * default_max)
+        smallest = int(max(floor, 2) * n_splits / max(data.n_samples, 1) * default_max)
     else:
         default_max = params[resource]
         if search.max_resources == "auto" and not _is_int(default_max, 1):
