@@ -31,18 +31,12 @@ class Ledger:
         self.objective = objective
         self._stable = 0  # trials[:_stable] are finished and accounted for
         self._counted_stable = 0
-        self._fresh_stable = 0
         self.counted = 0  # finished trials that count toward max_trials
-        #: Trials that are not reruns, in any state: the slots of the search taken so far.
-        #: Each ends as exactly one counted trial (itself, or its last rerun), so a search
-        #: that never takes slot ``max_trials`` finishes exactly ``max_trials`` trials.
-        self.fresh = 0
         self.keys: set[str] = set()
         self.coverage = Coverage()  # what the trials ran, by the values they read
         self.retried: set[int] = set()
         self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
         self.enqueued: set[str] = set()  # keys of enqueued configurations already started
-        self.running = 0  # trials RUNNING anywhere (this worker's and others')
         #: Parameter names of the finished trials: a name the tuner's space lacks was
         #: defined by another worker's trial, and the tuner reads the study's space again.
         self.names: set[str] = set()
@@ -61,8 +55,6 @@ class Ledger:
         while self._stable < len(trials) and trials[self._stable].is_finished:
             trial = trials[self._stable]
             self.names.update(trial.values)
-            if "retry_of" not in trial.attrs:
-                self._fresh_stable += 1
             if not trial.attrs.get("rerun"):
                 self._counted_stable += 1
             elif trial.state is TrialState.FAILED and trial.number not in self.retried:
@@ -72,8 +64,6 @@ class Ledger:
         self.counted = self._counted_stable + sum(
             1 for t in unstable if t.is_finished and not t.attrs.get("rerun")
         )
-        self.fresh = self._fresh_stable + sum(1 for t in unstable if "retry_of" not in t.attrs)
-        self.running = sum(1 for t in unstable if t.state is TrialState.RUNNING)
         coverage = self.coverage.update(trials)
         return History(trials, self.objective, keys=self.keys, coverage=coverage)
 

@@ -420,9 +420,12 @@ class Tuner:
         rerun = self._ledger.rerun_suggestion()
         if rerun is not None:
             return rerun
-        slot = self._ledger.fresh
+        # Counted in the history the strategy reads, not in the ledger (which another call
+        # of _history(), e.g. from a trial's report, may have brought further): a slot
+        # claimed from an older history would let a strategy repeat what it cannot see.
+        slot = sum(1 for t in history if "retry_of" not in t.attrs)
         if self.max_trials is not None and slot >= self.max_trials:
-            return self._unless_running(Stop(f"max_trials={self.max_trials} reached"))
+            return self._unless_running(Stop(f"max_trials={self.max_trials} reached"), history)
         while self._queue:
             values = self._queue[0]
             key = config_key(values)
@@ -435,7 +438,7 @@ class Tuner:
             space = self._space.copy()
         step = self.scheduler.next(space, history, self.sampler, rng)
         if isinstance(step, Stop):
-            return self._unless_running(step)
+            return self._unless_running(step, history)
         if isinstance(step, Wait):
             return step
         return self._in_slot(step, slot)
@@ -450,9 +453,10 @@ class Tuner:
             with self._space_lock:
                 self._space.merge(HyperParameters.from_dict(study.space))
 
-    def _unless_running(self, stop: Stop) -> Stop | Wait:
+    @staticmethod
+    def _unless_running(stop: Stop, history: History) -> Stop | Wait:
         """``stop``, or Wait while trials run anywhere in the study (they may need a rerun)."""
-        if self._ledger.running:
+        if any(t.state is TrialState.RUNNING for t in history):
             return Wait(f"{stop.reason}; waiting for the trials still running")
         return stop
 
