@@ -159,7 +159,7 @@ FIFO_STRATEGIES = [("grid", None, 40), ("random", 24, 24), ("gp", 16, 16), ("tpe
 def test_three_workers_finish_exactly_max_trials_without_repeats(
     storage_url: str, project: str, strategy: str, max_trials: int | None, expected: int
 ) -> None:
-    reports = run_workers(strategy, storage_url, project, 3, max_trials=max_trials, sleep=0.3)
+    reports = run_workers(strategy, storage_url, project, 3, max_trials=max_trials, sleep=0.5)
     trials = study_trials(storage_url, project)
     assert len(trials) == expected
     assert all(t.state is TrialState.COMPLETE for t in trials)
