@@ -173,7 +173,7 @@ def test_three_workers_finish_exactly_max_trials_without_repeats(
 def test_three_workers_run_the_brackets_of_one_process(
     storage_url: str, project: str, strategy: str
 ) -> None:
-    reports = run_workers(strategy, storage_url, project, 3, sleep=0.1)
+    reports = run_workers(strategy, storage_url, project, 3, sleep=0.4)
     trials = study_trials(storage_url, project)
     reference = in_one_process(strategy, None)
     # The brackets fix how many trials run at each budget, whoever runs them.
@@ -187,7 +187,7 @@ def test_three_workers_run_the_brackets_of_one_process(
 
 @pytest.mark.slow
 def test_three_asha_workers_stop_at_max_trials(storage_url: str, project: str) -> None:
-    reports = run_workers("asha", storage_url, project, 3, max_trials=20, sleep=0.1)
+    reports = run_workers("asha", storage_url, project, 3, max_trials=20, sleep=0.4)
     trials = study_trials(storage_url, project)
     assert len(trials) == 20
     assert all(t.is_finished and t.state is not TrialState.FAILED for t in trials)
