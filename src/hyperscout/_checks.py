@@ -25,6 +25,7 @@ from hyperscout.schedulers import Scheduler
 from hyperscout.space import HyperParameters
 
 __all__ = [
+    "check_bool",
     "check_enqueued",
     "check_enqueued_read",
     "check_int",
@@ -43,6 +44,12 @@ def check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False) 
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
         raise InvalidArgumentError(f"{name}=: expected {expected}, got {value!r}.")
+
+
+def check_bool(name: str, value: Any) -> None:
+    """An argument that must be True or False (not 0, 1 or a string)."""
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"{name}=: expected True or False, got {value!r}.")
 
 
 def check_tuner_arguments(

@@ -30,7 +30,8 @@ its values.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hyperscout._parameters import (
@@ -71,6 +72,39 @@ def _frozen(value: Any) -> Any:
 NewValueFunction = Callable[[Parameter, Mapping[str, Any]], Any]
 
 
+@dataclasses.dataclass(frozen=True)
+class _EntryRules:
+    """How the space a tuner was given as ``hyperparameters=`` meets the objective's definitions.
+
+    KerasTuner's: a declared parameter's definition stands whatever the objective defines under
+    its name; a parameter not declared is tuned (``tune_new_entries``), fixed at its default,
+    or refused (``allow_new_entries=False``).
+    """
+
+    declared: frozenset[str]
+    tune_new_entries: bool
+    allow_new_entries: bool
+
+    def decides(self, name: str) -> bool:
+        """True when the definition of ``name`` comes from these rules, not from the objective."""
+        return name in self.declared or not self.tune_new_entries
+
+    def apply(self, param: Parameter, existing: Parameter | None) -> Parameter:
+        """The definition that stands for ``param``, the objective's definition of its name."""
+        if param.name in self.declared:
+            return existing if existing is not None else param
+        if not self.allow_new_entries:
+            raise InvalidSpaceError(
+                f"{param._label()} is not among the parameters declared in hyperparameters= "
+                f"({sorted(self.declared)}), and allow_new_entries=False refuses new ones. "
+                "Declare it in hyperparameters=, or pass allow_new_entries=True."
+            )
+        if self.tune_new_entries or isinstance(param, Fixed):
+            return param
+        # Not tuned: the same constant in every trial, recorded as such, never searched.
+        return Fixed(param.name, param.default, conditions=param.conditions)
+
+
 class HyperParameters:
     """The search space and the values of one trial.
 
@@ -97,6 +131,8 @@ class HyperParameters:
         self._new_value: NewValueFunction | None = None
         # Parameters by the arguments that defined them, shared by copies (see _define).
         self._known: dict[tuple[Any, ...], Parameter] = {}
+        # Set by a tuner's hyperparameters= (see _declare_ahead), kept by copies.
+        self._rules: _EntryRules | None = None
 
     # -- the space -----------------------------------------------------------------------
     @property
@@ -293,7 +329,9 @@ class HyperParameters:
             )
         parent = self._space[parent_name]
         outside = [v for v in parent_values if not parent.contains(v)]
-        if outside:
+        # A parent restricted or fixed by hyperparameters= may lack values that the objective's
+        # scopes name: their condition never holds, as in KerasTuner.
+        if outside and not (self._rules is not None and self._rules.decides(parent_name)):
             raise InvalidSpaceError(
                 f"{label}: parent_values {outside!r} are not values of {parent_name!r} "
                 f"({parent.grid() if parent.cardinality else parent!r})."
@@ -352,6 +390,8 @@ class HyperParameters:
 
     def _add(self, param: Parameter) -> Parameter:
         existing = self._space.get(param.name)
+        if self._rules is not None:
+            param = self._rules.apply(param, existing)
         if existing is None:
             self._space[param.name] = param
         elif existing.to_dict() != param.to_dict():
@@ -389,6 +429,7 @@ class HyperParameters:
         clone = HyperParameters()
         clone._space = dict(self._space)
         clone._known = self._known
+        clone._rules = self._rules
         clone._values = dict(self._values)
         return clone
 
@@ -402,9 +443,35 @@ class HyperParameters:
         clone = HyperParameters()
         clone._space = dict(self._space)
         clone._known = self._known
+        clone._rules = self._rules
         clone._values = self.active_values(values)
         clone._new_value = new_value
         return clone
+
+    def _declare_ahead(
+        self, names: Iterable[str], *, tune_new_entries: bool, allow_new_entries: bool
+    ) -> None:
+        """Let the definitions of ``names`` stand over the objective's, as KerasTuner does.
+
+        The tuner calls it with the names of its ``hyperparameters=``: an objective that defines
+        one of them differently gets the declared definition's value (no error). A parameter
+        not among them is searched (``tune_new_entries=True``), fixed at its default in every
+        trial, or refused (``allow_new_entries=False``). Copies keep the rules.
+
+        >>> space = HyperParameters()
+        >>> _ = space.Choice("lr", [0.01, 0.001])
+        >>> space._declare_ahead(["lr"], tune_new_entries=False, allow_new_entries=True)
+        >>> hp = space.with_values({"lr": 0.001})
+        >>> hp.Float("lr", 1e-4, 1e-1, sampling="log"), hp.Int("units", 8, 64, default=32)
+        (0.001, 32)
+        >>> hp.parameter("units")
+        Fixed('units', value=32)
+        """
+        self._rules = _EntryRules(
+            declared=frozenset(names),
+            tune_new_entries=tune_new_entries,
+            allow_new_entries=allow_new_entries,
+        )
 
     def merge(self, other: HyperParameters) -> None:
         """Add the parameters of ``other`` that this space lacks (same names must agree)."""

@@ -26,6 +26,7 @@ import numpy as np
 from rich.console import Console
 
 from hyperscout._checks import (
+    check_bool,
     check_enqueued,
     check_enqueued_read,
     check_int,
@@ -102,7 +103,14 @@ class Tuner:
         max_trials: trials to finish, counting those of earlier runs; None: until the
             strategy stops (a grid is exhausted) or ``timeout``.
         seed: seeds every random choice; None draws one and keeps it with the study.
-        hyperparameters: a space declared ahead; the objective may still add to it.
+        hyperparameters: a space declared ahead; the objective may still add to it. Its
+            definitions stand over the objective's of the same name (KerasTuner's "restrict
+            the search space": the objective's ``hp.Choice("lr", ...)`` returns the value of
+            the declared ``hp.Choice("lr", ...)`` or ``hp.Fixed("lr", ...)``).
+        tune_new_entries: False fixes every parameter the objective defines that is not in
+            ``hyperparameters`` at its default, in every trial (recorded, never searched).
+        allow_new_entries: False stops the search at a parameter the objective defines that
+            is not in ``hyperparameters``.
         directory, project_name: the study lives in ``directory/project_name/`` (an SQLite
             file ``hyperscout.db``) unless ``storage`` says otherwise.
         storage: a :class:`Storage` or a database URL (``"sqlite:///..."``,
@@ -141,6 +149,8 @@ class Tuner:
         max_trials: int | None = None,
         seed: int | None = None,
         hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
         directory: str | os.PathLike[str] | None = None,
         project_name: str | None = None,
         storage: Storage | str | None = None,
@@ -168,6 +178,8 @@ class Tuner:
             executor=executor,
         )
         check_lease(trial_lease, None)
+        check_bool("tune_new_entries", tune_new_entries)
+        check_bool("allow_new_entries", allow_new_entries)
         #: The hypermodel; a function is wrapped so that ``tuner.hypermodel.build(hp)`` works.
         self.hypermodel: Any = as_hypermodel(hypermodel)
         self.objective = Objective.resolve(objective)
@@ -226,6 +238,13 @@ class Tuner:
         if hyperparameters is not None:
             self._space.merge(hyperparameters)
             self._save_space()
+        if hyperparameters is not None or not (tune_new_entries and allow_new_entries):
+            # Every trial's hp is a copy of this space, so the rules hold in every trial.
+            self._space._declare_ahead(
+                hyperparameters.names if hyperparameters is not None else (),
+                tune_new_entries=tune_new_entries,
+                allow_new_entries=allow_new_entries,
+            )
         self._space_lock = threading.Lock()
         self._asked: dict[int, HyperParameters] = {}
         self._queue: list[dict[str, Any]] = []
