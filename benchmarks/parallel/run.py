@@ -50,6 +50,9 @@ _RATE: list[float] = []
 
 
 def _loops_per_second() -> float:
+    """Loops of :func:`burn` per second: measured once by the parent process, passed on."""
+    if not _RATE and os.environ.get("HS_BENCH_LOOPS_PER_SECOND"):
+        _RATE.append(float(os.environ["HS_BENCH_LOOPS_PER_SECOND"]))
     if not _RATE:
         n = 2_000_000
         started = time.perf_counter()
@@ -77,6 +80,8 @@ def make_objective(kind: str, seconds: float) -> Any:
 def tuner_for(kind: str, seconds: float, storage: str, project: str, trials: int, threads: int):
     import hyperscout as hs
 
+    if kind == "cpu":
+        _loops_per_second()  # calibrate before any trial runs, not while threads compete
     executor = hs.ThreadExecutor(threads) if threads > 1 else None
     return hs.RandomSearch(
         make_objective(kind, seconds),
@@ -172,6 +177,8 @@ def main() -> None:
         return
 
     has_postgres = postgres_reachable(args.postgres)
+    # Every process burns the same number of loops for a CPU trial of the same length.
+    os.environ["HS_BENCH_LOOPS_PER_SECOND"] = str(_loops_per_second())
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.kinds.split(","):
