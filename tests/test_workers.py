@@ -16,8 +16,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,25 +53,6 @@ def url_for(backend: str, tmp_path: Path) -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url_for(str(request.param), tmp_path)
-
-
-@pytest.fixture
-def project() -> Iterator[str]:
-    """A study name no other test uses (PostgreSQL's database is shared)."""
-    name = f"workers_{uuid.uuid4().hex[:12]}"
-    yield name
-    if os.environ.get("HYPERSCOUT_KEEP_STUDIES"):
-        return
-    try:
-        storage = open_storage(POSTGRES_URL)
-    except Exception:
-        return
-    try:
-        storage.delete_study(name)
-    except Exception:
-        pass
-    finally:
-        storage.close()
 
 
 def start_worker(

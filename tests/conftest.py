@@ -1,0 +1,34 @@
+"""Fixtures shared by the real-process tests (tests/test_workers.py, tests/test_faults.py)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from hyperscout.storage import open_storage
+
+POSTGRES_URL = os.environ.get(
+    "HYPERSCOUT_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def project() -> Iterator[str]:
+    """A study name no other test uses (PostgreSQL's database is shared)."""
+    name = f"workers_{uuid.uuid4().hex[:12]}"
+    yield name
+    if os.environ.get("HYPERSCOUT_KEEP_STUDIES"):
+        return
+    try:
+        storage = open_storage(POSTGRES_URL)
+    except Exception:
+        return
+    try:
+        storage.delete_study(name)
+    except Exception:
+        pass
+    finally:
+        storage.close()
