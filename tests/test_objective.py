@@ -99,6 +99,11 @@ UNKNOWN = [
     "explained_variance",
     "loss_score",  # contradictory words: a guess either way
     "accuracy_loss",
+    # a metric's word and a word of change: higher is better for one, worse for another
+    "error_rate_reduction",
+    "val_loss_decrease",
+    "accuracy_drop",
+    "latency_improvement",
     "",
     "___",
 ]
@@ -135,6 +140,21 @@ def test_unknown_name_raises_and_asks_for_the_direction(name: str) -> None:
     assert repr(name) in message
     assert f'hs.Objective("{name}", "max")' in message
     assert '"min"' in message
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("error_rate_reduction", ["'error'", "'reduction'"]),
+        ("loss_score", ["'loss'", "'score'"]),
+    ],
+)
+def test_a_name_with_words_of_both_directions_says_which(name: str, words: list[str]) -> None:
+    with pytest.raises(hs.ObjectiveDirectionError) as info:
+        hs.RandomSearch(lambda hp: 0.0, objective=name, max_trials=1, storage="memory", verbose=0)
+    message = str(info.value)
+    assert all(word in message for word in words)
+    assert f'hs.Objective("{name}", "max")' in message
 
 
 def test_a_tuner_with_an_unknown_metric_refuses_to_start() -> None:

@@ -37,6 +37,12 @@ _MAX_WORDS = {
     "specificity", "jaccard", "psnr", "ssim", "balanced", "throughput",
 }  # fmt: skip
 _SPLIT_PREFIXES = {"train", "training", "test", "val", "valid", "validation", "eval"}
+# Words of a change of a metric: "error_rate_reduction" and "accuracy_drop" are better high and
+# low, the reverse of their metric's word, so a name with both kinds of word is not inferred.
+_CHANGE_WORDS = {
+    "reduction", "decrease", "increase", "improvement", "gain", "drop", "degradation",
+    "delta", "change", "diff", "difference", "lift", "uplift", "speedup", "savings",
+}  # fmt: skip
 
 
 def infer_direction(name: str) -> str | None:
@@ -45,11 +51,16 @@ def infer_direction(name: str) -> str | None:
     The words of the name (split at ``_``, ``-``, ``.``, spaces and camelCase) are looked up
     in lists of well-known metrics; a ``neg_`` (or ``negative_``) prefix flips the direction,
     also after ``train_``, ``test_`` or ``val_`` as in scikit-learn's ``test_neg_log_loss``.
+    A name with words of both directions (``loss_score``), or with a metric's word and a word
+    of change (``error_rate_reduction``, ``accuracy_drop``, ``latency_improvement``), is not
+    inferred: whether higher is better depends on what the name means.
 
     >>> infer_direction("val_mean_squared_error"), infer_direction("neg_log_loss")
     ('min', 'max')
     >>> infer_direction("throughput_per_dollar"), infer_direction("banana") is None
     ('max', True)
+    >>> infer_direction("error_rate_reduction") is None
+    True
     """
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
     words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
@@ -62,10 +73,30 @@ def infer_direction(name: str) -> str | None:
     is_max = any(w in _MAX_WORDS for w in words)
     if is_min == is_max:  # neither, or contradictory words such as "loss_score"
         return None
+    if any(w in _CHANGE_WORDS for w in words):  # "error_rate_reduction": higher is better
+        return None
     direction = "min" if is_min else "max"
     if flip:
         direction = "max" if direction == "min" else "min"
     return direction
+
+
+def _why_unclear(name: str) -> str:
+    """Why :func:`infer_direction` gave no direction, when the name has telling words."""
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", text) if w]
+    lower = [w for w in words if w in _MIN_WORDS]
+    higher = [w for w in words if w in _MAX_WORDS]
+    change = [w for w in words if w in _CHANGE_WORDS]
+    if change and (lower or higher):
+        metric = (lower or higher)[0]
+        return (
+            f" ({metric!r} names a metric and {change[0]!r} a change of it, so a higher value "
+            f"may be better or worse)"
+        )
+    if lower and higher:
+        return f" ({lower[0]!r} reads as lower is better, {higher[0]!r} as higher is better)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -171,7 +202,8 @@ class Objective:
             direction = infer_direction(spec)
             if direction is None:
                 raise ObjectiveDirectionError(
-                    f"objective={spec!r}: cannot tell whether to minimise or maximise it. "
+                    f"objective={spec!r}: cannot tell whether to minimise or maximise it"
+                    f"{_why_unclear(spec)}. "
                     f'Say it: objective=hs.Objective("{spec}", "max") (or "min").'
                 )
         return cls(spec, direction)
