@@ -34,6 +34,7 @@ import click
 from rich.console import Console
 
 import hyperscout as hs
+from hyperscout._provenance import describe
 from hyperscout.budgets import budget_agreement, rank_configurations
 from hyperscout.console import (
     FittedTable,
@@ -482,7 +483,11 @@ def list_projects(directory: Path) -> None:
 )
 @_handle_errors()
 def show(project: str, top: int) -> None:
-    """Show a project's search space and its best trials."""
+    """Show a project's provenance, its search space and its best trials.
+
+    The provenance says how the study was made: the tuner, its sampler and scheduler with
+    their settings, the seed, when and on which host, with which hyperscout and Python.
+    """
     folder = _existing_project(project)
     with _open_study(folder) as (storage, study):
         trials = storage.trials(study.id)
@@ -495,6 +500,8 @@ def show(project: str, top: int) -> None:
         f"({', '.join(f'{n} {s.name.lower()}' for s, n in counts.items() if n)}), "
         f"optimising {objective.name} ({objective.direction})."
     )
+    for label, text in describe(study.meta.get("provenance")):
+        out.print(f"  {label + ':':<11}{text}", markup=False, highlight=False)
     out.print(space_table(space))
     ranked = rank_configurations(trials, objective)
     best = ranked[:top]

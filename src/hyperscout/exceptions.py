@@ -45,6 +45,9 @@ class HyperscoutError(Exception):
 class InvalidSpaceError(HyperscoutError, ValueError):
     """A hyperparameter was defined with a bad range, step, choice list, default or condition."""
 
+    #: The name of the parameter defined a second time differently, when that is the error.
+    parameter: str | None = None
+
 
 class InvalidArgumentError(HyperscoutError, ValueError):
     """An argument to a tuner, sampler, scheduler or storage is out of range or of a bad type."""

@@ -395,10 +395,12 @@ class HyperParameters:
         if existing is None:
             self._space[param.name] = param
         elif existing.to_dict() != param.to_dict():
-            raise InvalidSpaceError(
+            error = InvalidSpaceError(
                 f"{param._label()} is defined again differently: first {existing.to_dict()}, "
                 f"now {param.to_dict()}. Give a different parameter a different name."
             )
+            error.parameter = param.name
+            raise error
         else:
             param = existing
         return param
@@ -482,10 +484,12 @@ class HyperParameters:
             if existing is None:
                 self._space[param.name] = param
             elif existing != param:
-                raise InvalidSpaceError(
+                error = InvalidSpaceError(
                     f"{param._label()} is defined again differently: first "
                     f"{existing.to_dict()}, now {param.to_dict()}."
                 )
+                error.parameter = param.name
+                raise error
 
     def to_dict(self) -> dict[str, Any]:
         """The space as plain JSON-able data (values not included)."""

@@ -83,6 +83,14 @@ class AutoSampler(Sampler):
     ) -> Any:
         return self.gp.sample_new(param, values, rng)
 
+    def settings(self) -> dict[str, Any]:
+        return {
+            "gp": self.gp.settings(),
+            "tpe": self.tpe.settings(),
+            "max_gp_trials": self.max_gp_trials,
+            "max_gp_parameters": self.max_gp_parameters,
+        }
+
     def __repr__(self) -> str:
         return (
             f"AutoSampler(gp={self.gp!r}, tpe={self.tpe!r}, max_gp_trials={self.max_gp_trials}, "

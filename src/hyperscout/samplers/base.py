@@ -210,6 +210,14 @@ class Sampler(abc.ABC):
         """
         return param.sample(rng)
 
+    def settings(self) -> dict[str, Any]:
+        """The settings that decide what this sampler proposes, as JSON.
+
+        The tuner keeps them with the study (its provenance) and refuses to resume the study
+        with other settings. The default: none.
+        """
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 

@@ -396,6 +396,17 @@ class GPSampler(Sampler):
         self._space: _Space | None = None
         self._theta: FloatArray | None = None
 
+    def settings(self) -> dict[str, Any]:
+        return {
+            "n_startup_trials": self.n_startup_trials,
+            "n_candidates": self.n_candidates,
+            "n_restarts": self.n_restarts,
+            "xi": self.xi,
+            "deterministic": self.deterministic,
+            "noise_floor": self.noise_floor,
+            "beta": self.beta,
+        }
+
     def __repr__(self) -> str:
         return (
             f"GPSampler(n_startup_trials={self.n_startup_trials}, "

@@ -81,5 +81,8 @@ class GridSampler(Sampler):
     ) -> Any:
         return param.grid(self.float_points)[0]
 
+    def settings(self) -> dict[str, Any]:
+        return {"float_points": self.float_points}
+
     def __repr__(self) -> str:
         return f"GridSampler(float_points={self.float_points})"

@@ -485,6 +485,20 @@ class TPESampler(Sampler):
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
+    def settings(self) -> dict[str, Any]:
+        gamma = None if self.gamma is default_gamma else getattr(self.gamma, "__name__", "custom")
+        return {
+            "n_startup_trials": self.n_startup_trials,
+            "n_ei_candidates": self.n_ei_candidates,
+            "gamma": gamma,
+            "prior_weight": self.prior_weight,
+            "consider_magic_clip": self.consider_magic_clip,
+            "multivariate": self.multivariate,
+            "constant_liar": self.constant_liar,
+            "min_bandwidth": self.min_bandwidth,
+            "weights": self.weights,
+        }
+
     def __repr__(self) -> str:
         return (
             f"TPESampler(n_startup_trials={self.n_startup_trials}, "

@@ -78,5 +78,15 @@ class Scheduler(abc.ABC):
         """
         return Decision.CONTINUE
 
+    def settings(self) -> dict[str, Any]:
+        """The settings that decide budgets and stopping, as JSON.
+
+        The tuner keeps them with the study (its provenance) and refuses to resume the study
+        with other settings, except the number of iterations (``iterations``,
+        ``hyperband_iterations``), which only says how long the search goes on. The default:
+        none.
+        """
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

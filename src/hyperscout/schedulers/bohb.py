@@ -161,6 +161,17 @@ class BOHBScheduler(Scheduler):
     def on_report(self, trial: Trial, history: History) -> Decision:
         return self.scheduler.on_report(trial, history)
 
+    def settings(self) -> dict[str, Any]:
+        return {
+            "scheduler": {
+                "class": type(self.scheduler).__name__,
+                "settings": self.scheduler.settings(),
+            },
+            "min_points_in_model": self.min_points_in_model,
+            "random_fraction": self.random_fraction,
+            "model_budgets": self.model_budgets,
+        }
+
     def __repr__(self) -> str:
         return (
             f"BOHBScheduler({self.scheduler!r}, min_points_in_model={self.min_points_in_model!r}, "

@@ -133,6 +133,11 @@ def _check_metric(owner: str, metric: Any) -> Objective | str | None:
     return checked
 
 
+def _metric_settings(metric: Objective | str | None) -> Any:
+    """A scheduler's ``metric`` as JSON, for :meth:`Scheduler.settings`."""
+    return metric.to_dict() if isinstance(metric, Objective) else metric
+
+
 def _metric_objective(metric: Objective | str | None, history: History) -> Objective:
     """The metric watched in reports, with its direction (the objective's unless told)."""
     if metric is None:
@@ -413,6 +418,15 @@ class SuccessiveHalvingScheduler(_SynchronousHalving):
             return "successive halving has run its top rung"
         return f"successive halving has run its {self.iterations} brackets"
 
+    def settings(self) -> dict[str, Any]:
+        return {
+            "min_budget": self.min_budget,
+            "max_budget": self.max_budget,
+            "factor": self.factor,
+            "n_configs": self.n_configs,
+            "iterations": self.iterations,
+        }
+
     def __repr__(self) -> str:
         return (
             f"SuccessiveHalvingScheduler(min_budget={self.min_budget!r}, "
@@ -474,6 +488,14 @@ class HyperbandScheduler(_SynchronousHalving):
             return "the search space is exhausted"
         n = len(self._brackets) * self._iterations
         return f"Hyperband has run its {n} brackets"
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "max_epochs": self.max_epochs,
+            "factor": self.factor,
+            "min_epochs": self.min_epochs,
+            "hyperband_iterations": self.hyperband_iterations,
+        }
 
     def __repr__(self) -> str:
         return (
@@ -609,6 +631,16 @@ class ASHAScheduler(Scheduler):
             if mine > losses[math.ceil(len(losses) / self.factor) - 1]:
                 return Decision.STOP
         return Decision.CONTINUE
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "min_budget": self.min_budget,
+            "max_budget": self.max_budget,
+            "factor": self.factor,
+            "mode": self.mode,
+            "metric": _metric_settings(self.metric),
+            "n_configs": self.n_configs,
+        }
 
     def __repr__(self) -> str:
         return (

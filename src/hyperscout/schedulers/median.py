@@ -15,12 +15,19 @@ before ``n_warmup_steps``, and then it is judged every ``interval_steps`` steps.
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 from hyperscout.objective import Objective
 from hyperscout.samplers.base import History
 from hyperscout.schedulers.base import Decision
 from hyperscout.schedulers.fifo import FIFOScheduler
-from hyperscout.schedulers.halving import _check, _check_metric, _is_int, _metric_objective
+from hyperscout.schedulers.halving import (
+    _check,
+    _check_metric,
+    _is_int,
+    _metric_objective,
+    _metric_settings,
+)
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["MedianStoppingScheduler"]
@@ -96,6 +103,14 @@ class MedianStoppingScheduler(FIFOScheduler):
             return Decision.CONTINUE
         best = min(objective.loss(v) for v in reported.values())
         return Decision.STOP if best > statistics.median(others) else Decision.CONTINUE
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "n_startup_trials": self.n_startup_trials,
+            "n_warmup_steps": self.n_warmup_steps,
+            "interval_steps": self.interval_steps,
+            "metric": _metric_settings(self.metric),
+        }
 
     def __repr__(self) -> str:
         return (

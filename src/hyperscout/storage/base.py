@@ -87,6 +87,10 @@ class Storage(abc.ABC):
     def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
         """Replace the stored search space of a study (it grows as objectives run)."""
 
+    @abc.abstractmethod
+    def save_meta(self, study_id: int, meta: Mapping[str, Any]) -> None:
+        """Replace the stored meta of a study (the tuner adds the provenance of old studies)."""
+
     def get_or_create_study(
         self,
         name: str,

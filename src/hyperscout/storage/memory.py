@@ -96,6 +96,14 @@ class MemoryStorage(Storage):
                     return
             raise StorageError(f"No study with id {study_id}.")
 
+    def save_meta(self, study_id: int, meta: Mapping[str, Any]) -> None:
+        with self._lock:
+            for name, info in self._studies.items():
+                if info.id == study_id:
+                    self._studies[name] = dataclasses.replace(info, meta=_json_copy(meta))
+                    return
+            raise StorageError(f"No study with id {study_id}.")
+
     def _study_trials(self, study_id: int) -> list[Trial]:
         try:
             return self._trials[study_id]
