@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import re
 import signal
 import sys
@@ -76,8 +75,7 @@ def saved_model_accuracy(path: Path, framework: str, values: dict[str, Any]) -> 
         with torch.no_grad():
             predicted = model(torch.from_numpy(data.x_test)).argmax(dim=1).numpy()
     else:
-        with open(path, "rb") as file:
-            predicted = pickle.load(file).predict(data.x_test)
+        predicted = demo.load_sklearn_model(path).predict(data.x_test)
     return float(np.mean(predicted == data.y_test))
 
 
@@ -249,7 +247,7 @@ def test_auto_falls_back_to_scikit_learn_without_pytorch(
     assert "tunes scikit-learn's MLPClassifier (trained epoch by epoch with partial_fit)" in text
     assert "PyTorch is not installed" in text
     assert "pip install 'hyperscout[torch]'" in text
-    assert "a pickled MLPClassifier" in text
+    assert "an MLPClassifier without pickle: hyperscout.demo.load_sklearn_model(path)" in text
 
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch now fails
     with pytest.raises(hs.MissingDependencyError, match=re.escape("'hyperscout[torch]'")):
@@ -335,7 +333,7 @@ def test_the_ci_command_reports_the_best_network_and_resumes(tmp_path: Path) -> 
     accuracy = float(text.split("held-out test images: ")[1].split()[0])
     assert accuracy >= SHORT_RUN_FLOOR
     assert f"The study is saved in {project / 'hyperscout.db'} (3 trials" in text
-    suffix = "pt" if framework == "torch" else "pkl"
+    suffix = "pt" if framework == "torch" else "npz"
     assert f"The best network is saved in {project / ('best_model.' + suffix)}" in text
     assert (project / f"best_model.{suffix}").is_file()
 
@@ -381,4 +379,50 @@ def test_the_command_passes_its_choices_to_the_demo(tmp_path: Path) -> None:
     trials = stored_trials(tmp_path / name / "hyperscout.db", name)
     assert len(trials) == 2
     assert all(sorted(t.intermediate) == [1, 2] for t in trials)
-    assert (tmp_path / name / "best_model.pkl").is_file()
+    assert (tmp_path / name / "best_model.npz").is_file()
+
+
+class _Planted:
+    """A pickle that, when loaded, creates the folder ``path``: proof that it was unpickled."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.mkdir, (str(self.path),))
+
+
+def test_a_planted_pickle_in_the_demo_folder_is_never_loaded(tmp_path: Path) -> None:
+    import pickle
+
+    name = "digits_sklearn_hyperband_3epochs"
+    options: dict[str, Any] = {"seed": 0, "verbose": 0, "framework": "sklearn", "max_epochs": 3}
+    first = run_demo("hyperband", max_trials=3, directory=tmp_path, **options)
+    assert first["trials"] == 3
+    # Someone plants a pickle that runs code in every trial folder and as the best model.
+    sentinel = tmp_path / "code_ran"
+    folders = sorted((tmp_path / name / "checkpoints").glob("trial_*"))
+    assert len(folders) == 3
+    for path in [*(f / "model.pkl" for f in folders), tmp_path / name / "best_model.pkl"]:
+        path.write_bytes(pickle.dumps(_Planted(sentinel)))
+
+    again = run_demo("hyperband", directory=tmp_path, **options)
+
+    assert not sentinel.exists()
+    trials = stored_trials(tmp_path / name / "hyperscout.db", name)
+    assert len(trials) == again["trials"] > 3
+    assert {t.state for t in trials} == {hs.TrialState.COMPLETE}
+    # The promoted trials continued from their parents' (safe) checkpoints.
+    check_promotions_continue(trials)
+    assert again["test_model"] == "checkpoint"
+    assert again["test_accuracy"] >= SHORT_RUN_FLOOR
+
+
+def test_a_checkpoint_with_pickled_arrays_is_refused(tmp_path: Path) -> None:
+    sentinel = tmp_path / "code_ran"
+    planted = tmp_path / "model.npz"
+    np.savez(planted, header=np.array([_Planted(sentinel)], dtype=object))
+
+    with pytest.raises(hs.InvalidArgumentError, match=r"expected an MLPClassifier saved by"):
+        demo.load_sklearn_model(planted)
+    assert not sentinel.exists()

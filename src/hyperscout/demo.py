@@ -27,7 +27,6 @@ import functools
 import importlib.util
 import math
 import os
-import pickle
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -40,6 +39,7 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.text import Text
 
+from hyperscout._mlp_state import load_mlp, save_mlp
 from hyperscout.console import format_value
 from hyperscout.exceptions import InvalidArgumentError, require
 from hyperscout.presets import BOHB, BayesianOptimization, GridSearch, Hyperband, RandomSearch
@@ -61,6 +61,7 @@ __all__ = [
     "build_torch_mlp",
     "demo_objective",
     "load_digits_splits",
+    "load_sklearn_model",
     "project_name",
     "resolve_framework",
     "run_demo",
@@ -100,7 +101,9 @@ _SPLIT_SEED = 0
 _MODEL_SEED = 0
 # The warning MLPClassifier.partial_fit gives instead of letting KeyboardInterrupt through.
 _INTERRUPTED = "Training interrupted by user"
-_SKLEARN_CHECKPOINT = "model.pkl"
+# The scikit-learn network's checkpoint: arrays and JSON, never pickle (see _mlp_state), so
+# that a file planted in a demo folder runs no code when the demo resumes.
+_SKLEARN_CHECKPOINT = "model.npz"
 _NAMES = {"torch": "PyTorch", "sklearn": "scikit-learn"}
 
 
@@ -299,7 +302,7 @@ class _TorchNetwork(_Network):
 
 
 class _SklearnNetwork(_Network):
-    best_model_file = "best_model.pkl"
+    best_model_file = "best_model.npz"
 
     def __init__(self, values: Mapping[str, Any], model: Any = None) -> None:
         require("sklearn", feature=_FEATURE, extra="sklearn")
@@ -333,7 +336,7 @@ class _SklearnNetwork(_Network):
             # interrupt, so that the search stops as the user asked.
             warnings.filterwarnings("error", message=_INTERRUPTED, category=UserWarning)
             try:
-                # The model's own random state, pickled with it, orders the examples.
+                # The model's own random state, saved with it, orders the examples.
                 self.model.partial_fit(data.x_train, data.y_train, classes=np.arange(_CLASSES))
             except UserWarning as exc:
                 if str(exc).startswith(_INTERRUPTED):
@@ -344,26 +347,30 @@ class _SklearnNetwork(_Network):
         return np.asarray(self.model.predict_proba(x), dtype=np.float64)
 
     def save_checkpoint(self, trial: RunningTrial, epoch: int) -> None:
-        with open(trial.checkpoint_dir / _SKLEARN_CHECKPOINT, "wb") as file:
-            pickle.dump({"epoch": epoch, "model": self.model}, file)
+        # One partial_fit is one epoch, so the model's n_iter_ is the epochs it trained.
+        save_mlp(self.model, trial.checkpoint_dir / _SKLEARN_CHECKPOINT)
 
     def load_checkpoint(self, trial: RunningTrial) -> int:
         folder = trial.previous_checkpoint_dir
         if folder is None or not (folder / _SKLEARN_CHECKPOINT).is_file():
             return 0
-        saved = _read_pickle(folder / _SKLEARN_CHECKPOINT)
-        self.model = saved["model"]
-        return int(saved["epoch"])
+        self.model = load_mlp(folder / _SKLEARN_CHECKPOINT)
+        return int(getattr(self.model, "n_iter_", 0))
 
     def save_model(self, path: Path) -> None:
-        with open(path, "wb") as file:
-            pickle.dump(self.model, file)
+        save_mlp(self.model, path)
 
 
-def _read_pickle(path: Path) -> Any:
-    # Only files this module wrote in the study's own checkpoint folders are read.
-    with open(path, "rb") as file:
-        return pickle.load(file)
+def load_sklearn_model(path: str | os.PathLike[str]) -> Any:
+    """The scikit-learn network the demo saved in ``path`` (``best_model.npz``).
+
+    The file holds arrays and JSON, not a pickle: loading it runs no code.
+
+    Raises:
+        InvalidArgumentError: the file is not a network the demo saved.
+    """
+    require("sklearn", feature=_FEATURE, extra="sklearn")
+    return load_mlp(path)
 
 
 _NETWORKS: dict[str, type[_Network]] = {"torch": _TorchNetwork, "sklearn": _SklearnNetwork}
@@ -508,8 +515,7 @@ def _best_network(
             model = load_trial_model(tuner, trial, lambda hp: build_torch_mlp(hp.values))
             return _TorchNetwork(values, model), "checkpoint"
     elif (folder / _SKLEARN_CHECKPOINT).is_file():
-        saved = _read_pickle(folder / _SKLEARN_CHECKPOINT)
-        return _SklearnNetwork(values, saved["model"]), "checkpoint"
+        return _SklearnNetwork(values, load_mlp(folder / _SKLEARN_CHECKPOINT)), "checkpoint"
     network = _NETWORKS[framework](values)
     epochs = max_epochs if trial.budget is None else int(trial.budget)
     _train(network, None, 0, epochs)
@@ -696,7 +702,11 @@ def run_demo(
                 f"training images), scored on the {len(data.y_test)} held-out test images: ",
                 (f"{test_accuracy:.4f}", "bold"),
             )
-            kind = "a PyTorch state_dict" if framework == "torch" else "a pickled MLPClassifier"
+            kind = (
+                "a PyTorch state_dict"
+                if framework == "torch"
+                else "an MLPClassifier without pickle: hyperscout.demo.load_sklearn_model(path)"
+            )
             _say(
                 out,
                 f"The study is saved in {database} ({len(trials)} trials; this run took "

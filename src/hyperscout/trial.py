@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hyperscout._paths import make_checkpoint_folder
 from hyperscout.exceptions import InvalidArgumentError, UsageError
 from hyperscout.space import HyperParameters
 
@@ -224,7 +225,7 @@ class RunningTrial:
                 f"Trial {self.number} has no checkpoint folder: give the tuner a directory=."
             )
         path = checkpoint_path(self._checkpoint_root, self.number)
-        path.mkdir(parents=True, exist_ok=True)
+        make_checkpoint_folder(self._checkpoint_root, path)
         return path
 
     @property

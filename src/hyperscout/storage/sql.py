@@ -37,6 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from hyperscout._paths import make_folder
 from hyperscout.exceptions import (
     ClaimTakenError,
     InvalidArgumentError,
@@ -330,7 +331,7 @@ class SQLStorage(Storage):
                 connect_args["check_same_thread"] = False
                 kwargs["poolclass"] = sa.pool.StaticPool
             elif url.database and not url.database.startswith("file:"):
-                Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+                make_folder(Path(url.database).parent, f"SQLStorage(url={self._display_url!r})")
         elif self._backend == "postgresql" and url.get_driver_name() == "psycopg":
             require("psycopg", feature="SQLStorage on PostgreSQL", extra="postgres")
         connect_args.update(engine_kwargs.pop("connect_args", {}))
@@ -516,15 +517,6 @@ class SQLStorage(Storage):
         with self._write() as conn:
             result = conn.execute(
                 sa.update(STUDIES).where(STUDIES.c.id == study_id).values(space=space_json)
-            )
-            if result.rowcount == 0:
-                raise StorageError(f"No study with id {study_id}.")
-
-    def save_meta(self, study_id: int, meta: Mapping[str, Any]) -> None:
-        meta_json = _dumps(meta, "the study's meta")
-        with self._write() as conn:
-            result = conn.execute(
-                sa.update(STUDIES).where(STUDIES.c.id == study_id).values(meta=meta_json)
             )
             if result.rowcount == 0:
                 raise StorageError(f"No study with id {study_id}.")

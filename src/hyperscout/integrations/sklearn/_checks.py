@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperscout._paths import PROJECT_NAME_EXPECTED, is_project_name
 from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def _check_arguments(search: SearchCV) -> None:
             s.directory is None or isinstance(s.directory, (str, os.PathLike)),
             "a folder or None",
         ),
-        ("project_name", is_text(s.project_name) and bool(s.project_name), "a non-empty str"),
+        ("project_name", is_project_name(s.project_name), PROJECT_NAME_EXPECTED),
     ]
     for name, ok, expected in rules:
         _check(name, getattr(search, name), ok, expected)
