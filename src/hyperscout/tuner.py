@@ -8,6 +8,7 @@ live in :mod:`hyperscout.presets`.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import inspect
 import os
@@ -38,6 +39,7 @@ from hyperscout._checks import (
 from hyperscout._ledger import Ledger
 from hyperscout._oracle import OracleView
 from hyperscout._paths import check_project_name, claim_checkpoint_root, make_folder
+from hyperscout._provenance import check_resume, check_same_seed, new_provenance
 from hyperscout._results import BadResultError, average, metrics_of
 from hyperscout._workers import (
     Heartbeat,
@@ -226,10 +228,17 @@ class Tuner:
             self.storage.delete_study(self.project_name)
 
         space = (hyperparameters or HyperParameters()).to_dict()
-        meta = {
+        meta: dict[str, Any] = {
             "objective": self.objective.to_dict(),
             "seed": seed if seed is not None else secrets.randbelow(2**31),
         }
+        meta["provenance"] = new_provenance(
+            preset=type(self).__name__,
+            sampler=self.sampler,
+            scheduler=self.scheduler,
+            seed=meta["seed"],
+            space=space,
+        )
         study = self.storage.get_or_create_study(self.project_name, space=space, meta=meta)
         if objective_changed(self.objective, study.meta) and _only_given_up(
             self.storage.trials(study.id)
@@ -238,13 +247,21 @@ class Tuner:
             # or Ctrl-C): the study may still choose its objective. It starts over, same seed.
             self.storage.delete_study(self.project_name)
             meta["seed"] = seed if seed is not None else study.meta.get("seed", meta["seed"])
+            meta["provenance"]["seed"] = meta["seed"]
             study = self.storage.get_or_create_study(self.project_name, space=space, meta=meta)
         check_same_objective(self.project_name, self.objective, study.meta)
+        check_same_seed(self.project_name, study.meta.get("seed"), seed)
         self.seed = seed if seed is not None else int(study.meta.get("seed") or 0)
         self._study_id = study.id
+        self._provenance = self._resume_provenance(study.meta, meta["provenance"])
         self._space = HyperParameters.from_dict(study.space)
+        #: The parameters earlier runs of the study defined: another definition is refused.
+        self._stored_names = frozenset(self._space.names)
         if hyperparameters is not None:
-            self._space.merge(hyperparameters)
+            try:
+                self._space.merge(hyperparameters)
+            except InvalidSpaceError as exc:
+                raise self._space_changed(exc) from None
             self._save_space()
         if hyperparameters is not None or not (tune_new_entries and allow_new_entries):
             # Every trial's hp is a copy of this space, so the rules hold in every trial.
@@ -270,6 +287,42 @@ class Tuner:
             claim_checkpoint_root(self.checkpoint_root, new_study=new_study)
 
     # -- setup helpers -------------------------------------------------------------------
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """How the study was made: hyperscout and Python versions, ``preset``, ``sampler`` and
+        ``scheduler`` (each a ``class`` and its ``settings``), ``seed``, the declared
+        ``space``, ``host`` and ``created_at`` (UTC). A study made before hyperscout kept
+        provenance has the values of the run that first resumed it, and
+        ``recorded_on_resume`` True."""
+        return copy.deepcopy(self._provenance)
+
+    def _resume_provenance(
+        self, stored_meta: Mapping[str, Any], new: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The study's provenance, checked against this tuner's strategy (recorded if none)."""
+        stored = stored_meta.get("provenance")
+        if stored:
+            check_resume(self.project_name, stored, new)
+            return dict(stored)
+        # A study older than provenance: how it was made is unknown; record it from now on.
+        new.update(
+            seed=stored_meta.get("seed", new["seed"]),
+            recorded_on_resume=True,
+            recorded_at=new["created_at"],
+            created_at=None,
+        )
+        self.storage.save_meta(self._study_id, {**stored_meta, "provenance": new})
+        return new
+
+    def _space_changed(self, exc: InvalidSpaceError) -> InvalidArgumentError:
+        """The error for a parameter defined otherwise than earlier runs of the study did."""
+        return InvalidArgumentError(
+            f"Project {self.project_name!r} was searched with another definition of a "
+            f"parameter: {exc} Its trials would mix two spaces. Define the parameter as "
+            "before, use another project_name (--project-name on the command line), or pass "
+            "overwrite=True (--overwrite) to start over."
+        )
+
     @property
     def trial_lease(self) -> float:
         """Seconds without a heartbeat after which other workers take a trial of ours for dead."""
@@ -762,6 +815,8 @@ class Tuner:
         except InvalidSpaceError as exc:
             # A parameter defined wrongly (a bad range, one name defined two ways) is how the
             # objective is written: every trial that reaches it fails the same way.
+            if exc.parameter in self._stored_names:
+                raise UsageError(str(self._space_changed(exc))) from exc
             raise UsageError(f"The objective defined a hyperparameter wrongly: {exc}") from exc
         except BadResultError as exc:
             return TrialState.FAILED, None, str(exc), None

@@ -521,6 +521,15 @@ class SQLStorage(Storage):
             if result.rowcount == 0:
                 raise StorageError(f"No study with id {study_id}.")
 
+    def save_meta(self, study_id: int, meta: Mapping[str, Any]) -> None:
+        meta_json = _dumps(meta, "the study's meta")
+        with self._write() as conn:
+            result = conn.execute(
+                sa.update(STUDIES).where(STUDIES.c.id == study_id).values(meta=meta_json)
+            )
+            if result.rowcount == 0:
+                raise StorageError(f"No study with id {study_id}.")
+
     # -- trials --------------------------------------------------------------------------
     def create_trial(
         self,
