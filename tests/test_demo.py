@@ -178,6 +178,26 @@ def test_a_promoted_trial_trains_exactly_as_one_trained_from_the_start(
     assert lower.reports[1] == straight.reports[1]
 
 
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_a_checkpoint_of_a_promoted_trial_counts_all_its_epochs(
+    tmp_path: Path, framework: str
+) -> None:
+    # A chain of promotions 1 -> 2 -> 4 epochs: the last trial trains epochs 3 and 4 only.
+    # (scikit-learn's n_iter_ counts the last partial_fit only: the epochs are stored.)
+    objective = demo_objective(framework, "bohb", max_epochs=4)
+    space = hs.HyperParameters()
+    demo._configuration(space, "bohb")
+    hp = space.with_values({"units": 16, "layers": 1, "batch_size": 64})
+    chain = [(0, 1, None), (1, 2, (0, 1)), (2, 4, (1, 2))]
+    trials = []
+    for number, budget, previous in chain:
+        trial = hs.RunningTrial(number, budget=budget, checkpoint_root=tmp_path, previous=previous)
+        objective(hp, trial)
+        trials.append(trial)
+
+    assert [sorted(t.reports) for t in trials] == [[1], [2], [3, 4]]
+
+
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_every_strategy_runs_its_own_study(tmp_path: Path, strategy: str) -> None:
     framework = resolve_framework("auto")

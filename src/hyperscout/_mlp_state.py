@@ -31,7 +31,7 @@ import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
 
-__all__ = ["load_mlp", "save_mlp"]
+__all__ = ["load_mlp", "load_mlp_and_notes", "save_mlp"]
 
 _FORMAT = "hyperscout.mlp/1"
 # The optimizers an MLPClassifier trains with, by class name: only these are rebuilt.
@@ -85,8 +85,14 @@ def _join(values: Mapping[str, Any], arrays: Mapping[str, Any]) -> dict[str, Any
     return attributes
 
 
-def save_mlp(model: Any, path: str | os.PathLike[str]) -> None:
-    """Save an ``MLPClassifier`` (fitted or not) to the ``.npz`` file ``path``."""
+def save_mlp(
+    model: Any, path: str | os.PathLike[str], notes: Mapping[str, Any] | None = None
+) -> None:
+    """Save an ``MLPClassifier`` (fitted or not) to the ``.npz`` file ``path``.
+
+    ``notes``: JSON values kept with it (the demo keeps the epochs trained: scikit-learn's
+    ``n_iter_`` counts only the last ``partial_fit``), read by :func:`load_mlp_and_notes`.
+    """
     state = dict(vars(model))
     special: dict[str, Any] = {}
     arrays: dict[str, Any] = {}
@@ -107,7 +113,13 @@ def save_mlp(model: Any, path: str | os.PathLike[str]) -> None:
         arrays.update(more)
     values, more = _split(state, "model.")
     arrays.update(more)
-    header = {"format": _FORMAT, "class": type(model).__name__, "attributes": values, **special}
+    header = {
+        "format": _FORMAT,
+        "class": type(model).__name__,
+        "attributes": values,
+        "notes": dict(notes or {}),
+        **special,
+    }
     arrays["header"] = np.array(json.dumps(header))
     with open(path, "wb") as file:
         np.savez(file, **arrays)
@@ -119,6 +131,11 @@ def load_mlp(path: str | os.PathLike[str]) -> Any:
     Raises:
         InvalidArgumentError: the file is not such a model (for example a pickle).
     """
+    return load_mlp_and_notes(path)[0]
+
+
+def load_mlp_and_notes(path: str | os.PathLike[str]) -> tuple[Any, dict[str, Any]]:
+    """:func:`load_mlp`, and the ``notes`` saved with the model."""
     from sklearn.neural_network import MLPClassifier, _stochastic_optimizers
     from sklearn.preprocessing import LabelBinarizer
 
@@ -152,4 +169,4 @@ def load_mlp(path: str | os.PathLike[str]) -> Any:
         optimizer = object.__new__(getattr(_stochastic_optimizers, name))
         vars(optimizer).update(_join(header["optimizer"]["attributes"], arrays))
         model._optimizer = optimizer
-    return model
+    return model, dict(header.get("notes") or {})

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.text import Text
 
-from hyperscout._mlp_state import load_mlp, save_mlp
+from hyperscout._mlp_state import load_mlp, load_mlp_and_notes, save_mlp
 from hyperscout.console import format_value
 from hyperscout.exceptions import InvalidArgumentError, require
 from hyperscout.presets import BOHB, BayesianOptimization, GridSearch, Hyperband, RandomSearch
@@ -347,15 +347,14 @@ class _SklearnNetwork(_Network):
         return np.asarray(self.model.predict_proba(x), dtype=np.float64)
 
     def save_checkpoint(self, trial: RunningTrial, epoch: int) -> None:
-        # One partial_fit is one epoch, so the model's n_iter_ is the epochs it trained.
-        save_mlp(self.model, trial.checkpoint_dir / _SKLEARN_CHECKPOINT)
+        save_mlp(self.model, trial.checkpoint_dir / _SKLEARN_CHECKPOINT, {"epoch": epoch})
 
     def load_checkpoint(self, trial: RunningTrial) -> int:
         folder = trial.previous_checkpoint_dir
         if folder is None or not (folder / _SKLEARN_CHECKPOINT).is_file():
             return 0
-        self.model = load_mlp(folder / _SKLEARN_CHECKPOINT)
-        return int(getattr(self.model, "n_iter_", 0))
+        self.model, notes = load_mlp_and_notes(folder / _SKLEARN_CHECKPOINT)
+        return int(notes["epoch"])
 
     def save_model(self, path: Path) -> None:
         save_mlp(self.model, path)
