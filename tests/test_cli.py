@@ -658,3 +658,70 @@ def test_run_bayes_finds_the_grid_optimum_without_repeats(objectives: Path) -> N
         assert len(trials) == GRID_SIZE
         assert len({t.key for t in trials}) == GRID_SIZE  # no configuration twice
     assert "Best objective (min): 0.25" in result.output
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+def test_check_says_ok_for_sound_projects(objectives: Path) -> None:
+    assert run_grid(objectives, "loss").exit_code == 0
+    assert run_grid(objectives, "loss", project="q").exit_code == 0
+    runs = objectives / "runs"
+
+    result = invoke("check", runs / "p")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{runs / 'p' / 'hyperscout.db'}: ok (1 study, {GRID_SIZE} trials)\n"
+    # A directory of projects: each one; a database file or URL: that database.
+    result = invoke("check", runs)
+    assert result.exit_code == 0, result.output
+    assert result.output.count(": ok (1 study, 8 trials)") == 2
+    for target in (runs / "q" / "hyperscout.db", sqlite_url(runs / "q" / "hyperscout.db")):
+        result = invoke("check", target)
+        assert result.exit_code == 0, result.output
+        assert result.output.endswith(f": ok (1 study, {GRID_SIZE} trials)\n")
+
+
+def test_check_lists_every_damaged_trial_and_show_and_run_refuse(objectives: Path) -> None:
+    import sqlite3
+
+    assert run_grid(objectives, "loss").exit_code == 0
+    database = objectives / "runs" / "p" / "hyperscout.db"
+    with sqlite3.connect(database) as db:
+        db.execute("""UPDATE hs_trials SET "values" = '{"x": 1' WHERE number = 2""")
+        db.execute("UPDATE hs_trials SET state = 'DONE' WHERE number = 5")
+    db.close()
+
+    result = CliRunner().invoke(main, ["check", str(objectives / "runs" / "p")])
+    assert result.exit_code == 1
+    assert f"{database}: 2 problems:" in result.output
+    assert "  - Study 'p', trial 2: hs_trials.values holds '{\"x\": 1'" in result.output
+    assert "  - Study 'p', trial 5: hs_trials.state holds 'DONE'" in result.output
+    assert "restore the database from a backup" in result.output
+
+    for result in (invoke("show", objectives / "runs" / "p"), run_grid(objectives, "loss")):
+        assert result.exit_code == 1
+        assert "trial 2 of study 'p' cannot be read" in result.output
+        assert f"hyperscout check {database}" in result.output
+    with sqlite3.connect(database) as db:  # the refused run added no trial
+        assert db.execute("SELECT COUNT(*) FROM hs_trials").fetchone() == (GRID_SIZE,)
+    db.close()
+
+
+def test_check_of_an_empty_file_or_a_missing_path_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hyperscout.storage.sql as sql_module
+
+    monkeypatch.setattr(sql_module, "EMPTY_FILE_GRACE", 0.05)
+    database = tmp_path / "runs" / "p" / "hyperscout.db"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "runs" / "p")])
+    assert result.exit_code == 1
+    assert f"{database}: 1 problem:" in result.output and "is empty (0 bytes)" in result.output
+    assert database.stat().st_size == 0
+
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "ghost")])
+    assert result.exit_code == 1
+    assert "ghost does not exist" in result.output
+    assert not (tmp_path / "ghost").exists()

@@ -14,6 +14,7 @@ PUBLIC = [
     "BOHB",
     "BOHBScheduler",
     "BayesianOptimization",
+    "DamagedStudyError",
     "Executor",
     "FIFOScheduler",
     "GPSampler",
@@ -103,6 +104,7 @@ def test_errors_form_the_documented_tree() -> None:
     assert issubclass(hs.TooManyFailedTrialsError, RuntimeError)
     assert issubclass(hs.UsageError, hs.InvalidArgumentError)
     assert issubclass(hs.SchemaVersionError, hs.StorageError)
+    assert issubclass(hs.DamagedStudyError, hs.StorageError)
     assert issubclass(hs.MissingDependencyError, ImportError)
     assert issubclass(hs.SearchFinished, hs.HyperscoutError)
     assert not issubclass(hs.TrialPruned, hs.HyperscoutError)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from hyperscout import applications as applications  # kt.applications.HyperResNet
 from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTuner
 from hyperscout.exceptions import (
+    DamagedStudyError,
     HyperscoutError,
     InvalidArgumentError,
     InvalidSpaceError,
@@ -75,6 +76,7 @@ __all__ = [
     "BOHB",
     "BOHBScheduler",
     "BayesianOptimization",
+    "DamagedStudyError",
     "Executor",
     "FIFOScheduler",
     "GPSampler",

@@ -6,6 +6,7 @@
     hyperscout list hyperscout_runs
     hyperscout show hyperscout_runs/my_project --top 10
     hyperscout export hyperscout_runs/my_project --format csv --output trials.csv
+    hyperscout check hyperscout_runs/my_project
     hyperscout demo
 
 A project is a folder ``DIRECTORY/PROJECT_NAME`` holding the SQLite study ``hyperscout.db``, as
@@ -523,6 +524,79 @@ def show(project: str, top: int) -> None:
                 agreement, title="How each budget ranked the configurations a higher one ran"
             )
         )
+
+
+_CHECK_RECOVERY = (
+    "To recover: restore the database from a backup, or repair the rows named above with an "
+    "SQL client (sqlite3 FILE for a project's hyperscout.db); to start the study over instead, "
+    "move the file aside (or use another project name)."
+)
+
+
+def _databases_to_check(target: str) -> list[tuple[str, str]]:
+    """``(label, url)`` of the databases ``hyperscout check TARGET`` reads (none is created)."""
+    if "://" in target:
+        return [(target, target)]
+    path = Path(target).expanduser()
+    if path.is_dir():
+        if _database_of(path).is_file():
+            files = [_database_of(path)]
+        else:
+            files = [_database_of(project) for project in _projects_in(path)]
+            if not files:
+                _fail(
+                    f"Error: no study in {path}: expected a project folder with "
+                    f"{DATABASE_FILE}, a directory of projects, a database file or a URL."
+                )
+    elif path.is_file():
+        files = [path]
+    else:
+        _fail(f"Error: {path} does not exist: expected a project folder, a file or a URL.")
+    return [(str(file), sqlite_url(file)) for file in files]
+
+
+def _check_one(url: str) -> tuple[list[str], str]:
+    """The problems of one database, and a summary of what it holds when it has none."""
+    try:
+        storage = open_storage(url)
+    except hs.StorageError as exc:
+        return [str(exc)], ""
+    try:
+        problems = storage.check()
+        if problems:
+            return problems, ""
+        studies = storage.list_studies()
+        count = sum(len(storage.trials(study.id)) for study in studies)
+        return [], f"{len(studies)} stud{'y' if len(studies) == 1 else 'ies'}, {count} trials"
+    except hs.StorageError as exc:
+        return [str(exc)], ""
+    finally:
+        storage.close()
+
+
+@main.command(short_help="Check that every study and trial of a database can be read.")
+@click.argument("target", metavar="PATH")
+@_handle_errors()
+def check(target: str) -> None:
+    """Read every study and trial in PATH and report what cannot be read.
+
+    PATH is a project folder (DIRECTORY/PROJECT), a directory of projects, an SQLite file or
+    a database URL (postgresql+psycopg://user:password@host/dbname). Every damaged row is
+    listed, with its study and trial number. Exits with 0 when all can be read, 1 otherwise.
+    """
+    damaged = False
+    for label, url in _databases_to_check(target):
+        problems, summary = _check_one(url)
+        if not problems:
+            click.echo(f"{label}: ok ({summary})")
+            continue
+        damaged = True
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        click.echo(f"{label}: {count}:")
+        for problem in problems:
+            click.echo(f"  - {problem}")
+    if damaged:
+        _fail(_CHECK_RECOVERY)
 
 
 _CSV_FIELDS = (

@@ -13,6 +13,7 @@ them all. Errors about bad input also derive from :class:`ValueError`::
     ├── SearchFinished                        ask() when the strategy has nothing left
     ├── StorageError                          storage is unusable
     │   ├── SchemaVersionError                a database written by another schema version
+    │   ├── DamagedStudyError                 a database or a row that cannot be read back
     │   └── ClaimTakenError                   another worker already started that trial slot
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 __all__ = [
     "ClaimTakenError",
+    "DamagedStudyError",
     "HyperscoutError",
     "InvalidArgumentError",
     "InvalidSpaceError",
@@ -85,6 +87,16 @@ class StorageError(HyperscoutError):
 
 class SchemaVersionError(StorageError):
     """The database was written by a version of hyperscout with another schema."""
+
+
+class DamagedStudyError(StorageError):
+    """A stored study cannot be read back: its file, its tables or one of its rows is damaged.
+
+    Raised instead of taking a damaged database for a new, empty study, or of dropping the
+    trials that cannot be read. The message names the file (or the database URL, without its
+    password), the study and the trial, and how to recover; ``hyperscout check PATH`` lists
+    every problem of a database.
+    """
 
 
 class ClaimTakenError(StorageError):

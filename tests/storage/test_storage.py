@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 import hyperscout.storage.sql as sql_module
 from hyperscout.exceptions import (
+    DamagedStudyError,
     InvalidArgumentError,
     MissingDependencyError,
     SchemaVersionError,
@@ -39,6 +40,41 @@ POSTGRES_URL = os.environ.get(
 class TestMemoryStorage(StorageConformance):
     def make_storage(self, tmp_path: Path) -> Storage:
         return MemoryStorage()
+
+
+class DamageWithSQL:
+    """:meth:`StorageConformance.damage_row` for :class:`SQLStorage`: an UPDATE of the row."""
+
+    def damage_row(
+        self, storage: Storage, study_id: int, number: int | None, column: str, text: str
+    ) -> None:
+        assert isinstance(storage, SQLStorage)
+        studies = sa.table("hs_studies", sa.column("id"), sa.column(column))
+        trials = sa.table(
+            "hs_trials",
+            sa.column("id"),
+            sa.column("study_id"),
+            sa.column("number"),
+            sa.column(column),
+        )
+        reports = sa.table(
+            "hs_trial_reports", sa.column("trial_id"), sa.column("step"), sa.column("metrics")
+        )
+        this_trial = sa.and_(trials.c.study_id == study_id, trials.c.number == number)
+        if number is None:
+            statement = sa.update(studies).where(studies.c.id == study_id).values({column: text})
+        elif column == "report":
+            trial_id = sa.select(trials.c.id).where(this_trial).scalar_subquery()
+            statement = (
+                sa.update(reports)
+                .where(reports.c.trial_id == trial_id, reports.c.step == 1)
+                .values(metrics=text)
+            )
+        else:
+            statement = sa.update(trials).where(this_trial).values({column: text})
+        with storage._engine.begin() as conn:
+            assert conn.execute(statement).rowcount == 1
+        storage._cache.clear()  # read the rows again, as another process would
 
 
 class SharedDatabaseTests:
@@ -392,12 +428,12 @@ def _open_together(open_one: Callable[[], SQLStorage], count: int = 3) -> list[S
 # -- SQLite ------------------------------------------------------------------------------------
 
 
-class TestSQLiteFileStorage(StorageConformance, SharedDatabaseTests):
+class TestSQLiteFileStorage(DamageWithSQL, StorageConformance, SharedDatabaseTests):
     def make_storage(self, tmp_path: Path) -> SQLStorage:
         return SQLStorage(sqlite_url(tmp_path / "db" / "hyperscout.db"))
 
 
-class TestSQLiteMemoryStorage(StorageConformance):
+class TestSQLiteMemoryStorage(DamageWithSQL, StorageConformance):
     def make_storage(self, tmp_path: Path) -> Storage:
         return SQLStorage("sqlite://")
 
@@ -497,6 +533,173 @@ def test_broken_database_raises_storage_error(tmp_path: Path) -> None:
             storage.trials(study.id)
     finally:
         storage.close()
+
+
+def _study_file(path: Path, trials: int = 3) -> None:
+    """An SQLite study ``demo`` of ``trials`` complete trials at ``path``."""
+    storage = SQLStorage(sqlite_url(path))
+    try:
+        study = storage.create_study("demo")
+        for number in range(trials):
+            storage.create_trial(study.id, values={"x": number})
+            storage.finish_trial(study.id, number, state=TrialState.COMPLETE, value=1.0)
+    finally:
+        storage.close()
+
+
+def test_sqlite_empty_file_is_refused_and_left_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql_module, "EMPTY_FILE_GRACE", 0.05)
+    path = tmp_path / "truncated.db"
+    _study_file(path)
+    path.write_bytes(b"")  # truncated to 0 bytes
+    with pytest.raises(DamagedStudyError) as info:
+        SQLStorage(sqlite_url(path))
+    message = str(info.value)
+    assert str(path) in message and "0 bytes" in message
+    assert f"hyperscout check {path}" in message and "backup" in message
+    assert path.stat().st_size == 0  # not turned into a new, empty study
+
+
+def test_sqlite_empty_file_being_created_by_another_process_opens(tmp_path: Path) -> None:
+    # Another process has created the file and not yet written it: wait for it.
+    _study_file(tmp_path / "ready.db")
+    content = (tmp_path / "ready.db").read_bytes()
+    path = tmp_path / "new.db"
+    path.write_bytes(b"")
+    writer = threading.Timer(0.2, path.write_bytes, args=(content,))
+    writer.start()
+    try:
+        storage = SQLStorage(sqlite_url(path))
+    finally:
+        writer.join()
+    try:
+        study = storage.load_study("demo")
+        assert study is not None and len(storage.trials(study.id)) == 3
+    finally:
+        storage.close()
+
+
+def test_sqlite_new_and_empty_databases_still_open(tmp_path: Path) -> None:
+    path = tmp_path / "fresh" / "study.db"
+    SQLStorage(sqlite_url(path)).close()  # created: a database with no study
+    assert path.stat().st_size > 0
+    reopened = SQLStorage(sqlite_url(path))
+    try:
+        assert reopened.list_studies() == []
+        assert reopened.check() == []
+    finally:
+        reopened.close()
+
+
+def test_sqlite_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("shopping list: eggs, flour\n" * 200)
+    with pytest.raises(DamagedStudyError) as info:
+        SQLStorage(sqlite_url(path))
+    assert str(path) in str(info.value) and "not an SQLite database" in str(info.value)
+    assert f"hyperscout check {path}" in str(info.value)
+    assert path.read_text().startswith("shopping list")
+
+
+@pytest.mark.parametrize(
+    ("dropped", "lacking"),
+    [
+        (["hs_trial_reports", "hs_trials"], "lacks the tables hs_trials, hs_trial_reports"),
+        (["hs_meta"], "lacks the table hs_meta"),
+    ],
+)
+def test_sqlite_database_missing_tables_is_refused(
+    tmp_path: Path, dropped: list[str], lacking: str
+) -> None:
+    path = tmp_path / "partial.db"
+    _study_file(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for table in dropped:
+            db.execute(f"DROP TABLE {table}")
+        db.commit()
+    with pytest.raises(DamagedStudyError, match=lacking) as info:
+        SQLStorage(sqlite_url(path))
+    assert str(path) in str(info.value) and "hyperscout check" in str(info.value)
+    with contextlib.closing(sqlite3.connect(path)) as db:  # nothing was created in their place
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert not set(dropped) & tables
+
+
+def test_sqlite_version_row_deleted_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "unversioned.db"
+    _study_file(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("DELETE FROM hs_meta")
+        db.commit()
+    with pytest.raises(DamagedStudyError, match="lacks the schema version row"):
+        SQLStorage(sqlite_url(path))
+
+
+def test_sqlite_text_in_a_numeric_column_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "typed.db"
+    _study_file(path)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("UPDATE hs_trials SET value = 'abc' WHERE number = 2")
+        db.commit()
+    storage = SQLStorage(sqlite_url(path))
+    try:
+        with pytest.raises(DamagedStudyError, match=r"trial 2 of study 'demo'.*value.*'abc'"):
+            storage.trials(1)
+        assert storage.check() == [
+            "Study 'demo', trial 2: hs_trials.value holds 'abc', expected a number or NULL."
+        ]
+    finally:
+        storage.close()
+
+
+def test_sqlite_check_finds_deleted_trials(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.db"
+    _study_file(path, trials=5)
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("DELETE FROM hs_trials WHERE number IN (1, 3)")
+        db.commit()
+    storage = SQLStorage(sqlite_url(path))
+    try:
+        (problem,) = storage.check()
+    finally:
+        storage.close()
+    assert problem.startswith("Study 'demo': trials 1, 3 are missing")
+
+
+def test_tuner_refuses_a_damaged_study_and_keeps_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hyperscout as hs
+
+    monkeypatch.setattr(sql_module, "EMPTY_FILE_GRACE", 0.05)
+    project = tmp_path / "runs" / "resnet"
+    _study_file(project / "hyperscout.db")
+    with contextlib.closing(sqlite3.connect(project / "hyperscout.db")) as db:
+        db.execute("UPDATE hs_studies SET name = 'resnet'")
+        db.execute("""UPDATE hs_trials SET "values" = '{"x": 1' WHERE number = 1""")
+        db.commit()
+
+    def build() -> hs.Tuner:
+        return hs.RandomSearch(
+            lambda hp: hp.Float("x", 0, 1),
+            max_trials=5,
+            directory=tmp_path / "runs",
+            project_name="resnet",
+        )
+
+    with pytest.raises(DamagedStudyError, match="trial 1 of study 'resnet'"):
+        build()
+    (project / "hyperscout.db").write_bytes(b"")  # truncated to 0 bytes
+    for name in ("hyperscout.db-wal", "hyperscout.db-shm"):
+        (project / name).unlink(missing_ok=True)
+    (project / "checkpoints").mkdir(exist_ok=True)
+    (project / "checkpoints" / "pretrained.pt").write_bytes(b"weights")
+    with pytest.raises(DamagedStudyError, match="0 bytes"):
+        build()
+    assert (project / "checkpoints" / "pretrained.pt").read_bytes() == b"weights"
+    assert (project / "hyperscout.db").stat().st_size == 0
 
 
 def test_sqlite_reopen_keeps_everything(tmp_path: Path) -> None:
@@ -673,7 +876,7 @@ def postgres_admin() -> Iterator[sa.Engine]:
 
 
 @pytest.mark.postgres
-class TestPostgresStorage(StorageConformance, SharedDatabaseTests):
+class TestPostgresStorage(DamageWithSQL, StorageConformance, SharedDatabaseTests):
     """Each test gets a schema of its own, so parallel and repeated runs never collide."""
 
     schema = ""
@@ -715,6 +918,22 @@ class TestPostgresStorage(StorageConformance, SharedDatabaseTests):
             self.make_storage(tmp_path)
         assert "999" in str(info.value)
         assert f"version {SCHEMA_VERSION}" in str(info.value)
+
+    def test_schema_missing_the_trials_table_is_refused(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("lost")
+        storage.create_trial(study.id, values={"x": 1})
+        storage.close()
+        with postgres_admin.connect() as conn:
+            conn.execute(sa.text(f'DROP TABLE "{self.schema}".hs_trial_reports'))
+            conn.execute(sa.text(f'DROP TABLE "{self.schema}".hs_trials'))
+        with pytest.raises(DamagedStudyError, match="lacks the tables hs_trials") as info:
+            self.make_storage(tmp_path)
+        assert "hyperscout check postgresql+psycopg://" in str(info.value)
+        with postgres_admin.connect() as conn:  # nothing was created in their place
+            names = sa.inspect(conn).get_table_names(schema=self.schema)
+        assert "hs_trials" not in names
 
     def test_version_1_schema_is_upgraded_in_place(
         self, tmp_path: Path, postgres_admin: sa.Engine

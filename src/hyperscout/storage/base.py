@@ -188,6 +188,26 @@ class Storage(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The default does nothing."""
 
+    def check(self) -> list[str]:
+        """Read every study and trial back; the problems found, one sentence each.
+
+        Called by ``hyperscout check``. An empty list means every study and trial can be read.
+        The default reads through :meth:`list_studies` and :meth:`trials` and lists the
+        :class:`StorageError` of each study that fails; storages that keep rows a user can
+        damage (:class:`~hyperscout.storage.sql.SQLStorage`) list every damaged row.
+        """
+        try:
+            studies = self.list_studies()
+        except StorageError as exc:
+            return [str(exc)]
+        problems: list[str] = []
+        for study in studies:
+            try:
+                self.trials(study.id)
+            except StorageError as exc:
+                problems.append(str(exc))
+        return problems
+
     def now(self) -> float:
         """The storage's clock: the Unix timestamp stored for starts, ends and heartbeats.
 

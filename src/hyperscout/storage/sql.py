@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 from hyperscout._paths import make_folder
 from hyperscout.exceptions import (
     ClaimTakenError,
+    DamagedStudyError,
     InvalidArgumentError,
     SchemaVersionError,
     StorageError,
@@ -90,6 +91,10 @@ __all__ = ["SQLStorage", "open_storage", "sqlite_url"]
 #: Seconds an SQLite connection waits for another writer before it gives up.
 SQLITE_BUSY_TIMEOUT = 30.0
 
+#: Seconds an SQLite file found empty may take to become a database: another process that
+#: creates it leaves it empty for a moment. A file still empty then is refused.
+EMPTY_FILE_GRACE = 1.0
+
 # How often create_trial() tries again when a concurrent worker took the same number.
 _CREATE_TRIAL_ATTEMPTS = 10
 
@@ -119,38 +124,100 @@ def _loads(text: str) -> dict[str, Any]:
     return data
 
 
+class _DamagedRowError(Exception):
+    """A stored value that cannot be read back: where it is, and what is wrong with it.
+
+    Raised by the row readers below; :class:`SQLStorage` turns it into a
+    :class:`DamagedStudyError` that names the database, the study and the trial.
+    """
+
+    def __init__(self, column: str, problem: str) -> None:
+        super().__init__(f"{column} {problem}")
+        #: The number of the trial whose row it is; None for a study's row.
+        self.number: Any = None
+
+
+def _shown(raw: Any) -> str:
+    """``raw`` for a message: its repr, cut to 60 characters."""
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:56] + "...'"
+
+
+def _object_column(text: Any, column: str) -> dict[str, Any]:
+    """The JSON object stored as ``text`` in ``column``, or :class:`_DamagedRowError`."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise _DamagedRowError(column, f"holds {_shown(text)}, which is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise _DamagedRowError(column, f"holds {_shown(text)}, expected a JSON object")
+    return data
+
+
+def _number_column(raw: Any, column: str) -> Any:
+    """``raw`` if it is NULL or a number, as a numeric column must hold; else an error."""
+    if raw is None or (isinstance(raw, int | float) and not isinstance(raw, bool)):
+        return raw
+    raise _DamagedRowError(column, f"holds {_shown(raw)}, expected a number or NULL")
+
+
+_STATES = ", ".join(state.value for state in TrialState)
+
+
 def _study_from_row(row: Sequence[Any]) -> StudyInfo:
     study_id, name, space, meta, created_at = row
     return StudyInfo(
         id=study_id,
         name=name,
-        space=_loads(space),
-        meta=_loads(meta),
-        created_at=created_at,
+        space=_object_column(space, "hs_studies.space"),
+        meta=_object_column(meta, "hs_studies.meta"),
+        created_at=_number_column(created_at, "hs_studies.created_at"),
     )
 
 
-def _trial_from_row(row: Sequence[Any], intermediate: dict[int, dict[str, float]]) -> Trial:
-    """A trial from a row that starts with the columns of ``TRIAL_COLUMNS``."""
-    return Trial(
-        number=row[1],
-        values=_loads(row[3]),
-        state=TrialState(row[2]),
-        value=row[4],
-        metrics=_loads(row[5]),
-        intermediate=intermediate,
-        budget=normalize_budget(row[6]),
-        started_at=row[9],
-        finished_at=row[10],
-        error=row[8],
-        attrs=_loads(row[7]),
-        heartbeat_at=row[11],
-    )
+def _trial_from_row(row: Sequence[Any], reports: Mapping[int, str]) -> Trial:
+    """A trial from a row that starts with the columns of ``TRIAL_COLUMNS``.
+
+    ``reports`` holds the stored text of the trial's reports by step. Raises
+    :class:`_DamagedRowError`, naming the trial, when a column holds what hyperscout never
+    writes.
+    """
+    try:
+        try:
+            state = TrialState(row[2])
+        except ValueError:
+            raise _DamagedRowError(
+                "hs_trials.state", f"holds {_shown(row[2])}, expected one of {_STATES}"
+            ) from None
+        if not isinstance(row[8], str | None):
+            raise _DamagedRowError(
+                "hs_trials.error", f"holds {_shown(row[8])}, expected text or NULL"
+            )
+        return Trial(
+            number=row[1],
+            values=_object_column(row[3], "hs_trials.values"),
+            state=state,
+            value=_number_column(row[4], "hs_trials.value"),
+            metrics=_object_column(row[5], "hs_trials.metrics"),
+            intermediate={
+                step: _object_column(text, f"hs_trial_reports.metrics (step {step})")
+                for step, text in reports.items()
+            },
+            budget=normalize_budget(_number_column(row[6], "hs_trials.budget")),
+            started_at=_number_column(row[9], "hs_trials.started_at"),
+            finished_at=_number_column(row[10], "hs_trials.finished_at"),
+            error=row[8],
+            attrs=_object_column(row[7], "hs_trials.attrs"),
+            heartbeat_at=_number_column(row[11], "hs_trials.heartbeat_at"),
+        )
+    except _DamagedRowError as damage:
+        damage.number = row[1]
+        raise
 
 
-def _reports_of(rows: Sequence[Sequence[Any]]) -> dict[int, dict[str, float]]:
-    """``{step: metrics}`` from the rows of ``SELECT_TRIAL_WITH_REPORTS``."""
-    return {row[-2]: _loads(row[-1]) for row in rows if row[-2] is not None}
+def _reports_of(rows: Sequence[Sequence[Any]]) -> dict[int, str]:
+    """``{step: stored metrics}`` from the rows of ``SELECT_TRIAL_WITH_REPORTS``."""
+    return {row[-2]: row[-1] for row in rows if row[-2] is not None}
 
 
 def _check_running(state: str | None, study_id: int, number: int) -> None:
@@ -161,11 +228,11 @@ def _check_running(state: str | None, study_id: int, number: int) -> None:
         raise StorageError(f"Trial {number} is already {state}; it cannot change any more.")
 
 
-def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, dict[str, float]]]:
-    """``{trial_id: {step: metrics}}`` from rows of (trial_id, step, metrics)."""
-    grouped: dict[int, dict[int, dict[str, float]]] = {}
+def _group_reports(rows: Iterable[Sequence[Any]]) -> dict[int, dict[int, str]]:
+    """``{trial_id: {step: stored metrics}}`` from rows of (trial_id, step, metrics)."""
+    grouped: dict[int, dict[int, str]] = {}
     for trial_id, step, metrics in rows:
-        grouped.setdefault(trial_id, {})[step] = _loads(metrics)
+        grouped.setdefault(trial_id, {})[step] = metrics
     return grouped
 
 
@@ -331,6 +398,7 @@ class SQLStorage(Storage):
                 connect_args["check_same_thread"] = False
                 kwargs["poolclass"] = sa.pool.StaticPool
             elif url.database and not url.database.startswith("file:"):
+                self._refuse_empty_file(Path(url.database))
                 make_folder(Path(url.database).parent, f"SQLStorage(url={self._display_url!r})")
         elif self._backend == "postgresql" and url.get_driver_name() == "psycopg":
             require("psycopg", feature="SQLStorage on PostgreSQL", extra="postgres")
@@ -349,6 +417,51 @@ class SQLStorage(Storage):
             sa.event.listen(engine, "connect", _on_sqlite_connect)
         return engine
 
+    def _refuse_empty_file(self, path: Path) -> None:
+        """Refuse an SQLite file that was there, empty, before this storage opened it.
+
+        SQLite takes an empty file for a new database, so a study truncated to 0 bytes would
+        open as a new, empty one. A process creating the database leaves it empty for a
+        moment, so a file still empty after :data:`EMPTY_FILE_GRACE` seconds is refused.
+        """
+        deadline = time.monotonic() + EMPTY_FILE_GRACE
+        while True:
+            try:
+                if not path.is_file() or path.stat().st_size > 0:
+                    return  # a new database, or one with content (SQLite reads the rest)
+            except OSError:
+                return  # SQLite says what is wrong when it opens the path
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.02)
+        raise DamagedStudyError(
+            f"{self._where} is empty (0 bytes), but it was there before hyperscout opened it: "
+            "it was truncated, or it is not a study hyperscout wrote. Opening it would start a "
+            f"new, empty study in its place, so it is left as it is. {self._recovery}"
+        )
+
+    def _check_tables(self, tables: set[str], stored: str | None) -> None:
+        """Refuse a database that holds some of hyperscout's tables but not all (or no version).
+
+        hyperscout creates them all in one transaction, so a partial set means damage: creating
+        the missing ones would silently turn the study into an empty one.
+        """
+        ours = [table.name for table in METADATA.sorted_tables]
+        present = [name for name in ours if name in tables]
+        missing = [name for name in ours if name not in tables]
+        if not present or (stored is not None and not missing):
+            return
+        lacking = (
+            f"the table{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
+            if missing
+            else "the schema version row of hs_meta"
+        )
+        raise DamagedStudyError(
+            f"{self._where} holds hyperscout's tables {', '.join(present)} but lacks "
+            f"{lacking}: it is damaged, and opening it would start empty studies in place of "
+            f"the ones it held, so it is left as it is. {self._recovery}"
+        )
+
     def _create_schema(self) -> None:
         """Create the tables, or upgrade those of an older version, as one transaction.
 
@@ -362,7 +475,8 @@ class SQLStorage(Storage):
                     sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
                 )
             stored: str | None = None
-            if sa.inspect(conn).has_table(META.name):
+            tables = set(sa.inspect(conn).get_table_names())
+            if META.name in tables:
                 stored = conn.execute(SELECT_VERSION).scalar_one_or_none()
             version = None if stored is None else schema_version(stored)
             if stored is not None and version is None:
@@ -371,6 +485,7 @@ class SQLStorage(Storage):
                     f"but this hyperscout reads schema version {SCHEMA_VERSION} and older. "
                     "Open it with a hyperscout version that reads it, or use a new database."
                 )
+            self._check_tables(tables, stored)
             METADATA.create_all(conn, checkfirst=True)
             if version is None:
                 conn.execute(INSERT_VERSION)
@@ -397,6 +512,69 @@ class SQLStorage(Storage):
 
     def __repr__(self) -> str:
         return f"SQLStorage({self._display_url!r})"
+
+    @property
+    def _sqlite_file(self) -> str | None:
+        """The path of the SQLite file, or None (PostgreSQL, in-memory SQLite)."""
+        if self._backend != "sqlite" or _is_memory_sqlite(self._url):
+            return None
+        return self._url.database
+
+    @property
+    def _where(self) -> str:
+        """The database, for the start of a sentence."""
+        if self._sqlite_file is not None:
+            return f"The SQLite file {self._sqlite_file}"
+        return f"The database {self._display_url}"
+
+    @property
+    def _recovery(self) -> str:
+        """How to recover from a damaged database, as a sentence."""
+        target = self._sqlite_file or self._display_url
+        aside = "move the file aside" if self._sqlite_file is not None else "use another database"
+        return (
+            f"Restore it from a backup, or {aside} to start over; `hyperscout check {target}` "
+            "lists every problem it finds."
+        )
+
+    def _study_label(self, study_id: int) -> str:
+        """``'name'`` of a study for a message, or ``with id N`` when it cannot be read."""
+        try:
+            with self._read() as conn:
+                name = conn.execute(
+                    sa.select(STUDIES.c.name).where(STUDIES.c.id == study_id)
+                ).scalar_one_or_none()
+        except StorageError:
+            name = None
+        return f"with id {study_id}" if name is None else repr(name)
+
+    @contextlib.contextmanager
+    def _reading_rows(self, study: int | str, number: int | None = None) -> Iterator[None]:
+        """Turn a :class:`_DamagedRowError` row met inside into a :class:`DamagedStudyError`.
+
+        Enter it before a transaction, so that the error is built once the transaction has
+        ended (building it reads the study's name). ``number``: the trial being read.
+        """
+        try:
+            yield
+        except _DamagedRowError as damage:
+            if damage.number is None:
+                damage.number = number
+            raise self._damaged(study, damage) from None
+
+    def _damaged(self, study: int | str, damage: _DamagedRowError) -> DamagedStudyError:
+        """The error for a row that cannot be read, naming the database, study and trial."""
+        label = self._study_label(study) if isinstance(study, int) else repr(study)
+        if damage.number is None:
+            what = f"the row of study {label}"
+            dropped = "The study"
+        else:
+            what = f"trial {damage.number} of study {label}"
+            dropped = "hyperscout leaves no trial out, so the study"
+        return DamagedStudyError(
+            f"{self._where}: {what} cannot be read: {damage}. {dropped} cannot be used until "
+            f"the row is repaired. {self._recovery}"
+        )
 
     # SQLite: the connect hook turned off the sqlite3 module's own BEGIN (the pysqlite recipe
     # of the SQLAlchemy docs), so these emit it. It goes straight to the driver rather than
@@ -436,6 +614,13 @@ class SQLStorage(Storage):
         except sa.exc.IntegrityError:
             raise
         except sa.exc.DBAPIError as exc:
+            if self._backend == "sqlite" and any(
+                sign in str(exc.orig) for sign in ("file is not a database", "malformed")
+            ):
+                raise DamagedStudyError(
+                    f"{self._where} is damaged or is not an SQLite database: {exc.orig}. "
+                    f"{self._recovery}"
+                ) from exc
             raise StorageError(
                 f"{self!r}: the database failed: {exc.orig}. Check that it is reachable and "
                 f"was created by hyperscout."
@@ -489,7 +674,10 @@ class SQLStorage(Storage):
     def load_study(self, name: str) -> StudyInfo | None:
         with self._read() as conn:
             row = conn.execute(SELECT_STUDY_BY_NAME, {"name": name}).first()
-        return None if row is None else _study_from_row(row)
+        try:
+            return None if row is None else _study_from_row(row)
+        except _DamagedRowError as damage:
+            raise self._damaged(name, damage) from None
 
     def delete_study(self, name: str) -> None:
         with self._write() as conn:
@@ -510,7 +698,13 @@ class SQLStorage(Storage):
     def list_studies(self) -> list[StudyInfo]:
         with self._read() as conn:
             rows = conn.execute(SELECT_STUDIES).all()
-        return [_study_from_row(row) for row in rows]
+        studies = []
+        for row in rows:
+            try:
+                studies.append(_study_from_row(row))
+            except _DamagedRowError as damage:
+                raise self._damaged(str(row[1]), damage) from None
+        return studies
 
     def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
         space_json = _dumps(space, "the search space")
@@ -592,7 +786,7 @@ class SQLStorage(Storage):
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
         step = int(step)
-        with self._write() as conn:
+        with self._reading_rows(study_id, number), self._write() as conn:
             self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
             row = conn.execute(
                 SELECT_TRIAL_WITH_STEP, {"study_id": study_id, "number": number, "step": step}
@@ -610,7 +804,13 @@ class SQLStorage(Storage):
                     {
                         "key_trial_id": trial_id,
                         "key_step": step,
-                        "new_metrics": _dumps({**_loads(stored), **clean}, "metrics"),
+                        "new_metrics": _dumps(
+                            {
+                                **_object_column(stored, f"hs_trial_reports.metrics (step {step})"),
+                                **clean,
+                            },
+                            "metrics",
+                        ),
                     },
                 )
 
@@ -634,18 +834,19 @@ class SQLStorage(Storage):
         metrics_json = _dumps(metrics or {}, "metrics")
         new_attrs = _loads(_dumps(attrs or {}, "trial attrs"))
         value = None if value is None else float(value)
-        with self._write() as conn:
+        with self._reading_rows(study_id, number), self._write() as conn:
             self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
             rows = conn.execute(
                 SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
             ).all()
             _check_running(rows[0][2] if rows else None, study_id, number)
             old = rows[0]
+            before = _trial_from_row(old, _reports_of(rows))  # refuses a damaged row
             if unless_alive_since is not None:
-                check_alive_since(_trial_from_row(old, {}), unless_alive_since)
+                check_alive_since(before, unless_alive_since)
             if values_json is None:
                 values_json = old[3]
-            merged_attrs = {**_loads(old[7]), **new_attrs}
+            merged_attrs = {**before.attrs, **new_attrs}
             finished_at = self._clock(conn)
             changed = conn.execute(
                 FINISH_TRIAL,
@@ -669,8 +870,8 @@ class SQLStorage(Storage):
             state=state,
             value=value,
             metrics=_loads(metrics_json),
-            intermediate=_reports_of(rows),
-            budget=normalize_budget(old[6]),
+            intermediate=before.intermediate,
+            budget=before.budget,
             started_at=old[9],
             finished_at=finished_at,
             error=error,
@@ -721,7 +922,7 @@ class SQLStorage(Storage):
                 if unknown
                 else {}
             )
-        with self._cache_lock:
+        with self._reading_rows(study_id), self._cache_lock:
             cache = self._cache.setdefault(study_id, _StudyCache())
             fresh: list[Trial] = []
             for row in rows:
@@ -751,7 +952,55 @@ class SQLStorage(Storage):
             ).all()
         if not rows:
             raise StorageError(f"Study {study_id} has no trial {number}.")
-        return _trial_from_row(rows[0], _reports_of(rows))
+        with self._reading_rows(study_id):
+            return _trial_from_row(rows[0], _reports_of(rows))
+
+    def check(self) -> list[str]:
+        """Read every study and trial row; the problems found, one sentence each.
+
+        Unlike :meth:`trials`, which stops at the first damaged row, this reads on and lists
+        every damaged row, and trial numbers that skip one (a deleted row); on SQLite it also
+        runs ``PRAGMA quick_check``. Called by ``hyperscout check``.
+        """
+        problems: list[str] = []
+        with self._read() as conn:
+            if self._backend == "sqlite":
+                verdict = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check")]
+                if verdict != ["ok"]:
+                    problems.extend(f"SQLite's quick_check: {line}." for line in verdict)
+            for study_row in conn.execute(SELECT_STUDIES).all():
+                problems.extend(self._check_study(conn, study_row))
+        return problems
+
+    @staticmethod
+    def _check_study(conn: Connection, study_row: Sequence[Any]) -> list[str]:
+        """The problems of one study and its trials (see :meth:`check`)."""
+        study_id, name = study_row[0], study_row[1]
+        problems: list[str] = []
+        try:
+            _study_from_row(study_row)
+        except _DamagedRowError as damage:
+            problems.append(f"Study {name!r}: {damage}.")
+        rows = conn.execute(SELECT_NEW_TRIALS, {"study_id": study_id, "after": -1}).all()
+        rows = [row for row in rows if row.number is not None]
+        ids = [row.id for row in rows]
+        reports = _group_reports(conn.execute(SELECT_REPORTS, {"trial_ids": ids})) if ids else {}
+        for row in rows:
+            try:
+                _trial_from_row(row, reports.get(row.id, {}))
+            except _DamagedRowError as damage:
+                problems.append(f"Study {name!r}, trial {row.number}: {damage}.")
+        numbers = {row.number for row in rows}
+        gaps = sorted(set(range(max(numbers, default=-1) + 1)) - numbers)
+        if gaps:
+            shown = ", ".join(str(number) for number in gaps[:10])
+            more = f" and {len(gaps) - 10} more" if len(gaps) > 10 else ""
+            which = f"trial {shown} is" if len(gaps) == 1 else f"trials {shown}{more} are"
+            problems.append(
+                f"Study {name!r}: {which} missing (deleted from the database); the strategy "
+                "sees the study without them."
+            )
+        return problems
 
 
 # -- opening ---------------------------------------------------------------------------------
