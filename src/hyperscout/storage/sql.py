@@ -996,9 +996,10 @@ class SQLStorage(Storage):
             shown = ", ".join(str(number) for number in gaps[:10])
             more = f" and {len(gaps) - 10} more" if len(gaps) > 10 else ""
             which = f"trial {shown} is" if len(gaps) == 1 else f"trials {shown}{more} are"
+            them = "it" if len(gaps) == 1 else "them"
             problems.append(
                 f"Study {name!r}: {which} missing (deleted from the database); the strategy "
-                "sees the study without them."
+                f"sees the study without {them}."
             )
         return problems
 
