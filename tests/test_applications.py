@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
+import hyperscout as kt  # the one line a KerasTuner script changes
+from hyperscout.applications import HyperResNet, HyperXception
 from hyperscout.trial import TrialState
+from integrations.keras_helpers import (  # one_torch_thread: an autouse fixture
+    IGNORE_TENSOR_ARRAY_WARNING,
+    keras,
+    one_torch_thread,  # noqa: F401
+)
 
-pytest.importorskip("hyperscout.integrations.keras")  # picks the PyTorch backend first
-keras = pytest.importorskip("keras", reason="needs the keras extra")
-torch = pytest.importorskip("torch", reason="Keras runs on the PyTorch backend in these tests")
-
-import hyperscout as kt  # noqa: E402 - the one line a KerasTuner script changes
-from hyperscout.applications import HyperResNet, HyperXception  # noqa: E402
-
-pytestmark = [
-    pytest.mark.filterwarnings(
-        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
-    ),
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [IGNORE_TENSOR_ARRAY_WARNING]
 
 
 @pytest.fixture(scope="module")

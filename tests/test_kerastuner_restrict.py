@@ -35,11 +35,13 @@ def restricted() -> keras_tuner.HyperParameters:
     return hp
 
 
-def run(cls: Any = keras_tuner.RandomSearch, **kwargs: Any) -> keras_tuner.Tuner:
+def run(
+    cls: Any = keras_tuner.RandomSearch, hypermodel: Any = objective, **kwargs: Any
+) -> keras_tuner.Tuner:
     kwargs.setdefault("storage", "memory")
     kwargs.setdefault("objective", "loss")
     kwargs.setdefault("seed", 0)
-    tuner = cls(objective, verbose=0, **kwargs)
+    tuner = cls(hypermodel, verbose=0, **kwargs)
     tuner.search()
     return tuner
 
@@ -165,16 +167,12 @@ def test_allow_new_entries_false_stops_at_a_parameter_not_declared() -> None:
     def declared_only(hp: keras_tuner.HyperParameters) -> float:
         return float(hp.Choice("learning_rate", LEARNING_RATES))
 
-    tuner = keras_tuner.RandomSearch(
-        declared_only,
+    tuner = run(
+        hypermodel=declared_only,
         hyperparameters=restricted(),
         allow_new_entries=False,
         max_trials=3,
-        storage="memory",
-        verbose=0,
-        seed=0,
     )
-    tuner.search()
     assert sorted(t.values["learning_rate"] for t in tuner.trials) == [1e-4, 1e-2]
 
 

@@ -37,6 +37,19 @@ def assert_given_up(trial: hs.Trial) -> None:
     assert trial.attrs.get("abandoned") and trial.attrs.get("rerun")
 
 
+def first_trial_stops(tuner: hs.Tuner, match: str | None = None) -> str:
+    """Search: a UsageError (matching ``match``) stops it in its first trial, given up.
+
+    Returns:
+        The error's message.
+    """
+    with pytest.raises(hs.UsageError, match=match) as caught:
+        tuner.search()
+    [trial] = tuner.trials
+    assert_given_up(trial)
+    return str(caught.value)
+
+
 # -- what the objective returns --------------------------------------------------------------
 
 
@@ -49,14 +62,10 @@ def test_a_dict_without_the_objective_and_no_objective_argument_stops_at_once() 
         return {"val_accuracy": x, "val_loss": 1 - x}
 
     tuner = make(objective, max_trials=5)
-    with pytest.raises(hs.UsageError) as caught:
-        tuner.search()
-    message = str(caught.value)
+    message = first_trial_stops(tuner)
     assert "['val_accuracy', 'val_loss']" in message
     assert "objective=" in message and "--objective NAME" in message
     assert len(calls) == 1  # the first trial showed it; no other trial ran
-    [trial] = tuner.trials
-    assert_given_up(trial)
     assert tuner.get_best_trials(1) == []
 
 
@@ -102,14 +111,9 @@ def test_a_named_objective_missing_from_every_trial_stops_and_suggests_the_close
         x = hp.Float("x", 0.0, 1.0)
         return {"val_los": x, "loss": x}
 
-    tuner = make(objective, objective="val_loss", max_trials=5)
-    with pytest.raises(hs.UsageError) as caught:
-        tuner.search()
-    message = str(caught.value)
+    message = first_trial_stops(make(objective, objective="val_loss", max_trials=5))
     assert "objective='val_loss'" in message and "['loss', 'val_los']" in message
     assert "'val_los'?" in message  # did you mean
-    [trial] = tuner.trials
-    assert_given_up(trial)
 
 
 def test_a_named_objective_missing_in_one_branch_fails_that_trial_only() -> None:
@@ -139,11 +143,7 @@ def test_a_result_of_no_metric_in_the_first_trial_is_a_usage_error(
         hp.Float("x", 0.0, 1.0)
         return result
 
-    tuner = make(objective, max_trials=5)
-    with pytest.raises(hs.UsageError, match=reason):
-        tuner.search()
-    [trial] = tuner.trials
-    assert_given_up(trial)
+    first_trial_stops(make(objective, max_trials=5), match=reason)
 
 
 def test_nan_in_the_first_trial_is_that_trial_s_failure_not_a_usage_error() -> None:
@@ -202,11 +202,7 @@ def test_trial_report_called_wrongly_stops_the_search(report: dict[str, Any], re
         trial.report(**report)
         return x
 
-    tuner = make(objective, max_trials=5)
-    with pytest.raises(hs.UsageError, match=reason):
-        tuner.search()
-    [trial] = tuner.trials
-    assert_given_up(trial)
+    first_trial_stops(make(objective, max_trials=5), match=reason)
 
 
 def test_tell_refuses_a_result_without_the_objective_and_keeps_the_trial_open() -> None:
@@ -330,12 +326,8 @@ def test_enqueue_refuses_a_near_miss_of_a_known_parameter() -> None:
 def test_enqueue_into_an_empty_space_checks_the_names_when_the_trial_runs() -> None:
     tuner = make(lr_objective, max_trials=3)
     tuner.enqueue({"Lr": 1e-3})  # nothing is known yet: accepted for now
-    with pytest.raises(hs.UsageError) as caught:
-        tuner.search()
-    message = str(caught.value)
+    message = first_trial_stops(tuner)
     assert "'Lr'" in message and "'lr'" in message
-    [trial] = tuner.trials
-    assert_given_up(trial)
 
 
 # -- the command line ------------------------------------------------------------------------

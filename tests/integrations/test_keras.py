@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,42 +17,24 @@ import hyperscout as hs
 from hyperscout.storage import open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.trial import TrialState, checkpoint_path
+from integrations.keras_helpers import (  # one_torch_thread: an autouse fixture
+    IGNORE_TENSOR_ARRAY_WARNING,
+    Digits,
+    digit_split,
+    hk,
+    keras,
+    one_torch_thread,  # noqa: F401
+)
 
-# Imported before Keras: it picks the PyTorch backend when none is configured (CI sets none).
-hk = pytest.importorskip("hyperscout.integrations.keras")
-keras = pytest.importorskip("keras", reason="needs the keras extra")
-torch = pytest.importorskip("torch", reason="Keras runs on the PyTorch backend in these tests")
-
-pytestmark = [
-    # torch 2.13's Tensor.__array__ has no copy= keyword; NumPy 2 warns each time Keras turns a
-    # tensor into an array (every batch). Nothing of ours: Keras calls np.array(tensor).
-    pytest.mark.filterwarnings(
-        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
-    ),
-]
+pytestmark = [IGNORE_TENSOR_ARRAY_WARNING]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models train fastest on one thread, and CI's cores are shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def digits() -> Digits:
     """600 training and 300 validation digits, as 64 features in [0, 1]."""
-    from sklearn.datasets import load_digits
-
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    order = np.random.default_rng(0).permutation(len(x))
-    train, val = order[:600], order[600:900]
-    return x[train], y[train], x[val], y[val]
+    return digit_split(600, 300, seed=0)
 
 
 def build_model(hp: hs.HyperParameters) -> Any:

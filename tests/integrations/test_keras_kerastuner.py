@@ -10,49 +10,33 @@ Our own code, on tiny data, one to three epochs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+import hyperscout as kt  # the one line a KerasTuner script changes
 from hyperscout.trial import TrialState
+from integrations.keras_helpers import (  # one_torch_thread: an autouse fixture
+    IGNORE_TENSOR_ARRAY_WARNING,
+    Digits,
+    digit_split,
+    keras,
+    one_torch_thread,  # noqa: F401
+)
 
-# Imported before Keras: it picks the PyTorch backend when none is configured (CI sets none).
-pytest.importorskip("hyperscout.integrations.keras")
-keras = pytest.importorskip("keras", reason="needs the keras extra")
-torch = pytest.importorskip("torch", reason="Keras runs on the PyTorch backend in these tests")
-
-import hyperscout as kt  # noqa: E402 - the one line a KerasTuner script changes
-
-pytestmark = [
-    # torch's Tensor.__array__ has no copy= keyword; NumPy 2 warns each time Keras turns a
-    # tensor into an array. Nothing of ours: Keras calls np.array(tensor).
-    pytest.mark.filterwarnings(
-        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
-    ),
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [IGNORE_TENSOR_ARRAY_WARNING]
 
 
 @pytest.fixture(scope="module")
-def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def digits() -> Digits:
     """300 training and 150 validation digits, 64 features in [0, 1]."""
-    from sklearn.datasets import load_digits
+    return digit_split(300, 150, seed=1)
 
-    x, y = load_digits(return_X_y=True)
-    x = (x / 16.0).astype("float32")
-    order = np.random.default_rng(1).permutation(len(x))
-    train, val = order[:300], order[300:450]
-    return x[train], y[train], x[val], y[val]
+
+#: Two trials, in memory, seeded and quiet.
+TWO_TRIALS: dict[str, Any] = {"max_trials": 2, "storage": "memory", "seed": 0, "verbose": 0}
 
 
 def build_model(hp: kt.HyperParameters) -> Any:
@@ -197,14 +181,7 @@ def test_run_trial_returning_histories_takes_each_best_epoch_and_averages(
             histories.append(runs)
             return runs
 
-    tuner = MyTuner(
-        hypermodel=build_model,
-        objective="val_loss",
-        max_trials=2,
-        storage="memory",
-        seed=0,
-        verbose=0,
-    )
+    tuner = MyTuner(hypermodel=build_model, objective="val_loss", **TWO_TRIALS)
     tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val), verbose=0)
     for trial, runs in zip(tuner.trials, histories, strict=True):
         assert trial.state is TrialState.COMPLETE
@@ -225,9 +202,7 @@ def test_run_trial_tunes_fit_arguments_through_super(digits: tuple[np.ndarray, .
             batch_sizes.append(kwargs["batch_size"])
             return super().run_trial(trial, *args, **kwargs)
 
-    tuner = BatchTuner(
-        build_model, objective="val_accuracy", max_trials=2, storage="memory", seed=0, verbose=0
-    )
+    tuner = BatchTuner(build_model, objective="val_accuracy", **TWO_TRIALS)
     tuner.search(x_train, y_train, epochs=2, validation_data=(x_val, y_val))
     assert [t.values["batch_size"] for t in tuner.trials] == batch_sizes
     assert all(t.state is TrialState.COMPLETE for t in tuner.trials)
@@ -280,12 +255,7 @@ def test_custom_training_loop_reports_through_the_tuners_callbacks(
 ) -> None:
     x_train, y_train, x_val, y_val = digits
     tuner = kt.RandomSearch(
-        objective=kt.Objective("my_metric", "min"),
-        max_trials=2,
-        hypermodel=CustomLoop(attach),
-        storage="memory",
-        seed=0,
-        verbose=0,
+        objective=kt.Objective("my_metric", "min"), hypermodel=CustomLoop(attach), **TWO_TRIALS
     )
     tuner.search(x=x_train, y=y_train, validation_data=(x_val, y_val))
     for trial in tuner.trials:
@@ -304,10 +274,7 @@ def test_a_list_of_objectives_picks_each_trials_best_epoch_by_their_sum(
     tuner = kt.RandomSearch(
         build_model,
         objective=["val_loss", kt.Objective("val_accuracy", "max")],
-        max_trials=2,
-        storage="memory",
-        seed=0,
-        verbose=0,
+        **TWO_TRIALS,
     )
     tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val))
     for trial in tuner.trials:
@@ -332,14 +299,7 @@ def test_run_trial_history_under_a_list_of_objectives(digits: tuple[np.ndarray, 
             histories.append(model.fit(*args, **kwargs))
             return histories[-1]
 
-    tuner = MyTuner(
-        build_model,
-        objective=["val_loss", "val_accuracy"],
-        max_trials=2,
-        storage="memory",
-        seed=0,
-        verbose=0,
-    )
+    tuner = MyTuner(build_model, objective=["val_loss", "val_accuracy"], **TWO_TRIALS)
     tuner.search(x_train, y_train, epochs=3, validation_data=(x_val, y_val), verbose=0)
     for trial, history in zip(tuner.trials, histories, strict=True):
         logs = history.history

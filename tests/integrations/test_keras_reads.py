@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -10,27 +9,13 @@ import pytest
 
 import hyperscout as hs
 from hyperscout.trial import TrialState
+from integrations.keras_helpers import (  # one_torch_thread: an autouse fixture
+    IGNORE_TENSOR_ARRAY_WARNING,
+    keras,
+    one_torch_thread,  # noqa: F401
+)
 
-# Imported before Keras: it picks the PyTorch backend when none is configured (CI sets none).
-hk = pytest.importorskip("hyperscout.integrations.keras")
-keras = pytest.importorskip("keras", reason="needs the keras extra")
-torch = pytest.importorskip("torch", reason="Keras runs on the PyTorch backend in these tests")
-
-pytestmark = [
-    # torch's Tensor.__array__ has no copy= keyword; NumPy 2 warns each time Keras turns a
-    # tensor into an array. Nothing of ours: Keras calls np.array(tensor).
-    pytest.mark.filterwarnings(
-        "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning"
-    ),
-]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = [IGNORE_TENSOR_ARRAY_WARNING]
 
 
 def build_model(hp: hs.HyperParameters) -> Any:

@@ -298,6 +298,21 @@ HALVING_ATTRIBUTES = (
 )
 
 
+def fit_alike(
+    search: type, estimator: Any, space: Any, X: Any, y: Any, **options: Any
+) -> tuple[Any, Any]:
+    """Fit ``search`` and scikit-learn's class of its name alike; the schedules must agree.
+
+    Returns:
+        (scikit-learn's fitted search, ours).
+    """
+    theirs = getattr(sk, search.__name__)(estimator, space, **options).fit(X, y)
+    ours = search(estimator, space, **options).fit(X, y)
+    for name in HALVING_ATTRIBUTES:
+        assert getattr(ours, name) == getattr(theirs, name), name
+    return theirs, ours
+
+
 @pytest.mark.slow
 def test_the_successive_halving_iterations_example_tries_scikit_learns_candidates() -> None:
     """plot_successive_halving_iterations.py's idiom: only the import differs."""
@@ -310,13 +325,9 @@ def test_the_successive_halving_iterations_example_tries_scikit_learns_candidate
         "bootstrap": [True, False],
         "criterion": ["gini", "entropy"],
     }
-    theirs = sk.HalvingRandomSearchCV(forest, distributions, factor=2, random_state=0)
-    ours = HalvingRandomSearchCV(forest, distributions, factor=2, random_state=0)
-    theirs.fit(X, y)
-    ours.fit(X, y)
-
-    for name in HALVING_ATTRIBUTES:
-        assert getattr(ours, name) == getattr(theirs, name), name
+    theirs, ours = fit_alike(
+        HalvingRandomSearchCV, forest, distributions, X, y, factor=2, random_state=0
+    )
     assert ours.n_candidates_ == [35, 18, 9, 5, 3, 2]  # 72 configurations, not 4
     assert ours.n_resources_ == [20, 40, 80, 160, 320, 640]
     results = ours.cv_results_
@@ -368,11 +379,7 @@ def test_halving_grid_on_n_samples_gives_scikit_learns_subsample_sizes() -> None
     X, y = load_iris(return_X_y=True)
     grid = {"alpha": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]}
     options: dict[str, Any] = {"factor": 3, "cv": 3, "min_resources": 30, "random_state": 0}
-    theirs = sk.HalvingGridSearchCV(RowCounter(), grid, **options).fit(X, y)
-    ours = HalvingGridSearchCV(RowCounter(), grid, **options).fit(X, y)
-
-    for name in HALVING_ATTRIBUTES:
-        assert getattr(ours, name) == getattr(theirs, name), name
+    theirs, ours = fit_alike(HalvingGridSearchCV, RowCounter(), grid, X, y, **options)
     assert ours.n_resources_ == [30, 90] and ours.n_candidates_ == [9, 3]
     results = ours.cv_results_
     # A budget of 30 of the 150 samples keeps int(30 / 150 * 100) = 20 training rows a fold.
@@ -397,11 +404,7 @@ def test_halving_on_an_estimator_parameter_refits_with_the_last_iterations_value
         "cv": 3,
         "random_state": 0,
     }
-    theirs = sk.HalvingGridSearchCV(pipe, grid, **options).fit(X, y)
-    ours = HalvingGridSearchCV(pipe, grid, **options).fit(X, y)
-
-    for name in HALVING_ATTRIBUTES:
-        assert getattr(ours, name) == getattr(theirs, name), name
+    _, ours = fit_alike(HalvingGridSearchCV, pipe, grid, X, y, **options)
     assert ours.n_resources_ == [3, 9] and ours.n_candidates_ == [4, 2]
     trees = [p["randomforestclassifier__n_estimators"] for p in ours.cv_results_["params"]]
     assert trees == [3] * 4 + [9] * 2
@@ -423,10 +426,7 @@ def test_aggressive_elimination_stays_on_the_first_budget_as_in_scikit_learn() -
         "cv": 3,
         "random_state": 0,
     }
-    theirs = sk.HalvingRandomSearchCV(tree, space, **options).fit(X, y)
-    ours = HalvingRandomSearchCV(tree, space, **options).fit(X, y)
-    for name in HALVING_ATTRIBUTES:
-        assert getattr(ours, name) == getattr(theirs, name), name
+    _, ours = fit_alike(HalvingRandomSearchCV, tree, space, X, y, **options)
     assert ours.n_resources_ == [60, 60, 60, 180] and ours.n_candidates_ == [30, 10, 4, 2]
     # n_candidates and min_resources may be the same number (only both "exhaust" is refused).
     same = HalvingRandomSearchCV(tree, space, n_candidates=30, min_resources=30, cv=3)

@@ -101,6 +101,17 @@ class _DropInSearch(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: 
                 setattr(self, name, getattr(search, name))
         return self
 
+    def _keep(self, arguments: Mapping[str, Any]) -> None:
+        """Keep each of ``__init__``'s arguments (its ``locals()``) under its own name.
+
+        A scikit-learn constructor does nothing else, so that ``get_params``, ``set_params``
+        and ``clone`` find every argument as it was given.
+        """
+        _require_sklearn()
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     def _common(self) -> dict[str, Any]:
         """SearchCV's arguments that scikit-learn's searches share."""
         return {
@@ -152,17 +163,7 @@ class GridSearchCV(_DropInSearch):
         error_score: Any = np.nan,
         return_train_score: bool = False,
     ) -> None:
-        _require_sklearn()
-        self.estimator = estimator
-        self.param_grid = param_grid
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.cv = cv
-        self.verbose = verbose
-        self.pre_dispatch = pre_dispatch
-        self.error_score = error_score
-        self.return_train_score = return_train_score
+        self._keep(locals())
 
     def _search(self, X: Any, y: Any, params: dict[str, Any]) -> SearchCV:
         return SearchCV(
@@ -216,19 +217,7 @@ class RandomizedSearchCV(_DropInSearch):
         error_score: Any = np.nan,
         return_train_score: bool = False,
     ) -> None:
-        _require_sklearn()
-        self.estimator = estimator
-        self.param_distributions = param_distributions
-        self.n_iter = n_iter
-        self.scoring = scoring
-        self.n_jobs = n_jobs
-        self.refit = refit
-        self.cv = cv
-        self.verbose = verbose
-        self.pre_dispatch = pre_dispatch
-        self.random_state = random_state
-        self.error_score = error_score
-        self.return_train_score = return_train_score
+        self._keep(locals())
 
     def _search(self, X: Any, y: Any, params: dict[str, Any]) -> SearchCV:
         return SearchCV(
@@ -316,23 +305,7 @@ class BayesSearchCV(_DropInSearch):
         error_score: Any = "raise",
         return_train_score: bool = False,
     ) -> None:
-        _require_sklearn()
-        self.estimator = estimator
-        self.search_spaces = search_spaces
-        self.optimizer_kwargs = optimizer_kwargs
-        self.n_iter = n_iter
-        self.scoring = scoring
-        self.fit_params = fit_params
-        self.n_jobs = n_jobs
-        self.n_points = n_points
-        self.iid = iid
-        self.refit = refit
-        self.cv = cv
-        self.verbose = verbose
-        self.pre_dispatch = pre_dispatch
-        self.random_state = random_state
-        self.error_score = error_score
-        self.return_train_score = return_train_score
+        self._keep(locals())
 
     @property
     def total_iterations(self) -> int:

@@ -28,7 +28,7 @@ from hyperscout.integrations.sklearn._schedule import (
     _Schedule,
     _schedule,
 )
-from hyperscout.integrations.sklearn._search import SearchCV, _require_sklearn
+from hyperscout.integrations.sklearn._search import SearchCV
 from hyperscout.integrations.sklearn._space import _compile_space, _Space
 from hyperscout.samplers import GridSampler, RandomSampler
 from hyperscout.tuner import Tuner
@@ -253,22 +253,7 @@ class HalvingGridSearchCV(_HalvingSearchCV):
         n_jobs: int | None = None,
         verbose: int = 0,
     ) -> None:
-        _require_sklearn()
-        self.estimator = estimator
-        self.param_grid = param_grid
-        self.factor = factor
-        self.resource = resource
-        self.max_resources = max_resources
-        self.min_resources = min_resources
-        self.aggressive_elimination = aggressive_elimination
-        self.cv = cv
-        self.scoring = scoring
-        self.refit = refit
-        self.error_score = error_score
-        self.return_train_score = return_train_score
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+        self._keep(locals())
 
     def _space(self) -> Any:
         return self.param_grid
@@ -314,23 +299,7 @@ class HalvingRandomSearchCV(_HalvingSearchCV):
         n_jobs: int | None = None,
         verbose: int = 0,
     ) -> None:
-        _require_sklearn()
-        self.estimator = estimator
-        self.param_distributions = param_distributions
-        self.n_candidates = n_candidates
-        self.factor = factor
-        self.resource = resource
-        self.max_resources = max_resources
-        self.min_resources = min_resources
-        self.aggressive_elimination = aggressive_elimination
-        self.cv = cv
-        self.scoring = scoring
-        self.refit = refit
-        self.error_score = error_score
-        self.return_train_score = return_train_score
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+        self._keep(locals())
 
     def _space(self) -> Any:
         return self.param_distributions
