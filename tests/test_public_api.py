@@ -26,6 +26,7 @@ PUBLIC = [
     "Hyperband",
     "HyperbandScheduler",
     "HyperscoutError",
+    "HyperscoutWarning",
     "InlineExecutor",
     "InvalidArgumentError",
     "InvalidSpaceError",

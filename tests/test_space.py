@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -255,6 +256,26 @@ def test_reverse_log_at_the_top_with_a_tiny_minimum_does_not_crash() -> None:
     assert param.contains(1.0 + 5e-10)
     assert 0.99 < param.encode(1.0 + 5e-10) <= 1.0
     assert Float("m", 0.1, 10.0, sampling="reverse_log").encode(10.0) == 1.0
+
+
+@pytest.mark.parametrize(("lo", "hi"), [(-1.7e308, 1.7e308), (-1.7976931348623157e308, 1e308)])
+def test_a_range_wider_than_the_largest_float_spreads_its_samples(lo: float, hi: float) -> None:
+    # hi - lo overflows to infinity: every sample used to be hi.
+    param = Float("x", lo, hi)
+    rng = np.random.default_rng(0)
+    samples = [param.sample(rng) for _ in range(200)]
+    assert all(lo <= x <= hi and math.isfinite(x) for x in samples)
+    assert sum(x < (lo / 2 + hi / 2) for x in samples) > 50  # about half below the middle
+    for x in samples[:20]:
+        assert 0.0 <= param.encode(x) <= 1.0
+        assert param.decode(param.encode(x)) == pytest.approx(x, rel=1e-9)
+    assert param.encode(lo) == 0.0 and param.encode(hi) == 1.0
+    assert len(param.grid(5)) == 5
+
+
+def test_a_step_on_a_range_wider_than_the_largest_float_is_refused() -> None:
+    with pytest.raises(hs.InvalidSpaceError, match=r"hp.Float\('x'\).*width inf"):
+        Float("x", -1.7e308, 1.7e308, step=1e300)
 
 
 @pytest.mark.parametrize("sampling", ["log", "reverse_log"])

@@ -72,6 +72,8 @@ def test_unknown_metric_direction_is_an_error_not_a_guess() -> None:
         ("max_consecutive_failed_trials", 0),
         ("timeout", -5),
         ("verbose", True),
+        ("verbose", 7),
+        ("verbose", 2.0),
     ],
 )
 def test_bad_arguments_name_the_argument(argument: str, value: Any) -> None:
@@ -125,6 +127,41 @@ def test_bad_return_values_fail_the_trial_and_the_search_goes_on(result: Any, re
     failed = tuner.trials[1]
     assert failed.error is not None and reason in failed.error
     assert failed.value is None
+
+
+@pytest.mark.parametrize(
+    "result", [10**400, -(10**400), {"objective": 10**400}], ids=["int", "negative", "dict"]
+)
+def test_a_value_too_large_for_a_float_is_said_so(result: Any) -> None:
+    def objective(hp: hs.HyperParameters) -> Any:
+        hp.Float("x", 0.0, 1.0)
+        return result
+
+    tuner = make(objective, max_trials=1)
+    with pytest.raises(hs.TooManyFailedTrialsError):
+        tuner.search()
+    error = tuner.trials[0].error
+    assert error is not None
+    assert "too large for a float" in error and "an int of 401 digits" in error
+    assert "OverflowError" not in error
+
+
+def test_a_secondary_metric_that_is_not_a_number_is_stored_as_null_with_a_warning() -> None:
+    def objective(hp: hs.HyperParameters) -> dict[str, Any]:
+        x = hp.Float("x", 0.0, 1.0)
+        return {"objective": x, "accuracy": float("nan"), "note": "n/a", "loss": x}
+
+    tuner = make(objective, max_trials=3)
+    with pytest.warns(hs.HyperscoutWarning) as caught:
+        tuner.search()
+
+    assert [t.state for t in tuner.trials] == [TrialState.COMPLETE] * 3
+    for trial in tuner.trials:
+        assert trial.metrics["accuracy"] is None and trial.metrics["note"] is None
+        assert trial.metrics["loss"] == trial.value
+    messages = [str(w.message) for w in caught if issubclass(w.category, hs.HyperscoutWarning)]
+    assert any("'accuracy'" in m and "stored as null" in m for m in messages)
+    assert any("'note'" in m for m in messages)
 
 
 def test_raising_objective_keeps_the_traceback() -> None:

@@ -23,6 +23,7 @@ from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTu
 from hyperscout.exceptions import (
     DamagedStudyError,
     HyperscoutError,
+    HyperscoutWarning,
     InvalidArgumentError,
     InvalidSpaceError,
     MissingDependencyError,
@@ -88,6 +89,7 @@ __all__ = [
     "Hyperband",
     "HyperbandScheduler",
     "HyperscoutError",
+    "HyperscoutWarning",
     "InlineExecutor",
     "InvalidArgumentError",
     "InvalidSpaceError",

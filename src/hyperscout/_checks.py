@@ -78,7 +78,11 @@ def check_tuner_arguments(
     check_int("executions_per_trial", executions_per_trial, minimum=1)
     check_int("max_retries_per_trial", max_retries_per_trial, minimum=0)
     check_int("max_consecutive_failed_trials", max_consecutive_failed_trials, minimum=1)
-    check_int("verbose", verbose, minimum=0)
+    if isinstance(verbose, bool) or not isinstance(verbose, int) or verbose not in (0, 1, 2):
+        raise InvalidArgumentError(
+            "verbose=: expected 0 (silent), 1 (a progress bar) or 2 (also a line per trial), "
+            f"got {verbose!r}."
+        )
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
     ):
@@ -209,6 +213,8 @@ def _is_number(result: Any) -> bool:
         return False
     try:
         float(result)
+    except OverflowError:  # an int past the largest float is a number, just too large
+        return True
     except (TypeError, ValueError):
         return False
     return True

@@ -272,6 +272,11 @@ class _Numeric(Parameter):
             if step <= 0:
                 raise self._fail(f"step must be > 0, got step={step!r}.")
             span = self.max_value - self.min_value
+            if not math.isfinite(span):
+                raise self._fail(
+                    f"a step needs a range whose width is a finite float, got min_value="
+                    f"{self.min_value!r} and max_value={self.max_value!r} (width {span!r})."
+                )
             # The subtraction loses digits of large bounds: 100000.3 - 100000.1 < 0.2.
             noise = 1e-12 * max(abs(self.min_value), abs(self.max_value))
             if span > 0 and step > span * (1 + 1e-12) + noise:
@@ -362,7 +367,7 @@ class _Numeric(Parameter):
         if hi == lo or (self.sampling != "linear" and math.log(hi) == math.log(lo)):
             return 0.5
         if self.sampling == "linear":
-            unit = (x - lo) / (hi - lo)
+            unit = _linear_unit(x, lo, hi)
         elif self.sampling == "log":
             unit = (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
         else:  # reverse_log: dense near max_value.
@@ -382,7 +387,7 @@ class _Numeric(Parameter):
         if hi == lo:
             return lo
         if self.sampling == "linear":
-            x = lo + u * (hi - lo)
+            x = _linear_value(u, lo, hi)
         elif self.sampling == "log":
             x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
         else:
@@ -408,6 +413,27 @@ class _Numeric(Parameter):
             "sampling": self.sampling,
             "default": self._default,
         }
+
+
+def _linear_unit(x: float, lo: float, hi: float) -> float:
+    """Where ``x`` lies in ``[lo, hi]``, from 0 to 1."""
+    if math.isinf(hi - lo):  # a range wider than the largest float: halve everything
+        return (x / 2 - lo / 2) / (hi / 2 - lo / 2)
+    return (x - lo) / (hi - lo)
+
+
+def _linear_value(u: float, lo: float, hi: float) -> float:
+    """The value at ``u`` (0 to 1) of ``[lo, hi]``, the inverse of :func:`_linear_unit`.
+
+    ``Float("x", -1.7e308, 1.7e308)``, whose width overflows to infinity, spreads its values
+    over the range too:
+
+    >>> f"{_linear_value(0.25, -1.7e308, 1.7e308):.2e}"
+    '-8.50e+307'
+    """
+    if math.isinf(hi - lo):
+        return lo * (1.0 - u) + hi * u
+    return lo + u * (hi - lo)
 
 
 class Int(_Numeric):

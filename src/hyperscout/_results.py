@@ -3,7 +3,10 @@
 The tuner turns each run's result into metrics with :func:`metrics_of`, and averages the runs
 of a trial (``executions_per_trial``) with :func:`average`. A result that is not a metric
 raises :class:`BadResultError`, whose message says what arrived and what was expected; the
-tuner records it as the trial's error.
+tuner records it as the trial's error. An objective's value too large for a float (an int
+such as ``10**400``) is such an error. Another metric that is not a finite number (NaN, a
+string) is stored as null, with a :class:`~hyperscout.HyperscoutWarning` (shown once per
+metric name).
 
 >>> from hyperscout.objective import Objective
 >>> metrics_of({"val_loss": 0.5, "loss": 0.25}, Objective("val_loss", "min"))
@@ -15,11 +18,13 @@ tuner records it as the trial's error.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from hyperscout.exceptions import HyperscoutWarning
 from hyperscout.objective import Objective
 from hyperscout.trial import _as_float
 
@@ -38,6 +43,8 @@ def metrics_of(result: Any, objective: Objective) -> dict[str, Any]:
         for name, value in result.items():
             number = _as_float(value)
             metrics[str(name)] = number
+            if number is None and str(name) != objective.name:
+                _warn_null_metric(str(name))
         if objective.name not in metrics:
             raise BadResultError(
                 f"The objective returned the metrics {sorted(metrics)!r} without "
@@ -47,7 +54,8 @@ def metrics_of(result: Any, objective: Objective) -> dict[str, Any]:
         if metrics[objective.name] is None:
             raise BadResultError(
                 f"The objective returned {objective.name}="
-                f"{result[objective.name]!r}; expected a finite number."
+                f"{_shown(result[objective.name])}{_too_large(result[objective.name])}; "
+                "expected a finite number."
             )
         return metrics
     if result is None:
@@ -58,12 +66,42 @@ def metrics_of(result: Any, objective: Objective) -> dict[str, Any]:
     number = _as_float(result)
     if number is None:
         if isinstance(result, (int, float, np.number)) and not isinstance(result, bool):
-            raise BadResultError(f"The objective returned {result!r}; expected a finite number.")
+            raise BadResultError(
+                f"The objective returned {_shown(result)}{_too_large(result)}; expected a "
+                "finite number."
+            )
         raise BadResultError(
             f"The objective returned a {type(result).__name__} ({result!r:.80}); expected "
             "a float or a dict of metrics."
         )
     return {objective.name: number}
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: an int too long to read is shortened to its size."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"an int of {len(str(abs(value)))} digits"
+    return repr(value)
+
+
+def _too_large(value: Any) -> str:
+    """The reason a number is not a float, when it is its size."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            float(value)
+        except OverflowError:
+            return ", too large for a float (at most about 1.8e308)"
+    return ""
+
+
+def _warn_null_metric(name: str) -> None:
+    # The message names only the metric, so that Python shows it once, not once per trial.
+    warnings.warn(
+        f"The objective returned metric {name!r} that is not a finite number (NaN, infinity, "
+        "a string ...); it is stored as null. Return numbers, or leave the metric out.",
+        HyperscoutWarning,
+        stacklevel=3,
+    )
 
 
 def average(runs: list[dict[str, Any]]) -> dict[str, Any]:

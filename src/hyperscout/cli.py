@@ -24,6 +24,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -636,7 +637,9 @@ def _as_csv(trials: Sequence[hs.Trial], ranks: dict[int, int], space: hs.HyperPa
         params += [name for name in trial.values if name not in params]
         metrics += [name for name in trial.metrics if name not in metrics]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # Text is quoted, so a carriage return inside a cell (which the "\n" line ending does not
+    # make the writer quote) stays in its cell.
+    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(
         [*_CSV_FIELDS, *(f"param_{p}" for p in params), *(f"metric_{m}" for m in metrics), "error"]
     )
@@ -654,8 +657,28 @@ def _as_csv(trials: Sequence[hs.Trial], ranks: dict[int, int], space: hs.HyperPa
         row += [trial.values.get(p) for p in params]
         row += [trial.metrics.get(m) for m in metrics]
         row.append(trial.error)
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow([_csv_cell(cell) for cell in row])
     return buffer.getvalue()
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _csv_cell(value: Any) -> Any:
+    """A value for a CSV cell: numbers as numbers, and text a spreadsheet would run as a
+    formula (``=HYPERLINK(...)``, ``@SUM(...)``) prefixed with ``'``, as OWASP advises.
+
+    >>> _csv_cell(-0.5), _csv_cell("=1+1"), _csv_cell("-1"), _csv_cell("relu"), _csv_cell(None)
+    (-0.5, "'=1+1", '-1', 'relu', '')
+    """
+    if value is None:
+        return ""
+    is_formula = isinstance(value, str) and value.startswith(_FORMULA_STARTS)
+    if is_formula and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 @main.command(short_help="Export the trials of a project as CSV or JSON.")

@@ -4,11 +4,16 @@ Tables never cut a value: each column is as wide as its widest value and only he
 a table that does not fit the console even so (many parameters at 80 columns, a pipe, a
 narrow terminal) is printed as one block of ``name  value`` lines per row instead
 (:class:`FittedTable`).
+
+User text (parameter names, choices, metric and project names) is printed as text: never read
+as rich markup (``[bold]`` stays as typed), and its control characters, such as the escape
+sequences that recolour a terminal, are shown escaped (:func:`printable`).
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +43,7 @@ __all__ = [
     "budgets_table",
     "format_budget",
     "format_value",
+    "printable",
     "space_table",
     "trials_table",
 ]
@@ -48,15 +54,37 @@ FULL_BUDGET = "full"
 HEADER_WIDTH = 10
 
 
+def printable(text: str) -> str:
+    r"""``text`` with its control characters written as escapes, safe to print on a terminal.
+
+    An escape sequence in a choice or a name (``"\x1b[31mred"``) would otherwise recolour,
+    move or clear the user's terminal; it is shown as ``\x1b[31mred`` instead.
+
+    >>> printable("\x1b[31mred"), printable("data/[train]")
+    ('\\x1b[31mred', 'data/[train]')
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        _escaped(char) if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char
+        for char in text
+    )
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def format_value(value: Any) -> str:
-    """A short text for a value in a table."""
+    """A short text for a value in a table (control characters escaped, see :func:`printable`)."""
     if value is None:
         return "-"
     if isinstance(value, float):
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
             return f"{value:.3e}"
         return f"{value:.4g}"
-    return str(value)
+    return printable(str(value))
 
 
 def format_budget(budget: float | None) -> str:
@@ -75,8 +103,8 @@ class FittedTable:
     text that may wrap between words); headers wrap (rich, left to itself, shortens cells with
     an ellipsis, ``8.211e-05`` becoming ``8.211…``, and squeezes columns to nothing). When the
     columns do not fit even so, every row is printed as a block instead: a heading made of
-    its first cells, then one ``header  value`` line per other column. Cells are plain text
-    (no rich markup).
+    its first cells, then one ``header  value`` line per other column. Headers, cells and the
+    title are plain text (never rich markup; control characters escaped, see :func:`printable`).
 
     Args:
         headers: the column headers.
@@ -107,8 +135,8 @@ class FittedTable:
         heading: Callable[[Sequence[str]], str] | None = None,
         heading_columns: int = 1,
     ) -> None:
-        self.headers = list(headers)
-        self.title = title
+        self.headers = [printable(header) for header in headers]
+        self.title = None if title is None else printable(title)
         self.justify: list[JustifyMethod] = list(justify or ["left"] * len(self.headers))
         self.wrap = list(wrap or [False] * len(self.headers))
         self.heading = heading or (lambda cells: cells[0])
@@ -126,7 +154,7 @@ class FittedTable:
                 f"FittedTable.add_row(): expected {len(self.headers)} cells, one per header, "
                 f"got {len(cells)}."
             )
-        self.rows.append(list(cells))
+        self.rows.append([printable(cell) for cell in cells])
 
     def column_widths(self, width: int) -> list[int] | None:
         """The columns' widths in a table ``width`` cells wide, or None when it cannot fit.
@@ -176,7 +204,8 @@ class FittedTable:
         yield from self._blocks(options.max_width)
 
     def _table(self, widths: list[int]) -> Table:
-        table = Table(title=self.title, header_style="bold")
+        title = None if self.title is None else Text(self.title)
+        table = Table(title=title, header_style="bold")
         for header, justify, width in zip(self.headers, self.justify, widths, strict=True):
             table.add_column(Text(header), justify=justify, width=width, overflow="fold")
         for row in self.rows:
@@ -361,12 +390,12 @@ class SearchProgress:
             self._progress.update(self._task, advance=1, best=format_value(self._best))
         if self.per_trial:
             budget = "" if trial.budget is None else f" budget={format_budget(trial.budget)}"
-            self.console.print(
+            line = (
                 f"trial {trial.number}: {trial.state.name} "
                 f"{self.objective.name}={format_value(trial.value)}{budget} "
-                f"best={format_value(self._best)} {dict(trial.values)}",
-                markup=False,
+                f"best={format_value(self._best)} {dict(trial.values)}"
             )
+            self.console.print(Text(printable(line)))
 
     def _is_new_best(self, trial: Trial) -> bool:
         if trial.state is not TrialState.COMPLETE or trial.value is None:

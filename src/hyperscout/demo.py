@@ -40,7 +40,7 @@ from rich.console import Console
 from rich.text import Text
 
 from hyperscout._mlp_state import load_mlp, load_mlp_and_notes, save_mlp
-from hyperscout.console import format_value
+from hyperscout.console import format_value, printable
 from hyperscout.exceptions import InvalidArgumentError, require
 from hyperscout.presets import BOHB, BayesianOptimization, GridSearch, Hyperband, RandomSearch
 from hyperscout.schedulers import HyperbandScheduler
@@ -526,8 +526,16 @@ def _epochs(n: int) -> str:
 
 
 def _say(console: Console, *parts: str | tuple[str, str]) -> None:
-    """Print text pieces, some with a style, never read as markup (paths may hold brackets)."""
-    console.print(Text.assemble(*parts))
+    """Print text pieces, some with a style, never read as markup (paths may hold brackets),
+    control characters escaped (:func:`~hyperscout.console.printable`)."""
+    console.print(
+        Text.assemble(
+            *(
+                printable(part) if isinstance(part, str) else (printable(part[0]), part[1])
+                for part in parts
+            )
+        )
+    )
 
 
 # -- the demo ----------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ them all. Errors about bad input also derive from :class:`ValueError`::
     └── MissingDependencyError (ImportError)  an optional extra is not installed
 
 :class:`TrialPruned` is not an error: an objective raises it to say "stop me here" and the
-trial is recorded as ``PRUNED``.
+trial is recorded as ``PRUNED``. :class:`HyperscoutWarning` (a :class:`UserWarning`) is what
+hyperscout warns with: something went on that the user should know, such as a promoted trial
+whose lower-rung checkpoint was deleted and so started from scratch.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "ClaimTakenError",
     "DamagedStudyError",
     "HyperscoutError",
+    "HyperscoutWarning",
     "InvalidArgumentError",
     "InvalidSpaceError",
     "MissingDependencyError",
@@ -42,6 +45,10 @@ __all__ = [
 
 class HyperscoutError(Exception):
     """The base of every error raised by hyperscout."""
+
+
+class HyperscoutWarning(UserWarning):
+    """A warning from hyperscout: the search goes on, but something did not go as asked."""
 
 
 class InvalidSpaceError(HyperscoutError, ValueError):

@@ -12,13 +12,15 @@ import enum
 import json
 import math
 import os
+import threading
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hyperscout._paths import make_checkpoint_folder
-from hyperscout.exceptions import InvalidArgumentError, UsageError
+from hyperscout.exceptions import HyperscoutWarning, InvalidArgumentError, UsageError
 from hyperscout.space import HyperParameters
 
 __all__ = ["RunningTrial", "Trial", "TrialState", "checkpoint_path", "config_key", "trial_id_of"]
@@ -172,6 +174,9 @@ class RunningTrial:
     Attributes:
         hyperparameters: the ``hp`` of this trial (None for a handle made by hand).
         execution: which run of the trial this is, 0 to ``executions_per_trial - 1``.
+        notes: JSON values the tuner adds to the trial's attrs when it finishes; the
+            checkpoint helpers set ``checkpoint_missing`` (see
+            :func:`record_missing_checkpoint`).
 
     Checkpoints are framework-neutral: save anything into :attr:`checkpoint_dir`; a trial
     that continues another finds that trial's files in :attr:`previous_checkpoint_dir`
@@ -207,6 +212,7 @@ class RunningTrial:
         self._on_report = on_report
         self._should_stop = False
         self._revoked = False
+        self.notes: dict[str, Any] = {}
 
     @property
     def trial_id(self) -> str:
@@ -318,12 +324,48 @@ def checkpoint_path(root: str | os.PathLike[str], number: int) -> Path:
     return Path(root) / f"trial_{trial_id_of(number)}"
 
 
+_warned_roots: set[Path] = set()
+_warned_lock = threading.Lock()
+
+
+def record_missing_checkpoint(trial: RunningTrial, file: str) -> bool:
+    """For a trial that continues another, note when that trial's ``file`` is missing.
+
+    A promoted trial whose lower-rung checkpoint was deleted (or never saved) starts from
+    scratch; this records ``checkpoint_missing`` (the path looked for) in its attrs and warns
+    with :class:`~hyperscout.HyperscoutWarning`, once per project and process. The checkpoint
+    helpers of :mod:`hyperscout.integrations` call it; a handwritten objective may too.
+
+    Returns:
+        True when the trial continues another and the file is missing.
+    """
+    if trial._previous is None or trial._checkpoint_root is None:
+        return False
+    path = checkpoint_path(trial._checkpoint_root, trial._previous[0]) / file
+    if path.is_file():
+        return False
+    trial.notes["checkpoint_missing"] = str(path)
+    root = trial._checkpoint_root.resolve()
+    with _warned_lock:
+        first = root not in _warned_roots
+        _warned_roots.add(root)
+    if first:
+        warnings.warn(
+            f"Trial {trial.number} continues trial {trial._previous[0]}, but its checkpoint "
+            f"{path} is missing, so it starts from scratch. Its attrs record 'checkpoint_missing' "
+            "(this warning is shown once for this project).",
+            HyperscoutWarning,
+            stacklevel=3,
+        )
+    return True
+
+
 def _as_float(value: object) -> float | None:
     """The value as a finite float, or None when it is not a finite real number."""
     if isinstance(value, (bool, str, bytes)):
         return None
     try:
         number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int past 1.8e308
         return None
     return number if math.isfinite(number) else None

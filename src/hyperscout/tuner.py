@@ -49,7 +49,13 @@ from hyperscout._workers import (
     worker_stamp,
 )
 from hyperscout.budgets import BudgetAgreement, budget_agreement, rank_configurations
-from hyperscout.console import SearchProgress, budgets_table, space_table, trials_table
+from hyperscout.console import (
+    SearchProgress,
+    budgets_table,
+    printable,
+    space_table,
+    trials_table,
+)
 from hyperscout.exceptions import (
     ClaimTakenError,
     InvalidArgumentError,
@@ -451,7 +457,8 @@ class Tuner:
         if rows:
             out.print(budgets_table(rows, title=f"{self.project_name}: budgets"))
         else:
-            out.print(f"{self.project_name}: no configuration has results on two budgets yet.")
+            text = f"{self.project_name}: no configuration has results on two budgets yet."
+            out.print(printable(text), markup=False, highlight=False)
         return rows
 
     def search_space_summary(self, *, console: Console | None = None) -> None:
@@ -789,6 +796,8 @@ class Tuner:
             raise
         if handle.revoked:
             return self._keep_theirs(trial.number, hp)
+        if handle.notes:  # e.g. checkpoint_missing, from the checkpoint helpers
+            attrs = {**handle.notes, **(attrs or {})}
         return self._finish(trial.number, hp, state, metrics=metrics, error=error, attrs=attrs)
 
     def _outcome(

@@ -262,6 +262,25 @@ def test_hyperband_promoted_models_continue_from_their_lower_rung(
     assert all(f["history_epochs"] == list(range(f["epochs"])) for f in fresh_fits)
 
 
+def test_a_promotion_whose_last_weights_were_deleted_starts_fresh_and_says_so(
+    tmp_path: Path,
+) -> None:
+    hp = hs.HyperParameters()
+    model = build_model(hp)
+    before = [w.copy() for w in model.get_weights()]
+    checkpoint_path(tmp_path, 0).mkdir(parents=True)  # the lower rung's folder, emptied
+    trial = hs.RunningTrial(4, budget=3, checkpoint_root=tmp_path, previous=(0, 1))
+
+    with pytest.warns(hs.HyperscoutWarning, match="trial 0.*starts from scratch"):
+        restored = hk._restore_previous(model, trial, [None, 64])
+
+    assert restored is False  # so the fit starts at epoch 0, not at the parent's budget
+    expected = checkpoint_path(tmp_path, 0) / hk.LAST_WEIGHTS
+    assert trial.notes == {"checkpoint_missing": str(expected)}
+    for kept, original in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(kept, original)
+
+
 def build_unbuilt(hp: hs.HyperParameters) -> Any:
     """A Sequential model without an input shape: it has no weights until it sees data."""
     model = keras.Sequential(

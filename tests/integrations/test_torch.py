@@ -98,13 +98,72 @@ def test_a_trial_that_continues_nothing_loads_nothing_and_starts_at_zero(tmp_pat
 
     fresh = hs.RunningTrial(0, budget=3, checkpoint_root=tmp_path)
     assert load_checkpoint(fresh, model, optimizer) == 0
-    # Promoted from a trial whose folder holds no checkpoint (it saved nothing): a fresh start.
+    assert fresh.notes == {}
+    # Promoted from a trial whose folder holds no checkpoint (it saved nothing): a fresh
+    # start, but a noted and warned one.
     (checkpoint_path(tmp_path, 0) / "notes.txt").parent.mkdir(parents=True)
     orphan = hs.RunningTrial(1, budget=9, checkpoint_root=tmp_path, previous=(0, 3))
-    assert load_checkpoint(orphan, model, optimizer) == 0
+    with pytest.warns(hs.HyperscoutWarning, match="starts from scratch"):
+        assert load_checkpoint(orphan, model, optimizer) == 0
+    missing = checkpoint_path(tmp_path, 0) / CHECKPOINT_FILE
+    assert orphan.notes == {"checkpoint_missing": str(missing)}
 
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert optimizer.state_dict()["state"] == {}
+
+
+def resuming_line(hp: hs.HyperParameters, trial: hs.RunningTrial) -> dict[str, float]:
+    """Trains a line for trial.budget epochs from its lower rung's checkpoint; the even
+    1-epoch trials lose theirs (a colleague's clean-up) before any promotion."""
+    model = torch.nn.Linear(1, 1)
+    with torch.no_grad():
+        model.weight.fill_(0.0)
+        model.bias.fill_(hp.Float("b", -1.0, 1.0))
+    start = load_checkpoint(trial, model)
+    for epoch in range(start, int(trial.budget)):
+        with torch.no_grad():
+            model.weight.add_(1.0)
+        trial.report(epoch + 1, loss=abs(model.bias.item()))
+    path = save_checkpoint(trial, model, epoch=int(trial.budget))
+    if trial.budget == 1 and trial.number % 2 == 0:
+        path.unlink()
+    return {"loss": abs(model.bias.item()), "start": float(start), "w": model.weight.item()}
+
+
+def test_a_promotion_whose_checkpoint_was_deleted_is_recorded_and_warned_once(
+    tmp_path: Path,
+) -> None:
+    tuner = hs.Hyperband(
+        resuming_line,
+        objective="loss",
+        max_epochs=9,
+        factor=3,
+        seed=0,
+        directory=tmp_path,
+        project_name="hb",
+        verbose=0,
+    )
+
+    with pytest.warns(hs.HyperscoutWarning) as caught:
+        tuner.search()
+
+    promoted = [t for t in tuner.trials if "promoted_from" in t.attrs]
+    parents = {t.number: t for t in tuner.trials}
+    lost = [t for t in promoted if parents[int(t.attrs["promoted_from"])].budget == 1]
+    lost = [t for t in lost if int(t.attrs["promoted_from"]) % 2 == 0]
+    kept = [t for t in promoted if t not in lost]
+    assert lost and kept
+    for trial in lost:
+        parent = int(trial.attrs["promoted_from"])
+        expected = checkpoint_path(tmp_path / "hb" / "checkpoints", parent) / CHECKPOINT_FILE
+        assert trial.attrs["checkpoint_missing"].endswith(str(expected.relative_to(tmp_path)))
+        assert trial.metrics["start"] == 0.0  # trained from scratch, all its epochs
+        assert trial.metrics["w"] == trial.budget
+    for trial in kept:
+        assert "checkpoint_missing" not in trial.attrs
+        assert trial.metrics["start"] == parents[int(trial.attrs["promoted_from"])].budget
+    assert len([w for w in caught if issubclass(w.category, hs.HyperscoutWarning)]) == 1
+    tuner.storage.close()
 
 
 def test_loading_asks_only_for_the_states_that_were_saved(tmp_path: Path) -> None:

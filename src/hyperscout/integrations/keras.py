@@ -48,7 +48,7 @@ from hyperscout.exceptions import InvalidArgumentError, StorageError, UsageError
 from hyperscout.hypermodel import HyperModel, ModelAdapter
 from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
-from hyperscout.trial import RunningTrial, _as_float
+from hyperscout.trial import RunningTrial, _as_float, record_missing_checkpoint
 
 __all__ = [
     "BEST_WEIGHTS",
@@ -408,6 +408,7 @@ def _restore_previous(
     """Load the last weights of the trial this one continues; False for a fresh start."""
     previous = trial.previous_checkpoint_dir
     if previous is None or not (previous / LAST_WEIGHTS).is_file():
+        record_missing_checkpoint(trial, LAST_WEIGHTS)  # a promotion whose weights are gone
         return False
     _prepare_for_loading(model, input_shape or _read_record(previous).get("input_shape"))
     model.load_weights(previous / LAST_WEIGHTS)

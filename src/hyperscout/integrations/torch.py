@@ -52,7 +52,7 @@ from typing import Any
 
 from hyperscout.exceptions import InvalidArgumentError, require
 from hyperscout.space import HyperParameters
-from hyperscout.trial import RunningTrial, Trial, checkpoint_path
+from hyperscout.trial import RunningTrial, Trial, checkpoint_path, record_missing_checkpoint
 from hyperscout.tuner import Tuner
 
 __all__ = [
@@ -186,7 +186,10 @@ def load_checkpoint(
     trial's ``checkpoint.pt`` into ``model`` (and ``optimizer``, and the objects of
     ``extra``) in place. A trial that continues nothing (a new configuration, or a strategy
     without budgets) finds no checkpoint: nothing is loaded and the result is 0, so
-    ``range(load_checkpoint(...), trial.budget)`` is right either way.
+    ``range(load_checkpoint(...), trial.budget)`` is right either way. A promoted trial whose
+    lower-rung checkpoint is missing (deleted, or never saved) starts at 0 too, but not
+    silently: its attrs record ``checkpoint_missing`` and a
+    :class:`~hyperscout.HyperscoutWarning` says so, once per project.
 
     Args:
         trial: the objective's trial handle.
@@ -211,6 +214,8 @@ def load_checkpoint(
         _check_stateful("load_checkpoint", name, value, saving=False)
     folder = trial.previous_checkpoint_dir
     if folder is None or not (folder / CHECKPOINT_FILE).is_file():
+        # A promoted trial whose lower rung's file is gone: noted and warned, not silent.
+        record_missing_checkpoint(trial, CHECKPOINT_FILE)
         return 0
     path = folder / CHECKPOINT_FILE
     payload = _load(path, map_location)
