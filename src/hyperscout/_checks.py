@@ -12,6 +12,7 @@ hyperscout.exceptions.InvalidArgumentError: max_trials=: expected an int >= 1, g
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "check_int",
     "check_result",
     "check_same_objective",
+    "check_seconds",
     "check_tuner_arguments",
     "near_miss",
     "objective_changed",
@@ -44,6 +46,29 @@ def check_int(name: str, value: Any, *, minimum: int, allow_none: bool = False) 
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         expected = f"an int >= {minimum}" + (" or None" if allow_none else "")
         raise InvalidArgumentError(f"{name}=: expected {expected}, got {value!r}.")
+
+
+def check_seconds(name: str, value: Any) -> None:
+    """A duration: finite seconds > 0, or None (no limit).
+
+    >>> check_seconds("timeout", float("nan"))
+    Traceback (most recent call last):
+    ...
+    hyperscout.exceptions.InvalidArgumentError: timeout=: expected a finite number of seconds \
+> 0, or None for no limit, got nan.
+    """
+    if value is None:
+        return
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise InvalidArgumentError(
+            f"{name}=: expected a finite number of seconds > 0, or None for no limit, "
+            f"got {value!r}."
+        )
 
 
 def check_bool(name: str, value: Any) -> None:
@@ -83,10 +108,7 @@ def check_tuner_arguments(
             "verbose=: expected 0 (silent), 1 (a progress bar) or 2 (also a line per trial), "
             f"got {verbose!r}."
         )
-    if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-    ):
-        raise InvalidArgumentError(f"timeout=: expected seconds > 0 or None, got {timeout!r}.")
+    check_seconds("timeout", timeout)
     if hyperparameters is not None and not isinstance(hyperparameters, HyperParameters):
         raise InvalidArgumentError(
             f"hyperparameters=: expected an hs.HyperParameters, got {hyperparameters!r}."

@@ -42,6 +42,7 @@ from hyperscout.console import (
     FittedTable,
     budgets_table,
     format_value,
+    printable,
     space_table,
     trials_table,
 )
@@ -75,8 +76,8 @@ def _stdout() -> Console:
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    click.echo(message, err=True)
+    """Print ``message`` to stderr (control characters escaped) and exit with ``code``."""
+    click.echo("\n".join(printable(line) for line in message.split("\n")), err=True)
     sys.exit(code)
 
 
@@ -324,7 +325,15 @@ def main() -> None:
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
-    help="Start no trial after this many seconds.",
+    help="Stop the search after this many seconds (running trials are stopped and run again "
+    "on resume).",
+)
+@click.option(
+    "--trial-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a trial that runs longer and record it as failed.",
 )
 @click.option(
     "--float-points",
@@ -351,6 +360,7 @@ def run(
     seed: int | None,
     overwrite: bool,
     timeout: float | None,
+    trial_timeout: float | None,
     float_points: int | None,
     verbose: int,
     max_epochs: int | None,
@@ -377,6 +387,7 @@ def run(
         "seed": seed,
         "overwrite": overwrite,
         "timeout": timeout,
+        "trial_timeout": trial_timeout,
         "verbose": verbose,
     }
     if max_trials is not None:
@@ -409,15 +420,19 @@ def run(
             best = tuner.get_best_trials(1)
             if best:
                 out.print(
-                    f"Best {objective.name} ({objective.direction}): "
-                    f"{format_value(best[0].value)} (trial {best[0].number}, "
-                    f"{dict(best[0].values)})"
+                    printable(
+                        f"Best {objective.name} ({objective.direction}): "
+                        f"{format_value(best[0].value)} (trial {best[0].number}, "
+                        f"{dict(best[0].values)})"
+                    )
                 )
             project = Path(directory) / tuner.project_name
             # (A search whose trials all failed raised TooManyFailedTrialsError: exit 1.)
             out.print(
-                f"The study is saved in {_database_of(project)} ({len(tuner.trials)} trials). "
-                f"Look at it with: hyperscout show {project}"
+                printable(
+                    f"The study is saved in {_database_of(project)} ({len(tuner.trials)} "
+                    f"trials). Look at it with: hyperscout show {project}"
+                )
             )
         finally:
             tuner.storage.close()
@@ -498,12 +513,14 @@ def show(project: str, top: int) -> None:
     counts = _counts(trials)
     out = _stdout()
     out.print(
-        f"{study.name} ({_database_of(folder)}): {len(trials)} trials "
-        f"({', '.join(f'{n} {s.name.lower()}' for s, n in counts.items() if n)}), "
-        f"optimising {objective.name} ({objective.direction})."
+        printable(
+            f"{study.name} ({_database_of(folder)}): {len(trials)} trials "
+            f"({', '.join(f'{n} {s.name.lower()}' for s, n in counts.items() if n)}), "
+            f"optimising {objective.name} ({objective.direction})."
+        )
     )
     for label, text in describe(study.meta.get("provenance")):
-        out.print(f"  {label + ':':<11}{text}", markup=False, highlight=False)
+        out.print(printable(f"  {label + ':':<11}{text}"), markup=False, highlight=False)
     out.print(space_table(space))
     ranked = rank_configurations(trials, objective)
     best = ranked[:top]

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -170,6 +171,8 @@ class RunningTrial:
             promoted to a higher budget continues from its lower-rung checkpoint).
         hyperparameters: the trial's ``hp``, for KerasTuner's ``trial.hyperparameters`` in a
             tuner's own ``run_trial`` (the tuner sets it).
+        deadline: when the trial must end, on the :func:`time.monotonic` clock (the tuner's
+            ``trial_timeout`` or ``timeout``); None: no limit.
 
     Attributes:
         hyperparameters: the ``hp`` of this trial (None for a handle made by hand).
@@ -200,8 +203,10 @@ class RunningTrial:
         checkpoint_root: str | os.PathLike[str] | None = None,
         previous: tuple[int, float | None] | None = None,
         hyperparameters: HyperParameters | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.number = number
+        self.deadline = deadline
         self.hyperparameters = hyperparameters
         self.execution = 0
         self.budget = budget
@@ -276,14 +281,30 @@ class RunningTrial:
             self._should_stop = True
 
     def should_stop(self) -> bool:
-        """True when the scheduler decided, from the reports, to stop this trial, or when the
-        trial was :attr:`revoked`.
+        """True when the scheduler decided, from the reports, to stop this trial, when the
+        trial was :attr:`revoked`, or when its :attr:`deadline` has passed.
 
         An objective that sees True should return (its last metrics) or raise
         :class:`hyperscout.TrialPruned`; the trial is then recorded as ``PRUNED`` (a revoked
-        trial keeps the record it has).
+        trial keeps the record it has; one past its deadline is recorded as the tuner's
+        ``trial_timeout`` or ``timeout`` says).
+
+        >>> import time
+        >>> RunningTrial(number=0, deadline=time.monotonic() - 1.0).should_stop()
+        True
         """
-        return self._should_stop or self._revoked
+        return self._should_stop or self._revoked or self.time_left == 0.0
+
+    @property
+    def time_left(self) -> float | None:
+        """Seconds until the trial's :attr:`deadline` (0.0 once passed); None without one.
+
+        >>> RunningTrial(number=0).time_left is None
+        True
+        """
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
 
     @property
     def revoked(self) -> bool:

@@ -33,10 +33,17 @@ from hyperscout._checks import (
     check_int,
     check_result,
     check_same_objective,
+    check_seconds,
     check_tuner_arguments,
     objective_changed,
 )
 from hyperscout._ledger import Ledger
+from hyperscout._limits import (
+    DeadlinePassed,
+    HardStop,
+    search_timeout_reason,
+    trial_timeout_reason,
+)
 from hyperscout._oracle import OracleView
 from hyperscout._paths import check_project_name, claim_checkpoint_root, make_folder
 from hyperscout._provenance import check_resume, check_same_seed, new_provenance
@@ -110,7 +117,9 @@ class Tuner:
         sampler: proposes configurations (default :class:`RandomSampler`).
         scheduler: gives budgets and stops trials (default :class:`FIFOScheduler`).
         max_trials: trials to finish, counting those of earlier runs; None: until the
-            strategy stops (a grid is exhausted) or ``timeout``.
+            strategy stops (a grid is exhausted, the brackets of Hyperband have run) or
+            ``timeout``. A search with none of these ends is refused unless
+            ``run_until_stopped=True``.
         seed: seeds every random choice; None draws one and keeps it with the study.
         hyperparameters: a space declared ahead; the objective may still add to it. Its
             definitions stand over the objective's of the same name (KerasTuner's "restrict
@@ -132,7 +141,19 @@ class Tuner:
         max_consecutive_failed_trials: stop with :class:`TooManyFailedTrialsError` after this
             many failed trials in a row.
         verbose: 0 silent, 1 a progress bar on a terminal, 2 also a line per trial.
-        timeout: seconds after which no new trial starts.
+        timeout: seconds after which the search stops: no new trial starts, and the trials
+            still running are stopped as by ``trial_timeout`` and given up (recorded FAILED
+            with the reason, and run again when the search resumes).
+        trial_timeout: seconds a trial may run; one running longer is stopped and recorded
+            FAILED with the reason. The objective sees ``trial.should_stop()`` turn True at
+            the deadline; in this process's main thread (the default executor, on Unix) it is
+            also interrupted there, as by Ctrl-C (hyperscout's storage writes finish first);
+            in a thread it cannot be interrupted: the trial is recorded at the deadline, the
+            search goes on in a fresh thread, and what the objective returns later is dropped.
+        run_until_stopped: True for a search meant to run until it is stopped (Ctrl-C, a
+            signal), with no ``max_trials``, no ``timeout`` and a strategy that never stops
+            by itself (random search, Bayesian optimization); :meth:`search` refuses such a
+            search otherwise.
         executor: where trials run (default: this process, one at a time).
         trial_lease: seconds without a heartbeat after which other workers of the study take
             a trial of this tuner for dead (its machine crashed, its process was killed): they
@@ -171,6 +192,8 @@ class Tuner:
         max_consecutive_failed_trials: int = 3,
         verbose: int = 1,
         timeout: float | None = None,
+        trial_timeout: float | None = None,
+        run_until_stopped: bool = False,
         executor: Executor | None = None,
         trial_lease: float = 120.0,
     ) -> None:
@@ -191,6 +214,8 @@ class Tuner:
         check_lease(trial_lease, None)
         check_bool("tune_new_entries", tune_new_entries)
         check_bool("allow_new_entries", allow_new_entries)
+        check_seconds("trial_timeout", trial_timeout)
+        check_bool("run_until_stopped", run_until_stopped)
         #: The hypermodel; a function is wrapped so that ``tuner.hypermodel.build(hp)`` works.
         self.hypermodel: Any = as_hypermodel(hypermodel)
         self.objective = Objective.resolve(objective)
@@ -203,6 +228,12 @@ class Tuner:
         self.max_consecutive_failed_trials = max_consecutive_failed_trials
         self.verbose = verbose
         self.timeout = timeout
+        self.trial_timeout = trial_timeout
+        self.run_until_stopped = run_until_stopped
+        #: The running trials' handles (their deadlines), by number; the search's deadline.
+        self._handles: dict[int, RunningTrial] = {}
+        self._search_deadline: float | None = None
+        self._hard_stop = HardStop()
         #: Seconds between looks at the storage while waiting for other workers' trials.
         self.poll_interval = 0.5
         self.project_name = check_project_name(project_name)
@@ -579,7 +610,9 @@ class Tuner:
                 "tuner that overrides run_trial(self, trial, *args, **kwargs); a tuner built "
                 "with hypermodel=None is otherwise driven by ask() and tell()."
             )
+        self._check_has_end()
         started = time.monotonic()
+        self._search_deadline = None if self.timeout is None else started + self.timeout
         history = self._history()
         progress = SearchProgress(
             self.objective,
@@ -620,10 +653,17 @@ class Tuner:
                         self._wait_for_others(history)
                         history = self._history()
                         continue
-                    done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    done, _ = wait(
+                        list(running),
+                        timeout=self._time_to_deadline(running),
+                        return_when=FIRST_COMPLETED,
+                    )
                     for future in done:
                         running.pop(future)
                         finished = future.result()
+                        progress.advance(finished)
+                        failures_in_row = self._count_failure(finished, failures_in_row)
+                    for finished in self._give_up_late(running):
                         progress.advance(finished)
                         failures_in_row = self._count_failure(finished, failures_in_row)
                     history = self._history()
@@ -635,6 +675,74 @@ class Tuner:
             finally:
                 self.executor.close()
         self._check_some_trial_succeeded()
+
+    def _check_has_end(self) -> None:
+        """Refuse a search that would never end by itself (before any trial)."""
+        if self.max_trials is not None or self.timeout is not None or self.run_until_stopped:
+            return
+        if self.scheduler.has_end(self.sampler):
+            return
+        raise InvalidArgumentError(
+            f"{type(self).__name__}(max_trials=None, timeout=None): this search has no end: "
+            f"{self.scheduler!r} runs what {self.sampler!r} proposes, and that never runs "
+            "out. Give max_trials= (trials to finish) or timeout= (seconds), or "
+            "run_until_stopped=True for a search meant to run until it is stopped (Ctrl-C)."
+        )
+
+    def _time_to_deadline(self, running: Mapping[Future[Trial], int]) -> float | None:
+        """Seconds until the next deadline of the search or of a running trial; None: none."""
+        deadlines = [] if self._search_deadline is None else [self._search_deadline]
+        unseen = False  # a trial whose thread has not started yet: its deadline is not set
+        for number in running.values():
+            handle = self._handles.get(number)
+            if handle is None:
+                unseen = True
+            elif handle.deadline is not None:
+                deadlines.append(handle.deadline)
+        if unseen and self.trial_timeout is not None:
+            deadlines.append(time.monotonic() + min(1.0, self.trial_timeout))
+        if not deadlines:
+            return None
+        return max(0.0, min(deadlines) - time.monotonic()) + 0.001
+
+    def _give_up_late(self, running: dict[Future[Trial], int]) -> list[Trial]:
+        """Record the running trials past their deadline; the executor cannot stop them.
+
+        Only an executor that runs trials elsewhere (threads) leaves such trials: the
+        default one interrupts them itself (see :mod:`hyperscout._limits`). Returns the
+        trials failed by ``trial_timeout``; those given up at the search's ``timeout`` run
+        again on resume and are not returned.
+        """
+        now = time.monotonic()
+        failed: list[Trial] = []
+        for future, number in list(running.items()):
+            if future.done():
+                continue
+            handle = self._handles.get(number)
+            late = self._deadline_passed(handle, now)
+            if late is None and self._search_deadline is not None and now >= self._search_deadline:
+                late = "search"  # a trial whose thread has not even started
+            if late is None:
+                continue
+            running.pop(future)
+            if handle is not None:
+                handle.revoke()  # its late result and reports are dropped
+            self.executor.give_up(future)
+            if late == "trial":
+                hp = self._trial_hp(self.storage.get_trial(self._study_id, number))
+                reason = trial_timeout_reason(self.trial_timeout or 0.0)
+                failed.append(self._finish(number, hp, TrialState.FAILED, error=reason))
+            else:
+                self._abandon(number, search_timeout_reason(self.timeout or 0.0))
+        return failed
+
+    def _deadline_passed(self, handle: RunningTrial | None, now: float) -> str | None:
+        """Which deadline the trial of ``handle`` passed: ``"trial"``, ``"search"`` or None."""
+        if handle is None or handle.deadline is None or now < handle.deadline:
+            return None
+        if self._search_deadline is not None and handle.deadline >= self._search_deadline:
+            return "search"
+        return "trial"
 
     def _wait_for_others(self, history: History) -> None:
         """Sleep while trials of other workers run; fail if the scheduler waits for nothing.
@@ -735,6 +843,11 @@ class Tuner:
         watches = type(self.scheduler).on_report is not Scheduler.on_report
 
         def on_report(step: int, metrics: dict[str, float]) -> bool:
+            # A deadline's hard stop waits for hyperscout's own writes and reads to end.
+            with self._hard_stop.writing():
+                return record_report(step, metrics)
+
+        def record_report(step: int, metrics: dict[str, float]) -> bool:
             metrics = self.objective.with_value(metrics)  # objective=[...]: its sum kept too
             try:
                 self.storage.report(self._study_id, trial.number, step, metrics)
@@ -773,14 +886,26 @@ class Tuner:
             return self._run_started_trial(trial, args, kwargs)
         finally:
             self._heartbeat.discard(trial.number)  # however it ended
+            self._handles.pop(trial.number, None)
 
     def _run_started_trial(
         self, trial: Trial, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Trial:
         hp = self._trial_hp(trial)
         handle = self._running_trial(trial)
+        deadlines = [] if self._search_deadline is None else [self._search_deadline]
+        if self.trial_timeout is not None:
+            deadlines.append(time.monotonic() + self.trial_timeout)
+        handle.deadline = min(deadlines, default=None)
+        self._handles[trial.number] = handle
+        interrupted = False
         try:
-            state, metrics, error, attrs = self._outcome(hp, handle, args, kwargs)
+            try:
+                with self._hard_stop.armed(handle.deadline):
+                    state, metrics, error, attrs = self._outcome(hp, handle, args, kwargs)
+            except DeadlinePassed:  # interrupted at its deadline (see HardStop)
+                state, metrics, error, attrs = TrialState.FAILED, None, None, None
+                interrupted = True
             if "enqueued" in trial.attrs:
                 check_enqueued_read(trial.values, hp)
         except KeyboardInterrupt:
@@ -796,6 +921,18 @@ class Tuner:
             raise
         if handle.revoked:
             return self._keep_theirs(trial.number, hp)
+        now = time.monotonic()
+        if interrupted and handle.deadline is not None:
+            now = max(now, handle.deadline)
+        late = self._deadline_passed(handle, now)
+        if late == "search":
+            # Stopped by the search's timeout, not by a fault of its own: it runs again.
+            self._merge_space(hp)
+            self._abandon(trial.number, search_timeout_reason(self.timeout or 0.0))
+            return self.storage.get_trial(self._study_id, trial.number)
+        if late == "trial":
+            state, metrics, attrs = TrialState.FAILED, None, None
+            error = trial_timeout_reason(self.trial_timeout or 0.0)
         if handle.notes:  # e.g. checkpoint_missing, from the checkpoint helpers
             attrs = {**handle.notes, **(attrs or {})}
         return self._finish(trial.number, hp, state, metrics=metrics, error=error, attrs=attrs)

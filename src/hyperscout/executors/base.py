@@ -28,6 +28,13 @@ class Executor(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers after the running calls end. The default does nothing."""
 
+    def give_up(self, future: Future[Any]) -> None:  # noqa: B027 - optional hook
+        """Stop waiting for ``future``'s call: it ran past its deadline and was recorded.
+
+        An executor that can stop the call does; one that cannot (a thread) frees the worker
+        slot for the next call. The default does nothing.
+        """
+
     def cancel(self) -> None:
         """Release workers at once (Ctrl-C): drop calls not started, do not wait for the rest.
 

@@ -71,6 +71,17 @@ class ThreadExecutor(Executor):
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def give_up(self, future: Future[Any]) -> None:
+        """Leave the thread of ``future`` to end on its own; later calls go to fresh threads.
+
+        Python cannot stop a thread, so the pool it belongs to is retired (its other calls
+        run to their end) and a new pool takes the next calls; :meth:`close` does not wait
+        for the retired one. (The interpreter still waits for it when the program exits.)
+        """
+        if self._pool is not None and not future.done():
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
     def cancel(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

@@ -210,6 +210,10 @@ class Sampler(abc.ABC):
         """
         return param.sample(rng)
 
+    #: True when :meth:`sample` returns None after finitely many proposals on any space (a
+    #: grid): a search that runs its proposals then has an end without ``max_trials``.
+    finite: bool = False
+
     def settings(self) -> dict[str, Any]:
         """The settings that decide what this sampler proposes, as JSON.
 

@@ -81,6 +81,8 @@ class GridSampler(Sampler):
     ) -> Any:
         return param.grid(self.float_points)[0]
 
+    finite = True
+
     def settings(self) -> dict[str, Any]:
         return {"float_points": self.float_points}
 

@@ -78,6 +78,14 @@ class Scheduler(abc.ABC):
         """
         return Decision.CONTINUE
 
+    def has_end(self, sampler: Sampler) -> bool:
+        """True when this scheduler, with ``sampler``, stops the search by itself.
+
+        The tuner refuses to search without an end (no ``max_trials``, no ``timeout``) unless
+        told ``run_until_stopped=True``. The default: False (a scheduler that may run forever).
+        """
+        return False
+
     def settings(self) -> dict[str, Any]:
         """The settings that decide budgets and stopping, as JSON.
 

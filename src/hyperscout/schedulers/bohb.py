@@ -161,6 +161,9 @@ class BOHBScheduler(Scheduler):
     def on_report(self, trial: Trial, history: History) -> Decision:
         return self.scheduler.on_report(trial, history)
 
+    def has_end(self, sampler: Sampler) -> bool:
+        return self.scheduler.has_end(sampler)
+
     def settings(self) -> dict[str, Any]:
         return {
             "scheduler": {

@@ -35,3 +35,6 @@ class FIFOScheduler(Scheduler):
         if values is None:
             return Stop("every configuration of the search space has been tried")
         return Suggestion(values)
+
+    def has_end(self, sampler: Sampler) -> bool:
+        return sampler.finite

@@ -289,6 +289,9 @@ class _SynchronousHalving(Scheduler):
         """The brackets of one iteration, in the order they run (the paper's table)."""
         return list(self._brackets)
 
+    def has_end(self, sampler: Sampler) -> bool:
+        return self._iterations is not None
+
     def next(
         self,
         space: HyperParameters,
@@ -602,6 +605,9 @@ class ASHAScheduler(Scheduler):
             reason = "every configuration of the search space has been tried"
         # A running trial may still earn a promotion; a finished search stops.
         return Wait() if any(not t.is_finished for t in history) else Stop(reason)
+
+    def has_end(self, sampler: Sampler) -> bool:
+        return self.n_configs is not None or sampler.finite
 
     def on_report(self, trial: Trial, history: History) -> Decision:
         """Stopping form: stop a trial that is not in the top ``1/factor`` at a milestone."""

@@ -88,7 +88,8 @@ from hyperscout.trial import Trial, TrialState
 
 __all__ = ["SQLStorage", "open_storage", "sqlite_url"]
 
-#: Seconds an SQLite connection waits for another writer before it gives up.
+#: Seconds an SQLite connection waits for another writer before it gives up with a
+#: StorageError (a writer frozen mid-write holds the lock; see SQLStorage's note on hangs).
 SQLITE_BUSY_TIMEOUT = 30.0
 
 #: Seconds an SQLite file found empty may take to become a database: another process that
@@ -241,6 +242,12 @@ def _back_off(attempt: int) -> None:
     time.sleep(random.uniform(0.001, 0.01) * (attempt + 1))
 
 
+def _is_locked(error: BaseException | None) -> bool:
+    """True for SQLite's answer to a write that waited for the lock in vain."""
+    text = str(error)
+    return "database is locked" in text or "database is busy" in text
+
+
 def _is_memory_sqlite(url: sa.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
@@ -282,9 +289,16 @@ def _switch_to_wal(cursor: Any) -> None:
 
 
 def _begin_sqlite(conn: Connection, statement: str) -> None:
+    import sqlite3
+
     driver_connection = conn.connection.driver_connection
     assert driver_connection is not None  # a checked-out connection always has one
-    driver_connection.execute(statement)
+    try:
+        driver_connection.execute(statement)
+    except sqlite3.Error as exc:
+        # Straight from the driver ("database is locked" after the busy timeout): wrap it as
+        # SQLAlchemy does, so that SQLStorage turns it into a StorageError like any other.
+        raise sa.exc.DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 class _StudyCache:
@@ -324,6 +338,12 @@ class SQLStorage(Storage):
 
     Safe for many threads, processes and machines on one database. Open one instance per
     process and share it among threads; call :meth:`close` when done.
+
+    Each write is one short transaction inside one method: no user code, callback or wait
+    runs while it is open. Still, SQLite has one write lock per file: a worker frozen in the
+    middle of a write (suspended, swapped out) holds it, and the others wait for it
+    ``SQLITE_BUSY_TIMEOUT`` seconds (30) and then raise :class:`StorageError`. Workers that
+    may hang belong on PostgreSQL, whose locks are per row.
 
     Args:
         url: an SQLAlchemy database URL: ``sqlite:///path/to/study.db`` (the parent
@@ -614,6 +634,8 @@ class SQLStorage(Storage):
         except sa.exc.IntegrityError:
             raise
         except sa.exc.DBAPIError as exc:
+            if self._backend == "sqlite" and _is_locked(exc.orig):
+                raise StorageError(self._locked_message(exc.orig)) from exc
             if self._backend == "sqlite" and any(
                 sign in str(exc.orig) for sign in ("file is not a database", "malformed")
             ):
@@ -625,6 +647,18 @@ class SQLStorage(Storage):
                 f"{self!r}: the database failed: {exc.orig}. Check that it is reachable and "
                 f"was created by hyperscout."
             ) from exc
+
+    def _locked_message(self, error: BaseException | None) -> str:
+        """Why an SQLite write waited in vain for the lock, and what to do."""
+        return (
+            f"{self!r}: the SQLite file {self._url.database} stayed locked by another "
+            f"connection's write for the whole busy timeout of {SQLITE_BUSY_TIMEOUT:g} s "
+            f"({error}). A worker stopped in the middle of a write (suspended with Ctrl-Z or "
+            "SIGSTOP, swapped out, its machine asleep) keeps SQLite's one write lock until it "
+            "goes on or ends, and every other worker waits. Resume or end that worker. Run "
+            "workers that may hang on PostgreSQL (storage='postgresql+psycopg://...'), where "
+            "a stalled worker locks only its own trials."
+        )
 
     def close(self) -> None:
         """Close every pooled connection (the storage reconnects if used again)."""
