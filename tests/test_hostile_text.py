@@ -102,6 +102,20 @@ def test_show_and_list_print_names_and_choices_as_typed(text: str, tmp_path: Pat
     assert ESC not in show.output + listing.output
 
 
+def test_show_prints_a_folder_with_an_escape_escaped(tmp_path: Path) -> None:
+    directory = tmp_path / f"runs{RED}"
+    searched("c", directory).storage.close()
+
+    show = CliRunner().invoke(main, ["show", str(directory / "p")], catch_exceptions=False)
+    missing = CliRunner().invoke(main, ["show", str(directory / "nope")])
+
+    assert show.exit_code == 0, show.output
+    assert shown(str(directory / "p")) in show.output
+    assert missing.exit_code != 0
+    assert shown(str(directory)) in missing.output
+    assert ESC not in show.output + missing.output
+
+
 def test_a_metric_name_with_an_escape_is_shown_escaped_in_tables(tmp_path: Path) -> None:
     tuner = hs.RandomSearch(
         lambda hp: {RED: hp.Float("x", 0.0, 1.0)},
