@@ -109,3 +109,6 @@ def test_errors_form_the_documented_tree() -> None:
     assert issubclass(hs.MissingDependencyError, ImportError)
     assert issubclass(hs.SearchFinished, hs.HyperscoutError)
     assert not issubclass(hs.TrialPruned, hs.HyperscoutError)
+    # A warning, not an error: filterwarnings="error" and -W error turn it into one.
+    assert issubclass(hs.HyperscoutWarning, UserWarning)
+    assert not issubclass(hs.HyperscoutWarning, hs.HyperscoutError)
