@@ -28,6 +28,35 @@ def test_a_trial_that_read_nothing_covers_everything() -> None:
     assert hs.History([done(0, {})], LOSS).covers({"x": 0.5})
 
 
+def test_a_trial_given_up_to_run_again_covers_nothing() -> None:
+    """A killed worker's first define-by-run trial holds only its proposal, {}."""
+    killed = Trial(0, {}, TrialState.FAILED, attrs={"rerun": True, "abandoned": True})
+    coverage = Coverage().update([killed])
+    assert not coverage.covers({"a": 0, "b": 0})
+    failed_for_good = Trial(1, {"a": 1}, TrialState.FAILED)
+    assert Coverage().update([killed, failed_for_good]).covers({"a": 1, "b": 0})
+
+
+def test_a_grid_whose_first_trial_was_killed_still_runs_every_point() -> None:
+    def objective(hp: hs.HyperParameters) -> float:
+        return float(hp.Int("a", 0, 2) + hp.Choice("b", [10, 20]))
+
+    tuner = hs.GridSearch(objective, storage="memory", seed=0, verbose=0)
+    # The first trial of a new study, started blind ({}) and given up when its worker died.
+    first = tuner.storage.create_trial(tuner._study_id, values={}, claim="slot/0")
+    tuner.storage.finish_trial(
+        tuner._study_id,
+        first.number,
+        state=TrialState.FAILED,
+        error="killed",
+        attrs={"rerun": True, "abandoned": True},
+    )
+    tuner.search()
+    complete = [t.values for t in tuner.trials if t.state is TrialState.COMPLETE]
+    assert len(complete) == 6
+    assert {(v["a"], v["b"]) for v in complete} == {(a, b) for a in range(3) for b in (10, 20)}
+
+
 def test_a_running_trial_covers_its_proposal_until_it_records_what_it_read() -> None:
     coverage = Coverage()
     proposal = {"n_layers": 2, "units_0": 32}

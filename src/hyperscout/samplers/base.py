@@ -78,7 +78,11 @@ class Coverage:
         self.running, self._running_index = [], {}
         for trial in trials[self._stable :]:
             if trial.is_finished:
-                self.add(trial.values)
+                # A trial given up to run again (a failure retried, a killed worker's) covers
+                # nothing: its rerun runs the configuration, and its values may be only the
+                # proposal ({} for a define-by-run study's first trial covers everything).
+                if not trial.attrs.get("rerun"):
+                    self.add(trial.values)
             elif _insert(self._running_index, trial.values):
                 self.running.append(trial.values)
         while self._stable < len(trials) and trials[self._stable].is_finished:
