@@ -7,16 +7,21 @@ brings them up to date from the storage's trial list without reading it all agai
 
 from __future__ import annotations
 
+from hyperscout.history import Coverage, History
 from hyperscout.objective import Objective
-from hyperscout.samplers import History
-from hyperscout.samplers.base import Coverage
 from hyperscout.schedulers import Suggestion
-from hyperscout.trial import Trial, TrialState
+from hyperscout.trial import Bookkeeping, Trial, TrialState
 
 __all__ = ["Ledger"]
 
 # Attributes of a failed trial that describe that attempt, not the configuration it reruns.
-_ATTEMPT_ATTRS = ("rerun", "abandoned", "worker", "retry_of", "attempt")
+_ATTEMPT_ATTRS = (
+    Bookkeeping.RERUN,
+    Bookkeeping.ABANDONED,
+    Bookkeeping.WORKER,
+    Bookkeeping.RETRY_OF,
+    Bookkeeping.ATTEMPT,
+)
 
 
 class Ledger:
@@ -48,21 +53,21 @@ class Ledger:
             self.keys.add(trial.key)
             if "enqueued" in trial.attrs:
                 self.enqueued.add(trial.attrs["enqueued"])
-            retry_of = trial.attrs.get("retry_of")
+            retry_of = trial.retry_of
             if retry_of is not None:
                 self.retried.add(retry_of)
                 self.reruns.pop(retry_of, None)
         while self._stable < len(trials) and trials[self._stable].is_finished:
             trial = trials[self._stable]
             self.names.update(trial.values)
-            if not trial.attrs.get("rerun"):
+            if not trial.is_rerun:
                 self._counted_stable += 1
             elif trial.state is TrialState.FAILED and trial.number not in self.retried:
                 self.reruns[trial.number] = trial
             self._stable += 1
         unstable = trials[self._stable :]
         self.counted = self._counted_stable + sum(
-            1 for t in unstable if t.is_finished and not t.attrs.get("rerun")
+            1 for t in unstable if t.is_finished and not t.is_rerun
         )
         coverage = self.coverage.update(trials)
         return History(trials, self.objective, keys=self.keys, coverage=coverage)
@@ -75,6 +80,6 @@ class Ledger:
         rerun = reruns[min(reruns)]
         attrs = {k: v for k, v in rerun.attrs.items() if k not in _ATTEMPT_ATTRS}
         attrs.pop("claim", None)
-        attrs["retry_of"] = rerun.number
-        attrs["attempt"] = int(rerun.attrs.get("attempt", 0)) + 1
+        attrs[Bookkeeping.RETRY_OF] = rerun.number
+        attrs[Bookkeeping.ATTEMPT] = rerun.attempt + 1
         return Suggestion(rerun.values, rerun.budget, attrs, claim=f"retry/{rerun.number}")

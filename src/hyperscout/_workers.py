@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from hyperscout.exceptions import InvalidArgumentError, StorageError
 from hyperscout.storage import Storage
-from hyperscout.trial import Trial, TrialState
+from hyperscout.trial import Bookkeeping, Trial, TrialState
 
 __all__ = [
     "HOST",
@@ -121,7 +121,7 @@ def fail_dead_trials(
     for trial in trials:
         if trial.state is not TrialState.RUNNING or trial.number in own:
             continue
-        worker = trial.attrs.get("worker") or {}
+        worker = trial.attrs.get(Bookkeeping.WORKER) or {}
         host = worker.get("host")
         pid = int(worker.get("pid", -1))
         if host == HOST and pid != os.getpid() and not pid_alive(pid):
@@ -175,7 +175,7 @@ def abandon_trial(
             number,
             state=TrialState.FAILED,
             error=error,
-            attrs={"rerun": True, "abandoned": True},
+            attrs={Bookkeeping.RERUN: True, Bookkeeping.ABANDONED: True},
             unless_alive_since=unless_alive_since,
         )
         return True

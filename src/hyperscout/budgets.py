@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from hyperscout.objective import Objective
+from hyperscout.history import budget_rank, rank_configurations
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["BudgetAgreement", "budget_agreement", "budget_rank", "rank_configurations"]
@@ -102,59 +102,3 @@ def _agreement(
         if len(set(a)) > 1 and len(set(b)) > 1:
             rho = float(stats.spearmanr(a, b)[0])
     return BudgetAgreement(budget, higher, len(shared), rho)
-
-
-def budget_rank(budget: float | None) -> float:
-    """A budget as a number to compare: ``None`` (the full budget) is above every number.
-
-    >>> sorted([3, None, 27], key=budget_rank)
-    [3, 27, None]
-    """
-    return math.inf if budget is None else float(budget)
-
-
-def rank_configurations(trials: Iterable[Trial], objective: Objective) -> list[Trial]:
-    """Each configuration's result once, best first: the ranking behind every "best".
-
-    Only COMPLETE trials with a value are results (a pruned or failed trial is none). A
-    configuration (the same values, see :func:`~hyperscout.trial.config_key`) promoted through
-    several budgets is represented by its trial on the highest budget it completed (the
-    latest one if it completed that budget twice): a configuration whose trial on 27 epochs
-    failed, or is still running, is ranked with its result on 9. The order:
-
-    1. the configurations that completed the highest budget of the search first, by their
-       value there (the objective's direction);
-    2. then those that stopped lower, by budget, highest first, and by value within a budget;
-    3. ties: the earlier trial first.
-
-    A value on a lower budget never outranks one on a higher budget: results after 1 and after
-    27 epochs do not measure the same thing, and a configuration was stopped on a low budget
-    because configurations beside it did better there. A budget of ``None`` is the full budget
-    (above every number). A search without budgets (no complete trial has one) is ranked
-    trial by trial, by value, as before: a configuration that ran twice there (enqueued twice,
-    say) has two rows.
-
-    >>> def t(n, x, budget, value):
-    ...     return Trial(n, {"x": x}, TrialState.COMPLETE, value=value, budget=budget)
-    >>> ranked = rank_configurations(
-    ...     [t(0, 0.1, 1, 0.2), t(1, 0.2, 1, 0.5), t(2, 0.3, 1, 0.7), t(3, 0.2, 3, 0.4),
-    ...      t(4, 0.3, 3, 0.3)], Objective("val_loss", "min"))
-    >>> [(r.number, r.values["x"], r.budget) for r in ranked]
-    [(4, 0.3, 3), (3, 0.2, 3), (0, 0.1, 1)]
-    """
-    complete = [
-        t
-        for t in trials
-        if t.state is TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
-    ]
-
-    def loss(trial: Trial) -> float:
-        assert trial.value is not None  # complete trials have one
-        return objective.loss(trial.value)
-
-    if all(t.budget is None for t in complete):
-        return sorted(complete, key=lambda t: (loss(t), t.number))
-    results: dict[str, Trial] = {}
-    for trial in sorted(complete, key=lambda t: (budget_rank(t.budget), t.number)):
-        results[trial.key] = trial  # the highest budget, then the latest, comes last
-    return sorted(results.values(), key=lambda t: (-budget_rank(t.budget), loss(t), t.number))

@@ -24,7 +24,15 @@ from hyperscout._paths import make_checkpoint_folder
 from hyperscout.exceptions import HyperscoutWarning, InvalidArgumentError, UsageError
 from hyperscout.space import HyperParameters
 
-__all__ = ["RunningTrial", "Trial", "TrialState", "checkpoint_path", "config_key", "trial_id_of"]
+__all__ = [
+    "Bookkeeping",
+    "RunningTrial",
+    "Trial",
+    "TrialState",
+    "checkpoint_path",
+    "config_key",
+    "trial_id_of",
+]
 
 
 class TrialState(str, enum.Enum):
@@ -48,6 +56,31 @@ def config_key(values: Mapping[str, Any]) -> str:
     True
     """
     return json.dumps(values, sort_keys=True, separators=(",", ":"))
+
+
+class Bookkeeping:
+    """The keys of a trial's attrs that the retry and promotion protocol writes.
+
+    Read them through :class:`Trial`'s properties (``is_rerun``, ``retry_of``, ``attempt``,
+    ``promoted_from``, ``slot``).
+    """
+
+    #: True on a trial given up to run again.
+    RERUN = "rerun"
+    #: On a retry: the number of the trial it runs again.
+    RETRY_OF = "retry_of"
+    #: On a retry: 1 for the first, 2 for the second ...
+    ATTEMPT = "attempt"
+    #: On a promoted trial: the number of the trial it continues.
+    PROMOTED_FROM = "promoted_from"
+    #: The study's proposal (slot) the trial runs.
+    SLOT = "slot"
+    #: The claim of the scheduler that proposed the trial.
+    STRATEGY_CLAIM = "strategy_claim"
+    #: True on a trial whose worker was found dead.
+    ABANDONED = "abandoned"
+    #: The worker that ran the trial.
+    WORKER = "worker"
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,39 @@ class Trial:
     def key(self) -> str:
         """:func:`config_key` of the values."""
         return config_key(self.values)
+
+    # The bookkeeping of retries and promotions, read through these and written with the
+    # keys of :class:`Bookkeeping`, never spelled out as strings elsewhere.
+    @property
+    def is_rerun(self) -> bool:
+        """True when the trial was given up to run again (a failure retried, a killed worker).
+
+        >>> Trial(0, {}, TrialState.FAILED, attrs={"rerun": True}).is_rerun
+        True
+        """
+        return bool(self.attrs.get(Bookkeeping.RERUN))
+
+    @property
+    def retry_of(self) -> int | None:
+        """The number of the trial this one runs again, ``None`` for a first attempt."""
+        number = self.attrs.get(Bookkeeping.RETRY_OF)
+        return None if number is None else int(number)
+
+    @property
+    def attempt(self) -> int:
+        """0 for a first attempt, 1 for its first retry, and so on."""
+        return int(self.attrs.get(Bookkeeping.ATTEMPT, 0))
+
+    @property
+    def promoted_from(self) -> int | None:
+        """The number of the trial whose configuration this one continues on a larger budget."""
+        number = self.attrs.get(Bookkeeping.PROMOTED_FROM)
+        return None if number is None else int(number)
+
+    @property
+    def slot(self) -> int:
+        """The study's proposal this trial runs (its number when the study kept none)."""
+        return int(self.attrs.get(Bookkeeping.SLOT, self.number))
 
     # KerasTuner's names for the same things, so that its code reads trials unchanged.
     @property

@@ -74,6 +74,7 @@ from hyperscout.exceptions import (
     UsageError,
 )
 from hyperscout.executors import Executor, InlineExecutor
+from hyperscout.history import History
 from hyperscout.hypermodel import (
     HyperModel,
     ModelAdapter,
@@ -87,12 +88,19 @@ from hyperscout.hypermodel import (
     run_trial_metrics,
 )
 from hyperscout.objective import Objective
-from hyperscout.samplers import History, RandomSampler, Sampler
+from hyperscout.samplers import RandomSampler, Sampler
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.storage import Storage, open_storage
 from hyperscout.storage.sql import sqlite_url
-from hyperscout.trial import RunningTrial, Trial, TrialState, checkpoint_path, config_key
+from hyperscout.trial import (
+    Bookkeeping,
+    RunningTrial,
+    Trial,
+    TrialState,
+    checkpoint_path,
+    config_key,
+)
 
 # check_int lives in hyperscout._checks; it is re-exported here for the presets.
 __all__ = ["DATABASE_FILE", "Tuner", "check_int"]
@@ -543,7 +551,7 @@ class Tuner:
         # Counted in the history the strategy reads, not in the ledger (which another call
         # of _history(), e.g. from a trial's report, may have brought further): a slot
         # claimed from an older history would let a strategy repeat what it cannot see.
-        slot = sum(1 for t in history if "retry_of" not in t.attrs)
+        slot = sum(1 for t in history if t.retry_of is None)
         if self.max_trials is not None and slot >= self.max_trials:
             return self._unless_running(Stop(f"max_trials={self.max_trials} reached"), history)
         while self._queue:
@@ -584,9 +592,9 @@ class Tuner:
     def _in_slot(suggestion: Suggestion, slot: int) -> Suggestion:
         """``suggestion`` as the search's slot ``slot`` (its strategy's claim kept in attrs)."""
         attrs = dict(suggestion.attrs)
-        attrs["slot"] = slot
+        attrs[Bookkeeping.SLOT] = slot
         if suggestion.claim is not None:
-            attrs["strategy_claim"] = suggestion.claim
+            attrs[Bookkeeping.STRATEGY_CLAIM] = suggestion.claim
         return dataclasses.replace(suggestion, attrs=attrs, claim=f"slot/{slot}")
 
     def search(self, *args: Any, **kwargs: Any) -> None:
@@ -797,7 +805,7 @@ class Tuner:
     def _count_failure(self, trial: Trial, failures_in_row: int) -> int:
         if trial.state is not TrialState.FAILED:
             return 0
-        if trial.attrs.get("rerun"):
+        if trial.is_rerun:
             return failures_in_row  # it runs again; only its last attempt counts
         failures_in_row += 1
         if failures_in_row >= self.max_consecutive_failed_trials:
@@ -809,7 +817,7 @@ class Tuner:
         return failures_in_row
 
     def _start_trial(self, suggestion: Suggestion) -> Trial:
-        attrs = {**suggestion.attrs, "worker": worker_stamp(self._trial_lease)}
+        attrs = {**suggestion.attrs, Bookkeeping.WORKER: worker_stamp(self._trial_lease)}
         trial = self.storage.create_trial(
             self._study_id,
             values=suggestion.values,
@@ -832,7 +840,7 @@ class Tuner:
             if not rngs:  # made on first need: most trials meet no new parameter
                 # Seeded by the slot, not the trial number, so that a rerun (after a crash or
                 # on another worker) draws what the first attempt drew.
-                slot = int(trial.attrs.get("slot", trial.number))
+                slot = trial.slot
                 rngs.append(np.random.default_rng([self.seed, slot, 1]))
             return self.sampler.sample_new(param, values, rngs[0])
 
@@ -863,7 +871,7 @@ class Tuner:
             return self.scheduler.on_report(current, self._history()) is Decision.STOP
 
         previous = None
-        parent = trial.attrs.get("promoted_from")
+        parent = trial.promoted_from
         if parent is not None:
             with contextlib.suppress(StorageError):
                 previous = (int(parent), self.storage.get_trial(self._study_id, int(parent)).budget)
@@ -1124,9 +1132,9 @@ class Tuner:
             value = metrics[self.objective.name]
         attrs = dict(attrs or {})
         if state is TrialState.FAILED:
-            attempt = int(self.storage.get_trial(self._study_id, number).attrs.get("attempt", 0))
+            attempt = self.storage.get_trial(self._study_id, number).attempt
             if attempt < self.max_retries_per_trial:
-                attrs["rerun"] = True
+                attrs[Bookkeeping.RERUN] = True
         # Only what the trial read: a parameter it never reached (another branch, a layer it
         # did not build) did not shape its result. A failed trial may have stopped before
         # reading what it would have, so it keeps the whole configuration it was given.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from hyperscout.history import History
 from hyperscout.samplers.auto import AutoSampler
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.grid import GridSampler
 from hyperscout.samplers.random import RandomSampler

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.history import History
+from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.tpe import TPESampler
 from hyperscout.space import HyperParameters, Parameter

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.samplers.base import History, Sampler, enumerate_grid
+from hyperscout.history import History
+from hyperscout.samplers.base import Sampler, enumerate_grid
 from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters, Parameter
 from hyperscout.trial import config_key
 

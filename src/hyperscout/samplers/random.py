@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.samplers.base import History, Sampler, enumerate_grid, grid_size, sample_active
+from hyperscout.history import History
+from hyperscout.samplers.base import Sampler, enumerate_grid, grid_size, sample_active
 from hyperscout.space import HyperParameters
 
 __all__ = ["RandomSampler"]

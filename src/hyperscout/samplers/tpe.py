@@ -103,7 +103,8 @@ from numpy.typing import NDArray
 from scipy import special
 
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.history import History
+from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.space import HyperParameters, Int, Parameter
 from hyperscout.trial import Trial, TrialState

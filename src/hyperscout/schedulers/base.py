@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.history import History
+from hyperscout.samplers.base import Sampler
 from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial
 

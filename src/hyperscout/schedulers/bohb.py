@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.history import History
 from hyperscout.samplers.auto import AutoSampler
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait

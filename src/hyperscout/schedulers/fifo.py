@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.history import History
+from hyperscout.samplers.base import Sampler
 from hyperscout.schedulers.base import Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters
 

@@ -71,11 +71,12 @@ from typing import Any
 import numpy as np
 
 from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.history import History
 from hyperscout.objective import Objective
-from hyperscout.samplers.base import History, Sampler
+from hyperscout.samplers.base import Sampler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters
-from hyperscout.trial import Trial, TrialState
+from hyperscout.trial import Bookkeeping, Trial, TrialState
 
 __all__ = [
     "ASHAScheduler",
@@ -212,7 +213,7 @@ class _Roster:
     """
 
     def __init__(self, history: History, fields: Sequence[str]) -> None:
-        retried = {t.attrs["retry_of"] for t in history if t.attrs.get("retry_of") is not None}
+        retried = {t.retry_of for t in history if t.retry_of is not None}
         self.groups: dict[tuple[Any, ...], list[Trial]] = {}
         for trial in history:
             if trial.number in retried or any(f not in trial.attrs for f in fields):
@@ -330,10 +331,10 @@ class _SynchronousHalving(Scheduler):
                         claim = f"new/{k}/{bracket.s}/{len(members)}"
                         return Suggestion(values, rung.budget, attrs, claim=claim)
                 else:
-                    promoted = {t.attrs.get("promoted_from") for t in members}
+                    promoted = {t.promoted_from for t in members}
                     for trial in _ranked(history, below)[: rung.n_configs]:
                         if trial.number not in promoted:
-                            attrs["promoted_from"] = trial.number
+                            attrs[Bookkeeping.PROMOTED_FROM] = trial.number
                             return Suggestion(
                                 dict(trial.values), rung.budget, attrs, claim=_promotion(trial)
                             )
@@ -578,7 +579,7 @@ class ASHAScheduler(Scheduler):
         rng: np.random.Generator,
     ) -> Suggestion | Wait | Stop:
         if self.mode == "stopping":
-            started = sum(1 for t in history if t.attrs.get("retry_of") is None)
+            started = sum(1 for t in history if t.retry_of is None)
             if self.n_configs is not None and started >= self.n_configs:
                 return Stop(f"ASHA started its {self.n_configs} configurations")
             values = sampler.sample(space, history, rng)
@@ -589,10 +590,10 @@ class ASHAScheduler(Scheduler):
         roster = _Roster(history, ("bracket", "rung"))
         for k in range(len(self.budgets) - 2, -1, -1):
             finished = [t for t in roster.get(0, k) if t.is_finished]
-            promoted = {t.attrs.get("promoted_from") for t in roster.get(0, k + 1)}
+            promoted = {t.promoted_from for t in roster.get(0, k + 1)}
             for trial in _ranked(history, finished)[: len(finished) // self.factor]:
                 if trial.number not in promoted:
-                    attrs = {"bracket": 0, "rung": k + 1, "promoted_from": trial.number}
+                    attrs = {"bracket": 0, "rung": k + 1, Bookkeeping.PROMOTED_FROM: trial.number}
                     return Suggestion(
                         dict(trial.values), self.budgets[k + 1], attrs, claim=_promotion(trial)
                     )
@@ -628,7 +629,7 @@ class ASHAScheduler(Scheduler):
                 continue  # not passed with this report
             losses = [mine]
             for other in history:
-                if other.number == trial.number or other.attrs.get("rerun"):
+                if other.number == trial.number or other.is_rerun:
                     continue  # a killed trial's retry reports again, in its place
                 value = _first_report(other, name, milestone)
                 if value is not None:

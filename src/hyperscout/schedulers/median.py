@@ -17,8 +17,8 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from hyperscout.history import History
 from hyperscout.objective import Objective
-from hyperscout.samplers.base import History
 from hyperscout.schedulers.base import Decision
 from hyperscout.schedulers.fifo import FIFOScheduler
 from hyperscout.schedulers.halving import (
