@@ -21,10 +21,14 @@ def branin(hp: hs.HyperParameters) -> float:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"num_initial_points": 0}, "num_initial_points=: expected an int >= 1 or None, got 0"),
+        (
+            {"num_initial_points": 0},
+            "BayesianOptimization(num_initial_points=...): expected an int >= 1 or None, got 0",
+        ),
         (
             {"sampler": "xyz"},
-            "sampler=: expected one of 'auto', 'gp', 'tpe' or a Sampler, got 'xyz'",
+            "BayesianOptimization(sampler=...): expected one of 'auto', 'gp', 'tpe' or a "
+            "Sampler, got 'xyz'",
         ),
         ({"sampler": 3}, "got 3"),
         ({"alpha": 0.0}, "BayesianOptimization(alpha=...): expected a number > 0"),

@@ -181,7 +181,7 @@ def test_allow_new_entries_false_stops_at_a_parameter_not_declared() -> None:
 def test_entry_flags_must_be_true_or_false(name: str, value: Any) -> None:
     with pytest.raises(
         keras_tuner.InvalidArgumentError,
-        match=rf"^{name}=: expected True or False, got {value!r}\.$",
+        match=rf"^RandomSearch\({name}=\.\.\.\): expected True or False, got {value!r}\.$",
     ):
         keras_tuner.RandomSearch(objective, storage="memory", verbose=0, **{name: value})
 

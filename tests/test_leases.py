@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 import hyperscout as hs
-import hyperscout.tuner as tuner_module
-from hyperscout._workers import Heartbeat, abandon_trial, fail_dead_trials
+import hyperscout.tuner._trial_run as tuner_module
 from hyperscout.exceptions import InvalidArgumentError, SearchFinished
 from hyperscout.samplers import History
 from hyperscout.storage import Storage
 from hyperscout.storage.sql import SQLStorage, sqlite_url
 from hyperscout.trial import Trial, TrialState
+from hyperscout.tuner._leases import Heartbeat, abandon_trial, fail_dead_trials
 
 LOST = {"host": "lost-machine", "pid": 4242}
 #: Trials of Hyperband(max_epochs=9): brackets of 9 + 3 + 1, 5 + 1 and 3 configurations.
@@ -389,9 +389,14 @@ def test_trial_lease_must_cover_two_heartbeats() -> None:
     assert "trial_lease=2" in message and "heartbeat_interval=1.5" in message
     assert short.heartbeat_interval == 1.0  # unchanged
     for bad in (0, -1.0, True, "10", float("nan"), float("inf"), None):
-        with pytest.raises(InvalidArgumentError, match=rf"trial_lease=: .*got {bad!r}"):
+        with pytest.raises(
+            InvalidArgumentError, match=rf"^RandomSearch\(trial_lease=\.\.\.\): .*got {bad!r}"
+        ):
             hs.RandomSearch(lambda hp: 0.0, storage="memory", verbose=0, trial_lease=bad)
-    with pytest.raises(InvalidArgumentError, match="heartbeat_interval=: expected seconds > 0"):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"RandomSearch\(heartbeat_interval=\.\.\.\): expected a finite number > 0",
+    ):
         short.heartbeat_interval = 0
 
 

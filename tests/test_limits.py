@@ -71,7 +71,7 @@ def test_trial_timeout_interrupts_a_trial_in_the_calling_process() -> None:
 
 @hard_stop
 def test_the_hard_stop_waits_for_hyperscouts_own_writes() -> None:
-    from hyperscout._limits import DeadlinePassed, HardStop
+    from hyperscout.tuner._limits import DeadlinePassed, HardStop
 
     stop = HardStop()
     written = []
@@ -196,7 +196,9 @@ def test_timeout_stops_running_threads_at_the_deadline() -> None:
 @pytest.mark.parametrize("name", ["timeout", "trial_timeout"])
 @pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, 0, True, "10"])
 def test_time_limits_must_be_finite_positive_seconds(name: str, value: object) -> None:
-    with pytest.raises(hs.InvalidArgumentError, match=rf"^{name}=: expected a finite number"):
+    with pytest.raises(
+        hs.InvalidArgumentError, match=rf"^RandomSearch\({name}=\.\.\.\): expected a finite number"
+    ):
         hs.RandomSearch(lambda hp: 0.0, storage="memory", verbose=0, **{name: value})
 
 

@@ -77,7 +77,9 @@ def test_unknown_metric_direction_is_an_error_not_a_guess() -> None:
     ],
 )
 def test_bad_arguments_name_the_argument(argument: str, value: Any) -> None:
-    with pytest.raises(hs.InvalidArgumentError, match=f"{argument}=: expected") as info:
+    with pytest.raises(
+        hs.InvalidArgumentError, match=rf"^RandomSearch\({argument}=\.\.\.\): expected"
+    ) as info:
         make(**{argument: value})
     assert repr(value) in str(info.value)
 

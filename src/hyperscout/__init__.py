@@ -38,14 +38,6 @@ from hyperscout.exceptions import (
 from hyperscout.executors import Executor, InlineExecutor, ThreadExecutor
 from hyperscout.hypermodel import HyperModel
 from hyperscout.objective import Objective
-from hyperscout.presets import (
-    BOHB,
-    BayesianOptimization,
-    GridSearch,
-    Hyperband,
-    RandomSearch,
-    SuccessiveHalving,
-)
 from hyperscout.samplers import (
     AutoSampler,
     GPSampler,
@@ -68,6 +60,14 @@ from hyperscout.space import HyperParameters
 from hyperscout.storage import MemoryStorage, SQLStorage, Storage
 from hyperscout.trial import RunningTrial, Trial, TrialState
 from hyperscout.tuner import Tuner
+from hyperscout.tuner.presets import (
+    BOHB,
+    BayesianOptimization,
+    GridSearch,
+    Hyperband,
+    RandomSearch,
+    SuccessiveHalving,
+)
 
 __version__ = "0.1.0"
 

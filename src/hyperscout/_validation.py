@@ -14,7 +14,9 @@ hyperscout.exceptions.InvalidArgumentError: RandomSearch(max_trials=...): expect
 
 from __future__ import annotations
 
+import difflib
 import math
+import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
@@ -31,6 +33,7 @@ __all__ = [
     "is_int",
     "is_number",
     "message",
+    "near_miss",
 ]
 
 
@@ -181,3 +184,34 @@ def _range(
     else:
         text = kind
     return text + (" or None" if allow_none else "")
+
+
+def near_miss(name: str, known: Iterable[str]) -> str | None:
+    """The name of ``known`` that ``name`` is most likely a typo of, or None.
+
+    Names are compared without case and separators (``Lr`` and ``lr``, ``batch-size`` and
+    ``batch_size`` are one name), and close spellings (``momentun``, ``momentum``) match;
+    names that differ only in their digits (``units_1``, ``units_2``) are different
+    parameters, as define-by-run loops name them.
+
+    >>> near_miss("Lr", ["lr", "units_1"]), near_miss("units_2", ["lr", "units_1"])
+    ('lr', None)
+    """
+
+    def plain(text: str) -> str:
+        return re.sub(r"[\s_.\-]", "", text.lower())
+
+    def letters(text: str) -> str:
+        return re.sub(r"\d", "", plain(text))
+
+    known = list(known)
+    if name in known:
+        return None
+    wanted = plain(name)
+    candidates: dict[str, str] = {}
+    for other in known:
+        if plain(other) != wanted and letters(other) == letters(name):
+            continue  # units_1 and units_2: another parameter, not a typo
+        candidates.setdefault(plain(other), other)
+    match = difflib.get_close_matches(wanted, list(candidates), n=1, cutoff=0.8)
+    return candidates[match[0]] if match else None

@@ -36,7 +36,6 @@ import click
 from rich.console import Console
 
 import hyperscout as hs
-from hyperscout._provenance import describe
 from hyperscout.budgets import budget_agreement, rank_configurations
 from hyperscout.console import (
     FittedTable,
@@ -50,6 +49,7 @@ from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MA
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.tuner import DATABASE_FILE
+from hyperscout.tuner._provenance import describe
 
 __all__ = ["main"]
 

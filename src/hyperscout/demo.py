@@ -42,11 +42,11 @@ from rich.text import Text
 from hyperscout._mlp_state import load_mlp, load_mlp_and_notes, save_mlp
 from hyperscout.console import format_value, printable
 from hyperscout.exceptions import InvalidArgumentError, require
-from hyperscout.presets import BOHB, BayesianOptimization, GridSearch, Hyperband, RandomSearch
 from hyperscout.schedulers import HyperbandScheduler
 from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial, Trial, TrialState, checkpoint_path
 from hyperscout.tuner import DATABASE_FILE, Tuner
+from hyperscout.tuner.presets import BOHB, BayesianOptimization, GridSearch, Hyperband, RandomSearch
 
 __all__ = [
     "DEFAULT_DIRECTORY",

@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from hyperscout.presets import (
+from hyperscout.tuner.presets import (
     BOHB,
     BayesianOptimization,
     GridSearch,

@@ -38,15 +38,15 @@ from hyperscout.integrations.sklearn._schedule import (
 )
 from hyperscout.integrations.sklearn._space import _compile_space, _Space
 from hyperscout.objective import Objective
-from hyperscout.presets import (
+from hyperscout.samplers import RandomSampler
+from hyperscout.trial import RunningTrial, Trial, TrialState
+from hyperscout.tuner import Tuner
+from hyperscout.tuner.presets import (
     BayesianOptimization,
     GridSearch,
     Hyperband,
     RandomSearch,
 )
-from hyperscout.samplers import RandomSampler
-from hyperscout.trial import RunningTrial, Trial, TrialState
-from hyperscout.tuner import Tuner
 
 if TYPE_CHECKING or importlib.util.find_spec("sklearn") is not None:
     from sklearn.base import BaseEstimator, MetaEstimatorMixin

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import math
 import os
 import socket
 import threading
 from collections.abc import Callable, Collection, Iterable
 
+from hyperscout._validation import check_number
 from hyperscout.exceptions import InvalidArgumentError, StorageError
 from hyperscout.storage import Storage
 from hyperscout.trial import Bookkeeping, Trial, TrialState
@@ -54,7 +54,7 @@ def worker_stamp(lease: float | None = None) -> dict[str, object]:
     return stamp
 
 
-def check_lease(trial_lease: object, heartbeat_interval: object) -> None:
+def check_lease(trial_lease: object, heartbeat_interval: object, *, owner: str = "Tuner") -> None:
     """Check ``trial_lease`` (seconds > 0) and, when given, ``heartbeat_interval`` against it.
 
     >>> check_lease(1.0, 0.6)
@@ -67,13 +67,7 @@ taken for dead. Raise trial_lease or lower heartbeat_interval.
     for name, value in (("trial_lease", trial_lease), ("heartbeat_interval", heartbeat_interval)):
         if value is None and name == "heartbeat_interval":
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise InvalidArgumentError(f"{name}=: expected seconds > 0, got {value!r}.")
+        check_number(owner, name, value, minimum=0, above=True)
     if heartbeat_interval is None:
         return
     assert isinstance(trial_lease, (int, float)) and isinstance(heartbeat_interval, (int, float))

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from hyperscout._validation import check_int, fail
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.samplers import (
     AutoSampler,
@@ -33,7 +34,7 @@ from hyperscout.schedulers import (
     SuccessiveHalvingScheduler,
 )
 from hyperscout.space import DEFAULT_GRID_POINTS
-from hyperscout.tuner import Tuner, check_int
+from hyperscout.tuner._tuner import Tuner
 
 __all__ = [
     "BOHB",
@@ -94,6 +95,7 @@ class GridSearch(Tuner):
 
 
 _BAYES_SAMPLERS = ("auto", "gp", "tpe")
+_BAYES_EXPECTED = "one of " + ", ".join(map(repr, _BAYES_SAMPLERS)) + " or a Sampler"
 
 
 class BayesianOptimization(Tuner):
@@ -134,13 +136,16 @@ class BayesianOptimization(Tuner):
         sampler: str | Sampler = "auto",
         **kwargs: Any,
     ) -> None:
-        check_int("num_initial_points", num_initial_points, minimum=1, allow_none=True)
+        check_int(
+            "BayesianOptimization",
+            "num_initial_points",
+            num_initial_points,
+            minimum=1,
+            allow_none=True,
+        )
         if isinstance(sampler, str):
             if sampler not in _BAYES_SAMPLERS:
-                raise InvalidArgumentError(
-                    f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
-                    f"Sampler, got {sampler!r}."
-                )
+                fail("BayesianOptimization", "sampler", sampler, _BAYES_EXPECTED)
             startup = 10 if num_initial_points is None else num_initial_points
             try:
                 gp = GPSampler(n_startup_trials=startup, noise_floor=alpha, beta=beta)
@@ -154,10 +159,7 @@ class BayesianOptimization(Tuner):
         elif isinstance(sampler, Sampler):
             chosen = sampler
         else:
-            raise InvalidArgumentError(
-                f"sampler=: expected one of {', '.join(map(repr, _BAYES_SAMPLERS))} or a "
-                f"Sampler, got {sampler!r}."
-            )
+            fail("BayesianOptimization", "sampler", sampler, _BAYES_EXPECTED)
         super().__init__(hypermodel, max_trials=max_trials, sampler=chosen, **kwargs)
 
 
@@ -307,9 +309,7 @@ class BOHB(Tuner):
         elif sampler == "gp":
             model = GPSampler()
         else:
-            raise InvalidArgumentError(
-                f"BOHB(sampler=...): expected 'auto', 'tpe', 'gp' or a Sampler, got {sampler!r}."
-            )
+            fail("BOHB", "sampler", sampler, "'auto', 'tpe', 'gp' or a Sampler")
         scheduler = BOHBScheduler(
             HyperbandScheduler(
                 max_epochs,

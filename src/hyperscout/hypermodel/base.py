@@ -20,8 +20,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from hyperscout._results import BadResultError, average, metrics_of
 from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.hypermodel.results import BadResultError, average, metrics_of
 from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial, _as_float

@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from hyperscout.exceptions import HyperscoutWarning
-from hyperscout.objective import Objective
+from hyperscout._validation import near_miss
+from hyperscout.exceptions import HyperscoutWarning, UsageError
+from hyperscout.objective import DEFAULT_METRIC, Objective
 from hyperscout.trial import _as_float
 
-__all__ = ["BadResultError", "average", "metrics_of"]
+__all__ = ["BadResultError", "average", "check_result", "metrics_of"]
 
 
 class BadResultError(Exception):
@@ -114,3 +115,62 @@ def average(runs: list[dict[str, Any]]) -> dict[str, Any]:
         numbers = [v for v in values if isinstance(v, float) and math.isfinite(v)]
         merged[name] = sum(numbers) / len(numbers) if numbers else None
     return merged
+
+
+def _is_number(result: Any) -> bool:
+    """A number of some kind, finite or not (a float, a NumPy or a framework scalar)."""
+    if isinstance(result, (bool, str, bytes)):
+        return False
+    try:
+        float(result)
+    except OverflowError:  # an int past the largest float is a number, just too large
+        return True
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def check_result(result: Any, objective: Objective, *, metric_seen: Callable[[], bool]) -> None:
+    """Raise :class:`UsageError` when a run's result shows how the objective is written.
+
+    A result that holds no value of the objective at all (a dict without its name, None, a
+    string, an object) is a mistake in how the search is set up as long as no trial of the
+    study has produced the metric (``metric_seen()`` is False): no trial can succeed, so the
+    search stops. Once one has, the same result is one trial's failure (a branch of the
+    objective), and so is a value that is not finite (NaN, inf) in any trial: the caller
+    records those as failed trials.
+    """
+    name = objective.name
+    if isinstance(result, Mapping):
+        if name in objective.with_value(result):  # objective=[...]: the sum of its metrics
+            return
+        keys = sorted(str(k) for k in result)
+        if metric_seen():
+            return
+        if name == DEFAULT_METRIC:
+            example = f"objective={keys[0]!r}" if keys else "objective='val_loss'"
+            raise UsageError(
+                f"The objective returned the metrics {keys!r} and no objective= says which "
+                f"of them to optimise. Pass objective= one of those names, e.g. {example} "
+                "(on the command line: --objective NAME); its direction is inferred from "
+                "names like val_loss or val_accuracy."
+            )
+        close = near_miss(name, keys)
+        hint = f" Did you mean {close!r}?" if close is not None else ""
+        raise UsageError(
+            f"objective={name!r}: the objective returned the metrics {keys!r}, without "
+            f"{name!r}, and no trial of the study has produced {name!r}.{hint} Return "
+            f"{name!r}, or pass objective= one of those names (on the command line: "
+            "--objective NAME)."
+        )
+    if _is_number(result) or metric_seen():
+        return
+    if result is None:
+        what = "None (is a return statement missing?)"
+    else:
+        what = f"a {type(result).__name__} ({result!r:.80})"
+    raise UsageError(
+        f"The objective returned {what}; expected a float or a dict of metrics with "
+        f"{name!r}. No trial of the study has returned one, so the objective needs fixing: "
+        "the search stops."
+    )
