@@ -55,14 +55,7 @@ from hyperscout._workers import (
     fail_dead_trials,
     worker_stamp,
 )
-from hyperscout.budgets import BudgetAgreement, budget_agreement, rank_configurations
-from hyperscout.console import (
-    SearchProgress,
-    budgets_table,
-    printable,
-    space_table,
-    trials_table,
-)
+from hyperscout.console import SearchProgress
 from hyperscout.exceptions import (
     ClaimTakenError,
     InvalidArgumentError,
@@ -74,7 +67,7 @@ from hyperscout.exceptions import (
     UsageError,
 )
 from hyperscout.executors import Executor, InlineExecutor
-from hyperscout.history import History
+from hyperscout.history import History, rank_configurations
 from hyperscout.hypermodel import (
     HyperModel,
     ModelAdapter,
@@ -88,6 +81,14 @@ from hyperscout.hypermodel import (
     run_trial_metrics,
 )
 from hyperscout.objective import Objective
+from hyperscout.report import (
+    BudgetAgreement,
+    budget_agreement,
+    budgets_table,
+    printable,
+    space_table,
+    trials_table,
+)
 from hyperscout.samplers import RandomSampler, Sampler
 from hyperscout.schedulers import Decision, FIFOScheduler, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters, Parameter
