@@ -18,7 +18,7 @@ from click.testing import CliRunner, Result
 
 import hyperscout as hs
 from hyperscout.cli import main
-from hyperscout.console import format_value
+from hyperscout.report import format_value
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
 

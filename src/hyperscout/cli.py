@@ -12,22 +12,20 @@
 A project is a folder ``DIRECTORY/PROJECT_NAME`` holding the SQLite study ``hyperscout.db``, as
 a tuner writes it. ``list``, ``show`` and ``export`` only read: they create nothing.
 
-This module only parses arguments and calls the public API (and :mod:`hyperscout.demo`).
+This module only parses arguments and calls the public API, :mod:`hyperscout.report` (tables,
+summaries, export) and :mod:`hyperscout.demo`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import importlib.util
 import io
-import json
 import os
-import re
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -36,16 +34,9 @@ import click
 from rich.console import Console
 
 import hyperscout as hs
-from hyperscout.budgets import budget_agreement, rank_configurations
-from hyperscout.console import (
-    FittedTable,
-    budgets_table,
-    format_value,
-    printable,
-    space_table,
-    trials_table,
-)
+from hyperscout import report
 from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MAX_EPOCHS, STRATEGIES
+from hyperscout.report import format_value, printable
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.tuner import DATABASE_FILE
@@ -252,10 +243,6 @@ def _objective_of(study: StudyInfo) -> hs.Objective:
     return hs.Objective(str(stored.get("name", "objective")), str(stored.get("direction", "min")))
 
 
-def _counts(trials: Sequence[hs.Trial]) -> dict[hs.TrialState, int]:
-    return {state: sum(t.state is state for t in trials) for state in hs.TrialState}
-
-
 # -- the commands ----------------------------------------------------------------------------
 
 
@@ -459,37 +446,15 @@ def list_projects(directory: Path) -> None:
             f"hyperscout run, hyperscout demo or a tuner's directory=.{hint}"
         )
         return
-    table = FittedTable(
-        ["project", "trials", "complete", "pruned", "failed", "running", "best", "objective"],
-        title=f"Projects in {directory}",
-        justify=["left", "right", "right", "right", "right", "right", "right", "left"],
-        wrap=[False] * 7 + [True],
-    )
+    rows: list[tuple[str, hs.History | Exception]] = []
     for project in projects:
         try:
             with _open_study(project) as (storage, study):
-                trials = storage.trials(study.id)
-                objective = _objective_of(study)
+                history = hs.History(storage.trials(study.id), _objective_of(study))
+            rows.append((project.name, history))
         except Exception as exc:  # one unreadable project must not hide the others
-            table.add_row(project.name, "-", "-", "-", "-", "-", "-", f"unreadable: {exc}")
-            continue
-        counts = _counts(trials)
-        best = rank_configurations(trials, objective)[:1]
-        table.add_row(
-            project.name,
-            str(len(trials)),
-            *(
-                str(counts[s])
-                for s in (
-                    hs.TrialState.COMPLETE,
-                    hs.TrialState.PRUNED,
-                    hs.TrialState.FAILED,
-                    hs.TrialState.RUNNING,
-                )
-            ),
-            format_value(best[0].value) if best else "-",
-            f"{objective.name} ({objective.direction})",
-        )
+            rows.append((project.name, exc))
+    table = report.projects_table(rows, title=f"Projects in {directory}")
     _stdout().print(table)
 
 
@@ -509,39 +474,12 @@ def show(project: str, top: int) -> None:
     with _open_study(folder) as (storage, study):
         trials = storage.trials(study.id)
         space = hs.HyperParameters.from_dict(study.space)
-    objective = _objective_of(study)
-    counts = _counts(trials)
+    history = hs.History(trials, _objective_of(study))
     out = _stdout()
-    out.print(
-        printable(
-            f"{study.name} ({_database_of(folder)}): {len(trials)} trials "
-            f"({', '.join(f'{n} {s.name.lower()}' for s, n in counts.items() if n)}), "
-            f"optimising {objective.name} ({objective.direction})."
-        )
-    )
+    out.print(report.study_heading(study.name, str(_database_of(folder)), history))
     for label, text in describe(study.meta.get("provenance")):
         out.print(printable(f"  {label + ':':<11}{text}"), markup=False, highlight=False)
-    out.print(space_table(space))
-    ranked = rank_configurations(trials, objective)
-    best = ranked[:top]
-    if best:
-        if any(t.budget is not None for t in ranked):
-            title = (
-                f"Best {len(best)} of {len(ranked)} configurations, each on the highest "
-                "budget it completed"
-            )
-        else:
-            title = f"Best {len(best)} trials"
-        out.print(trials_table(best, objective, title=title))
-    else:
-        out.print("No complete trial yet.")
-    agreement = budget_agreement(trials)
-    if agreement:
-        out.print(
-            budgets_table(
-                agreement, title="How each budget ranked the configurations a higher one ran"
-            )
-        )
+    report.study_summary(history, space, top=top, console=out)
 
 
 _CHECK_RECOVERY = (
@@ -617,93 +555,12 @@ def check(target: str) -> None:
         _fail(_CHECK_RECOVERY)
 
 
-_CSV_FIELDS = (
-    "number",
-    "state",
-    "budget",
-    "value",
-    "rank",
-    "started_at",
-    "finished_at",
-    "duration",
-)
-
-
-def _as_json(trial: hs.Trial, rank: int | None) -> dict[str, Any]:
-    return {
-        "number": trial.number,
-        "state": trial.state.name,
-        "value": trial.value,
-        "rank": rank,
-        "values": dict(trial.values),
-        "metrics": dict(trial.metrics),
-        "intermediate": {str(step): dict(m) for step, m in trial.intermediate.items()},
-        "budget": trial.budget,
-        "started_at": trial.started_at,
-        "finished_at": trial.finished_at,
-        "duration": trial.duration,
-        "error": trial.error,
-        "attrs": dict(trial.attrs),
-    }
-
-
-def _as_csv(trials: Sequence[hs.Trial], ranks: dict[int, int], space: hs.HyperParameters) -> str:
-    params = list(space.names)
-    metrics: list[str] = []
-    for trial in trials:
-        params += [name for name in trial.values if name not in params]
-        metrics += [name for name in trial.metrics if name not in metrics]
-    buffer = io.StringIO()
-    # Text is quoted, so a carriage return inside a cell (which the "\n" line ending does not
-    # make the writer quote) stays in its cell.
-    writer = csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
-    writer.writerow(
-        [*_CSV_FIELDS, *(f"param_{p}" for p in params), *(f"metric_{m}" for m in metrics), "error"]
-    )
-    for trial in trials:
-        row: list[Any] = [
-            trial.number,
-            trial.state.name,
-            trial.budget,
-            trial.value,
-            ranks.get(trial.number),
-            trial.started_at,
-            trial.finished_at,
-            trial.duration,
-        ]
-        row += [trial.values.get(p) for p in params]
-        row += [trial.metrics.get(m) for m in metrics]
-        row.append(trial.error)
-        writer.writerow([_csv_cell(cell) for cell in row])
-    return buffer.getvalue()
-
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-
-
-def _csv_cell(value: Any) -> Any:
-    """A value for a CSV cell: numbers as numbers, and text a spreadsheet would run as a
-    formula (``=HYPERLINK(...)``, ``@SUM(...)``) prefixed with ``'``, as OWASP advises.
-
-    >>> _csv_cell(-0.5), _csv_cell("=1+1"), _csv_cell("-1"), _csv_cell("relu"), _csv_cell(None)
-    (-0.5, "'=1+1", '-1', 'relu', '')
-    """
-    if value is None:
-        return ""
-    is_formula = isinstance(value, str) and value.startswith(_FORMULA_STARTS)
-    if is_formula and not _PLAIN_NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 @main.command(short_help="Export the trials of a project as CSV or JSON.")
 @click.argument("project", metavar="DIRECTORY/PROJECT")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "json"]),
+    type=click.Choice(report.FORMATS),
     default="csv",
     show_default=True,
     help="CSV: one row per trial, param_ and metric_ columns. JSON: every field of every trial.",
@@ -734,19 +591,16 @@ def export(project: str, fmt: str, output: Path | None, best: bool) -> None:
     with _open_study(folder) as (storage, study):
         trials = storage.trials(study.id)
         space = hs.HyperParameters.from_dict(study.space)
-    ranked = rank_configurations(trials, _objective_of(study))
-    ranks = {t.number: rank for rank, t in enumerate(ranked, start=1)}
-    if best:
-        trials = ranked
-    if fmt == "json":
-        text = json.dumps([_as_json(t, ranks.get(t.number)) for t in trials], indent=2) + "\n"
-    else:
-        text = _as_csv(trials, ranks, space)
+    buffer = io.StringIO()
+    count = report.export_trials(
+        trials, _objective_of(study), buffer, format=fmt, space=space, best=best
+    )
+    text = buffer.getvalue()
     if output is None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"Wrote {len(trials)} trials to {output}.", err=True)
+        click.echo(f"Wrote {count} trials to {output}.", err=True)
 
 
 @main.command(short_help="Tune a neural network on the digits data: the lecture in one command.")

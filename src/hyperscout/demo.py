@@ -40,8 +40,8 @@ from rich.console import Console
 from rich.text import Text
 
 from hyperscout._mlp_state import load_mlp, load_mlp_and_notes, save_mlp
-from hyperscout.console import format_value, printable
 from hyperscout.exceptions import InvalidArgumentError, require
+from hyperscout.report import format_value, printable
 from hyperscout.schedulers import HyperbandScheduler
 from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial, Trial, TrialState, checkpoint_path
@@ -527,7 +527,7 @@ def _epochs(n: int) -> str:
 
 def _say(console: Console, *parts: str | tuple[str, str]) -> None:
     """Print text pieces, some with a style, never read as markup (paths may hold brackets),
-    control characters escaped (:func:`~hyperscout.console.printable`)."""
+    control characters escaped (:func:`~hyperscout.report.printable`)."""
     console.print(
         Text.assemble(
             *(

@@ -10,9 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout.console import (
-    SearchProgress,
-)
 from hyperscout.exceptions import (
     ClaimTakenError,
     InvalidArgumentError,
@@ -33,6 +30,7 @@ from hyperscout.tuner._limits import (
     trial_timeout_reason,
 )
 from hyperscout.tuner._trial_run import TrialRunner
+from hyperscout.tuner.progress import SearchProgress
 
 
 class SearchLoop(TrialRunner):

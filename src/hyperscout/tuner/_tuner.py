@@ -18,19 +18,14 @@ from typing import Any
 
 from rich.console import Console
 
+from hyperscout import report
 from hyperscout._paths import check_project_name, claim_checkpoint_root
 from hyperscout._validation import check_int
-from hyperscout.budgets import BudgetAgreement, budget_agreement, rank_configurations
-from hyperscout.console import (
-    budgets_table,
-    printable,
-    space_table,
-    trials_table,
-)
 from hyperscout.exceptions import (
     InvalidSpaceError,
 )
 from hyperscout.executors import Executor, InlineExecutor
+from hyperscout.history import History
 from hyperscout.hypermodel import (
     as_hypermodel,
     build_model,
@@ -38,6 +33,7 @@ from hyperscout.hypermodel import (
 )
 from hyperscout.hypermodel.caller import ObjectiveCaller
 from hyperscout.objective import Objective
+from hyperscout.report import BudgetAgreement
 from hyperscout.samplers import RandomSampler, Sampler
 from hyperscout.schedulers import FIFOScheduler, Scheduler
 from hyperscout.space import HyperParameters
@@ -352,9 +348,9 @@ class Tuner(AskTell):
         successive halving, Hyperband, BOHB or ASHA, one trial per configuration, the one on
         the highest budget it completed; the configurations that completed the highest
         budget come first, then the others by budget and value
-        (:func:`~hyperscout.budgets.rank_configurations` states the rule).
+        (:func:`~hyperscout.history.rank_configurations` states the rule).
         """
-        return rank_configurations(self._history(), self.objective)[:num_trials]
+        return self._history().best(num_trials)
 
     def get_best_hyperparameters(self, num_trials: int = 1) -> list[HyperParameters]:
         """The hyperparameters of the best configurations (as :meth:`get_best_trials` ranks
@@ -384,24 +380,11 @@ class Tuner(AskTell):
         """Print a table of the ``num_trials`` best configurations, ranked as
         :meth:`get_best_trials` ranks them, with each one's budget ("full" without budgets).
 
-        A table wider than the console becomes one block per trial; no value is cut.
+        A table wider than the console becomes one block per trial; no value is cut
+        (:func:`hyperscout.report.results_summary`).
         """
-        all_trials = self.trials
-        ranked = rank_configurations(all_trials, self.objective)
-        best = ranked[:num_trials]
-        counts = {s: sum(t.state is s for t in all_trials) for s in TrialState}
-        states = (
-            f"{counts[TrialState.COMPLETE]} complete, {counts[TrialState.PRUNED]} pruned, "
-            f"{counts[TrialState.FAILED]} failed"
-        )
-        if any(t.budget is not None for t in ranked):
-            title = (
-                f"{self.project_name}: best {len(best)} of {len(ranked)} configurations "
-                f"({len(all_trials)} trials: {states}), each on the highest budget it completed"
-            )
-        else:
-            title = f"{self.project_name}: best {len(best)} of {len(all_trials)} trials ({states})"
-        (console or Console()).print(trials_table(best, self.objective, title=title))
+        history = History(self.trials, self.objective)
+        report.results_summary(history, num_trials, project_name=self.project_name, console=console)
 
     def budget_summary(self, *, console: Console | None = None) -> list[BudgetAgreement]:
         """Print, and return, how well each budget ranked the configurations as higher ones.
@@ -409,17 +392,10 @@ class Tuner(AskTell):
         For searches whose configurations run on several budgets (successive halving,
         Hyperband, BOHB, ASHA's promotion form): each budget against the next and against
         the largest, the Spearman rank correlation over the configurations complete at both
-        (see :mod:`hyperscout.budgets`). A correlation near zero or below means the
+        (see :mod:`hyperscout.report.budgets`). A correlation near zero or below means the
         low budget misleads the early stopping.
         """
-        rows = budget_agreement(self.trials)
-        out = console or Console()
-        if rows:
-            out.print(budgets_table(rows, title=f"{self.project_name}: budgets"))
-        else:
-            text = f"{self.project_name}: no configuration has results on two budgets yet."
-            out.print(printable(text), markup=False, highlight=False)
-        return rows
+        return report.budget_summary(self.trials, project_name=self.project_name, console=console)
 
     def search_space_summary(self, *, console: Console | None = None) -> None:
         """Print a table of the search space; before the first trial, learn it if that is cheap.
@@ -431,21 +407,15 @@ class Tuner(AskTell):
         so it is not called: the table shows what is declared so far (``hyperparameters=``,
         earlier trials) and a line says that the rest is learnt as trials run.
         """
-        out = console or Console()
-        if not self.storage.trials(self._study_id) and looks_like_builder(self.hypermodel):
-            assert self.hypermodel is not None  # looks_like_builder checked it
+        fresh = not self.storage.trials(self._study_id)
+        builder = looks_like_builder(self.hypermodel)
+        if fresh and builder:
             hp = self._space.with_values({})
             build_model(self.hypermodel, hp)
             self._merge_space(hp)
-        if len(self._space):
-            out.print(space_table(self._space))
-        if not self.storage.trials(self._study_id) and not looks_like_builder(self.hypermodel):
-            known = f"{len(self._space)} parameters declared so far" if self._space else "none"
-            out.print(
-                f"Search space: {known}. The objective defines its parameters as it runs "
-                "(hp.Int, hp.Float ...), so the rest of the space is learnt as trials run; it "
-                "is not called just to learn it."
-            )
+        report.search_space_summary(
+            self._space, learnt_as_trials_run=fresh and not builder, console=console
+        )
 
     def close(self) -> None:
         """Release the storage's connections (and a temporary checkpoint folder).

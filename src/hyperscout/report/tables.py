@@ -1,99 +1,34 @@
-"""What a search shows in the terminal: a progress bar while it runs, tables afterwards.
+"""Tables of trials, budgets and search spaces that never cut a value.
 
-Tables never cut a value: each column is as wide as its widest value and only headers wrap;
-a table that does not fit the console even so (many parameters at 80 columns, a pipe, a
-narrow terminal) is printed as one block of ``name  value`` lines per row instead
-(:class:`FittedTable`).
-
-User text (parameter names, choices, metric and project names) is printed as text: never read
-as rich markup (``[bold]`` stays as typed), and its control characters, such as the escape
-sequences that recolour a terminal, are shown escaped (:func:`printable`).
+Each column is as wide as its widest value and only headers wrap; a table that does not fit the
+console even so (many parameters at 80 columns, a pipe, a narrow terminal) is printed as one
+block of ``name  value`` lines per row instead (:class:`FittedTable`). Headers, cells and titles
+are plain text: never read as rich markup (``[bold]`` stays as typed), control characters
+escaped (:func:`~hyperscout.report.printable`).
 """
 
 from __future__ import annotations
 
-import math
-import unicodedata
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
 from rich.padding import Padding
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from rich.text import Text
 
 from hyperscout._parameters import _Numeric
-from hyperscout.budgets import BudgetAgreement, budget_rank
+from hyperscout.history import History
 from hyperscout.objective import Objective
+from hyperscout.report._text import format_budget, format_value, printable
+from hyperscout.report.budgets import BudgetAgreement
 from hyperscout.space import Choice, Fixed, HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState
 
-__all__ = [
-    "FittedTable",
-    "SearchProgress",
-    "budgets_table",
-    "format_budget",
-    "format_value",
-    "printable",
-    "space_table",
-    "trials_table",
-]
+__all__ = ["FittedTable", "budgets_table", "projects_table", "space_table", "trials_table"]
 
-#: What a table shows as the budget of a trial that had the full budget (``budget=None``).
-FULL_BUDGET = "full"
 #: The width a column of a table keeps for the longest word of its header, at most.
 HEADER_WIDTH = 10
-
-
-def printable(text: str) -> str:
-    r"""``text`` with its control characters written as escapes, safe to print on a terminal.
-
-    An escape sequence in a choice or a name (``"\x1b[31mred"``) would otherwise recolour,
-    move or clear the user's terminal; it is shown as ``\x1b[31mred`` instead.
-
-    >>> printable("\x1b[31mred"), printable("data/[train]")
-    ('\\x1b[31mred', 'data/[train]')
-    """
-    if text.isprintable():
-        return text
-    return "".join(
-        _escaped(char) if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp") else char
-        for char in text
-    )
-
-
-def _escaped(char: str) -> str:
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def format_value(value: Any) -> str:
-    """A short text for a value in a table (control characters escaped, see :func:`printable`)."""
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
-            return f"{value:.3e}"
-        return f"{value:.4g}"
-    return printable(str(value))
-
-
-def format_budget(budget: float | None) -> str:
-    """A trial's budget for a table: the number, or ``"full"`` for ``None``.
-
-    >>> format_budget(9.0), format_budget(None)
-    ('9', 'full')
-    """
-    return FULL_BUDGET if budget is None else format_value(budget)
 
 
 class FittedTable:
@@ -246,7 +181,7 @@ def _need(cell: str, wrap: bool) -> int:
 def trials_table(
     trials: Sequence[Trial], objective: Objective, *, title: str | None = None
 ) -> FittedTable:
-    """Trials as ranked (see :func:`~hyperscout.budgets.rank_configurations`): rank, number,
+    """Trials as ranked (see :func:`~hyperscout.history.rank_configurations`): rank, number,
     objective value, budget (``full`` for ``None``), state, then one column per parameter."""
     names: list[str] = []
     for trial in trials:
@@ -322,89 +257,45 @@ def space_table(space: HyperParameters) -> FittedTable:
     return table
 
 
-class SearchProgress:
-    """A rich progress bar: trials done, best so far, elapsed. Silent when ``enabled`` is False.
+#: The states a projects table counts, in its column order.
+_PROJECT_STATES = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED, TrialState.RUNNING)
 
-    On a terminal it draws a live bar; with ``per_trial`` it also prints a line per finished
-    trial (the only output off a terminal, e.g. in a log file).
 
-    The best so far follows :func:`~hyperscout.budgets.rank_configurations`: a result on a
-    higher budget replaces one on a lower budget, whatever their values; on the same budget
-    the better value wins. (The best a resumed search starts with has no known budget: it is
-    compared by value until a result replaces it.)
-    """
+def projects_table(
+    projects: Sequence[tuple[str, History | Exception]], *, title: str | None = None
+) -> FittedTable:
+    """One row per project: its trials by state, its best value and its objective.
 
-    def __init__(
-        self,
-        objective: Objective,
-        *,
-        total: int | None,
-        enabled: bool,
-        per_trial: bool = False,
-        console: Console | None = None,
-    ) -> None:
-        self.objective = objective
-        self.console = console or Console(stderr=True)
-        self.enabled = enabled
-        self.live = enabled and self.console.is_terminal
-        self.per_trial = enabled and per_trial
-        self._best: float | None = None
-        self._best_budget: float | None = None  # as budget_rank(); None: unknown
-        self._progress: Progress | None = None
-        self._task: Any = None
-        self._total = total
+    Args:
+        projects: each project's name and its history, or the error that kept it from being
+            read (its row says ``unreadable`` and why, so that it hides no other project).
+        title: printed above the table.
 
-    def __enter__(self) -> SearchProgress:
-        if self.live:
-            self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("trials  best {task.fields[best]}"),
-                TimeElapsedColumn(),
-                console=self.console,
-                transient=False,
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task("search", total=self._total, best="-")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(None, None, None)
-            self._progress = None
-
-    def start(self, done: int, best: float | None) -> None:
-        """Show the trials already finished (a resumed search)."""
-        self._best = best
-        self._best_budget = None
-        if self._progress is not None:
-            self._progress.update(self._task, completed=done, best=format_value(best))
-
-    def advance(self, trial: Trial) -> None:
-        """Count a finished trial."""
-        if self._is_new_best(trial):
-            self._best, self._best_budget = trial.value, budget_rank(trial.budget)
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, best=format_value(self._best))
-        if self.per_trial:
-            budget = "" if trial.budget is None else f" budget={format_budget(trial.budget)}"
-            line = (
-                f"trial {trial.number}: {trial.state.name} "
-                f"{self.objective.name}={format_value(trial.value)}{budget} "
-                f"best={format_value(self._best)} {dict(trial.values)}"
-            )
-            self.console.print(Text(printable(line)))
-
-    def _is_new_best(self, trial: Trial) -> bool:
-        if trial.state is not TrialState.COMPLETE or trial.value is None:
-            return False
-        if not math.isfinite(trial.value):
-            return False
-        if self._best is None:
-            return True
-        budget = budget_rank(trial.budget)
-        if self._best_budget is not None and budget != self._best_budget:
-            return budget > self._best_budget
-        return self.objective.is_better(trial.value, self._best)
+    >>> from hyperscout.trial import Trial
+    >>> history = History([Trial(0, {"x": 1}, TrialState.COMPLETE, value=0.25)],
+    ...                   Objective("val_loss", "min"))
+    >>> table = projects_table([("mnist", history), ("broken", OSError("disk"))])
+    >>> table.rows
+    [['mnist', '1', '1', '0', '0', '0', '0.25', 'val_loss (min)'], ['broken', '-', '-', '-', '-', '-', '-', 'unreadable: disk']]
+    """  # noqa: E501
+    table = FittedTable(
+        ["project", "trials", "complete", "pruned", "failed", "running", "best", "objective"],
+        title=title,
+        justify=["left", "right", "right", "right", "right", "right", "right", "left"],
+        wrap=[False] * 7 + [True],
+    )
+    for name, history in projects:
+        if isinstance(history, Exception):
+            table.add_row(name, "-", "-", "-", "-", "-", "-", f"unreadable: {history}")
+            continue
+        counts = history.counts()
+        best = history.best(1)
+        objective = history.objective
+        table.add_row(
+            name,
+            str(len(history)),
+            *(str(counts[state]) for state in _PROJECT_STATES),
+            format_value(best[0].value) if best else "-",
+            f"{objective.name} ({objective.direction})",
+        )
+    return table

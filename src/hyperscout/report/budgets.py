@@ -18,10 +18,7 @@ next, hardly shows.
 
 The same searches make "the best trial" ambiguous: one configuration has a result on each
 budget it reached, and a value after 1 epoch does not compete with one after 27.
-:func:`rank_configurations` is the one ranking behind every "best" of hyperscout (the tuner's
-``get_best_trials``, ``get_best_hyperparameters``, ``get_best_models`` and ``results_summary``,
-``hyperscout show``, ``list`` and ``export``, the demo): one row per configuration, on the
-highest budget it completed.
+:func:`~hyperscout.history.rank_configurations` is the one ranking behind every "best".
 """
 
 from __future__ import annotations
@@ -30,12 +27,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scipy import stats
-
-from hyperscout.history import budget_rank, rank_configurations
 from hyperscout.trial import Trial, TrialState
 
-__all__ = ["BudgetAgreement", "budget_agreement", "budget_rank", "rank_configurations"]
+__all__ = ["BudgetAgreement", "budget_agreement"]
 
 #: Configurations needed before a correlation is given.
 MIN_CONFIGS = 3
@@ -97,6 +91,9 @@ def _agreement(
     shared = sorted(low.keys() & high.keys())
     rho: float | None = None
     if len(shared) >= MIN_CONFIGS:
+        # SciPy is imported here, where first needed: it costs most of `import hyperscout`.
+        from scipy import stats
+
         a = [low[k] for k in shared]
         b = [high[k] for k in shared]
         if len(set(a)) > 1 and len(set(b)) > 1:

@@ -8,7 +8,8 @@ import pytest
 from rich.console import Console
 
 import hyperscout as hs
-from hyperscout.budgets import BudgetAgreement, budget_agreement, rank_configurations
+from hyperscout.history import rank_configurations
+from hyperscout.report.budgets import BudgetAgreement, budget_agreement
 from hyperscout.trial import Trial, TrialState
 
 

@@ -8,12 +8,12 @@ import pytest
 from rich.console import Console
 
 import hyperscout as hs
-from hyperscout.budgets import BudgetAgreement
-from hyperscout.console import (
+from hyperscout.report import (
+    BudgetAgreement,
     FittedTable,
-    SearchProgress,
     budgets_table,
     format_value,
+    projects_table,
     space_table,
     trials_table,
 )
@@ -118,23 +118,28 @@ def test_fitted_table_cells_are_plain_text_and_rows_must_match_headers() -> None
         table.add_row("only one")
 
 
-def test_the_progress_best_so_far_prefers_a_higher_budget_to_a_better_value() -> None:
-    out = io.StringIO()
-    progress = SearchProgress(
-        LOSS, total=4, enabled=True, per_trial=True, console=Console(file=out, width=200)
-    )
-    with progress:
-        progress.start(0, None)
-        for number, budget, value in [(0, 1, 0.1), (1, 3, 0.5), (2, 1, 0.05), (3, 3, 0.4)]:
-            progress.advance(
-                Trial(number, {"x": number}, TrialState.COMPLETE, value, budget=budget)
-            )
-    bests = [line.split("best=")[1].split()[0] for line in out.getvalue().splitlines()]
-    assert bests == ["0.1", "0.5", "0.5", "0.4"]
-    assert "budget=3" in out.getvalue().splitlines()[1]
-
-
 def test_an_empty_search_space_prints_its_headers() -> None:
     text = render(space_table(hs.HyperParameters()), 60)
     assert "Search space (0 parameters)" in text
     assert "condition" in text
+
+
+def test_projects_table_counts_states_ranks_by_budget_and_keeps_unreadable_rows() -> None:
+    trials = [
+        Trial(0, {"x": 1}, TrialState.COMPLETE, value=0.1, budget=1),
+        Trial(1, {"x": 2}, TrialState.COMPLETE, value=0.5, budget=3),  # the best: higher budget
+        Trial(2, {"x": 3}, TrialState.PRUNED, value=0.01, budget=1),
+        Trial(3, {"x": 4}, TrialState.FAILED),
+        Trial(4, {"x": 5}, TrialState.RUNNING),
+    ]
+    table = projects_table(
+        [("mnist", hs.History(trials, LOSS)), ("broken", ValueError("bad row"))],
+        title="Projects in runs",
+    )
+
+    assert table.rows == [
+        ["mnist", "5", "2", "1", "1", "1", "0.5", "val_loss (min)"],
+        ["broken", "-", "-", "-", "-", "-", "-", "unreadable: bad row"],
+    ]
+    empty = projects_table([("new", hs.History([], LOSS))])
+    assert empty.rows == [["new", "0", "0", "0", "0", "0", "-", "val_loss (min)"]]

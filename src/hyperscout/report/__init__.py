@@ -1,0 +1,64 @@
+"""What a study shows: tables, summaries, the budgets' agreement and CSV/JSON export.
+
+The report reads trials and nothing else: its functions take trials (or a
+:class:`~hyperscout.history.History`, which carries the objective that ranks them), an
+:class:`~hyperscout.objective.Objective` and a search space, and return tables, text or files.
+It never reads the tuner nor a storage's internals, so the tuner, the command line and a
+notebook show a study alike, whether it is running, finished or read back from storage.
+
+- :mod:`~hyperscout.report.tables`: tables that never cut a value (:class:`FittedTable`) of
+  trials, budgets, search spaces and projects;
+- :mod:`~hyperscout.report.summary`: the summaries printed after a search (the tuner's
+  ``results_summary``, ``budget_summary`` and ``search_space_summary`` delegate here) and by
+  ``hyperscout show``;
+- :mod:`~hyperscout.report.budgets`: how well each budget ranked the configurations as a
+  higher budget did (:func:`budget_agreement`);
+- :mod:`~hyperscout.report.export`: trials as CSV or JSON (:func:`export_trials`);
+- values as tables print them (:func:`format_value`, :func:`format_budget`) and user text
+  made safe for a terminal (:func:`printable`).
+
+The plots, the parameter importance, the HTML report and the dashboard of later work belong
+here too, reading trials the same way.
+"""
+
+from __future__ import annotations
+
+from hyperscout.report._text import FULL_BUDGET, format_budget, format_value, printable
+from hyperscout.report.budgets import BudgetAgreement, budget_agreement
+from hyperscout.report.export import FORMATS, export_trials, trial_record
+from hyperscout.report.summary import (
+    budget_summary,
+    results_summary,
+    search_space_summary,
+    study_heading,
+    study_summary,
+)
+from hyperscout.report.tables import (
+    FittedTable,
+    budgets_table,
+    projects_table,
+    space_table,
+    trials_table,
+)
+
+__all__ = [
+    "FORMATS",
+    "FULL_BUDGET",
+    "BudgetAgreement",
+    "FittedTable",
+    "budget_agreement",
+    "budget_summary",
+    "budgets_table",
+    "export_trials",
+    "format_budget",
+    "format_value",
+    "printable",
+    "projects_table",
+    "results_summary",
+    "search_space_summary",
+    "space_table",
+    "study_heading",
+    "study_summary",
+    "trial_record",
+    "trials_table",
+]
