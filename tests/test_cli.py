@@ -319,7 +319,10 @@ def test_run_hyperband_with_max_trials_runs_more_brackets(objectives: Path) -> N
     ("extra", "message"),
     [
         (["--strategy", "hyperband"], "--strategy hyperband needs --max-epochs"),
-        (["--strategy", "bayes", "--max-epochs", "9"], "--max-epochs applies to --strategy"),
+        (
+            ["--strategy", "bayes", "--max-epochs", "9"],
+            "--max-epochs applies to the budgeted strategies only (halving, hyperband, bohb, asha)",
+        ),
     ],
 )
 def test_max_epochs_goes_with_the_budgeted_strategies(

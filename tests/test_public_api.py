@@ -9,6 +9,7 @@ import pytest
 import hyperscout as hs
 
 PUBLIC = [
+    "ASHA",
     "ASHAScheduler",
     "AutoSampler",
     "BOHB",

@@ -61,6 +61,7 @@ from hyperscout.storage import MemoryStorage, SQLStorage, Storage
 from hyperscout.trial import RunningTrial, Trial, TrialState
 from hyperscout.tuner import Tuner
 from hyperscout.tuner.presets import (
+    ASHA,
     BOHB,
     BayesianOptimization,
     GridSearch,
@@ -72,6 +73,7 @@ from hyperscout.tuner.presets import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ASHA",
     "ASHAScheduler",
     "AutoSampler",
     "BOHB",

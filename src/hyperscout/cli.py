@@ -35,12 +35,14 @@ from rich.console import Console
 
 import hyperscout as hs
 from hyperscout import report
-from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MAX_EPOCHS, STRATEGIES
+from hyperscout.demo import DEFAULT_MAX_TRIALS, DEFAULT_STRATEGY, FRAMEWORKS, MAX_EPOCHS
+from hyperscout.demo import STRATEGIES as DEMO_STRATEGIES
 from hyperscout.report import format_value, printable
 from hyperscout.storage import StudyInfo, open_storage
 from hyperscout.storage.sql import sqlite_url
 from hyperscout.tuner import DATABASE_FILE
 from hyperscout.tuner._provenance import describe
+from hyperscout.tuner.strategies import STRATEGIES
 
 __all__ = ["main"]
 
@@ -260,17 +262,23 @@ def main() -> None:
 @click.argument("target", metavar="FILE.py:FUNCTION", callback=_parse_function_ref)
 @click.option(
     "--strategy",
-    type=click.Choice(["random", "grid", "bayes", "hyperband", "bohb"]),
+    type=click.Choice(list(STRATEGIES)),
     default="random",
     show_default=True,
-    help="How configurations are proposed (hyperband and bohb give each trial a budget: the "
-    "function takes (hp, trial) and trains for trial.budget epochs).",
+    help="How configurations are proposed: "
+    + "; ".join(f"{s.name}: {s.description}" for s in STRATEGIES.values())
+    + ". "
+    + ", ".join(s.name for s in STRATEGIES.values() if s.budgeted)
+    + " give each trial a budget: the function takes (hp, trial) and trains for "
+    "trial.budget epochs.",
 )
 @click.option(
     "--max-epochs",
     type=click.IntRange(min=1),
     default=None,
-    help="Hyperband and BOHB only: the full budget of a trial (required for them).",
+    help="Budgeted strategies only ("
+    + ", ".join(s.name for s in STRATEGIES.values() if s.budgeted)
+    + "): the full budget of a trial (required for them).",
 )
 @click.option(
     "--max-trials",
@@ -355,17 +363,20 @@ def run(
     """Search the hyperparameters of FUNCTION, defined in FILE.py as `def FUNCTION(hp): ...`.
 
     The function returns a float (minimised unless --direction max) or a dict of metrics
-    (pick one with --objective). With --strategy hyperband or bohb it is
-    `def FUNCTION(hp, trial): ...` and trains for `trial.budget` epochs (1 to --max-epochs).
+    (pick one with --objective). With a budgeted strategy (halving, hyperband, bohb, asha) it
+    is `def FUNCTION(hp, trial): ...` and trains for `trial.budget` epochs (1 to --max-epochs).
     Running the same command again resumes the search.
     """
+    chosen = STRATEGIES[strategy]
     if float_points is not None and strategy != "grid":
         raise click.UsageError("--float-points applies to --strategy grid only.")
-    budgeted = strategy in ("hyperband", "bohb")
-    if budgeted and max_epochs is None:
+    if chosen.budgeted and max_epochs is None:
         raise click.UsageError(f"--strategy {strategy} needs --max-epochs (a trial's full budget).")
-    if max_epochs is not None and not budgeted:
-        raise click.UsageError("--max-epochs applies to --strategy hyperband or bohb only.")
+    if max_epochs is not None and not chosen.budgeted:
+        budgeted = ", ".join(s.name for s in STRATEGIES.values() if s.budgeted)
+        raise click.UsageError(
+            f"--max-epochs applies to the budgeted strategies only ({budgeted})."
+        )
     objective = hs.Objective.resolve(objective_name, direction)
     options: dict[str, Any] = {
         "objective": objective,
@@ -379,25 +390,13 @@ def run(
     }
     if max_trials is not None:
         options["max_trials"] = max_trials
+    if float_points is not None:
+        options["float_points"] = float_points
+    if max_epochs is not None:
+        options["max_budget"] = max_epochs
     out = _stdout()
     with _loaded_function(target) as function:
-        tuner: hs.Tuner
-        if strategy == "grid":
-            if float_points is not None:
-                options["float_points"] = float_points
-            tuner = hs.GridSearch(function, **options)
-        elif strategy == "bayes":
-            tuner = hs.BayesianOptimization(function, **options)
-        elif budgeted:
-            assert max_epochs is not None  # checked above
-            # One set of brackets, or as many as --max-trials (or --timeout) allows.
-            iterations = None if max_trials is not None or timeout is not None else 1
-            preset = hs.BOHB if strategy == "bohb" else hs.Hyperband
-            tuner = preset(
-                function, max_epochs=max_epochs, hyperband_iterations=iterations, **options
-            )
-        else:
-            tuner = hs.RandomSearch(function, **options)
+        tuner = chosen.make(function, **options)
         try:
             before = len(tuner.trials)
             if before:
@@ -606,7 +605,7 @@ def export(project: str, fmt: str, output: Path | None, best: bool) -> None:
 @main.command(short_help="Tune a neural network on the digits data: the lecture in one command.")
 @click.option(
     "--strategy",
-    type=click.Choice(list(STRATEGIES)),
+    type=click.Choice(list(DEMO_STRATEGIES)),
     default=DEFAULT_STRATEGY,
     show_default=True,
     help="bohb and hyperband give trials 1 to --max-epochs epochs and promote the best; "

@@ -11,7 +11,7 @@ hyperscout.exceptions.InvalidArgumentError: RandomSearch(max_trials=...): expect
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from hyperscout._validation import (
@@ -32,6 +32,8 @@ from hyperscout.schedulers import Scheduler
 from hyperscout.space import HyperParameters
 
 __all__ = [
+    "KERASTUNER_ONLY",
+    "check_no_other_arguments",
     "check_enqueued",
     "check_enqueued_read",
     "check_same_objective",
@@ -102,6 +104,44 @@ def check_tuner_arguments(
             "trials). Drop executor=; run several processes on one storage to train in "
             "parallel."
         )
+
+
+#: KerasTuner's arguments that have no meaning here, and what to do instead.
+KERASTUNER_ONLY = {
+    "oracle": "a hyperscout tuner pairs a sampler with a scheduler: pass sampler= and "
+    "scheduler=, or use a preset (hs.BayesianOptimization, hs.Hyperband ...)",
+    "distribution_strategy": "a trial trains where its worker runs; to use several devices "
+    "or machines, run several workers on one storage (README: Parallel trials)",
+    "max_model_size": "hyperscout does not count a model's parameters; skip a model too "
+    "large in build_model (raise hs.TrialPruned) or bound the space",
+    "optimizer": "compile the model in build_model(hp) with the optimizer you want",
+    "loss": "compile the model in build_model(hp) with the loss you want",
+    "metrics": "compile the model in build_model(hp) with the metrics you want",
+    "logger": "every trial is kept in the study's storage; read it with hyperscout show or export",
+    "tuner_id": "a worker is named by its host and process; workers share a study through "
+    "one storage and project_name",
+}
+
+
+def check_no_other_arguments(owner: str, unknown: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Refuse keywords the tuner does not take, with a sentence (KerasTuner's) or a near miss.
+
+    >>> check_no_other_arguments("RandomSearch", {"logger": None}, ["objective"])
+    Traceback (most recent call last):
+    ...
+    hyperscout.exceptions.InvalidArgumentError: RandomSearch(logger=...): KerasTuner's \
+argument has no meaning in hyperscout: every trial is kept in the study's storage; read it \
+with hyperscout show or export. Remove it.
+    """
+    for name, value in unknown.items():
+        if name in KERASTUNER_ONLY:
+            raise InvalidArgumentError(
+                f"{owner}({name}=...): KerasTuner's argument has no meaning in hyperscout: "
+                f"{KERASTUNER_ONLY[name]}. Remove it."
+            )
+        close = near_miss(name, known)
+        hint = f"; did you mean {close}=?" if close is not None else ""
+        fail(owner, name, value, f"no such argument{hint} (see help({owner}))")
 
 
 def check_same_objective(project_name: str, objective: Objective, meta: Mapping[str, Any]) -> None:

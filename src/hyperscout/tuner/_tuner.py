@@ -8,6 +8,7 @@ live in :mod:`hyperscout.tuner.presets`.
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 import shutil
 import tempfile
@@ -43,7 +44,7 @@ from hyperscout.trial import (
     TrialState,
 )
 from hyperscout.tuner._asktell import AskTell
-from hyperscout.tuner._checks import check_tuner_arguments
+from hyperscout.tuner._checks import check_no_other_arguments, check_tuner_arguments
 from hyperscout.tuner._leases import (
     Heartbeat,
     check_lease,
@@ -160,8 +161,10 @@ class Tuner(AskTell):
         run_until_stopped: bool = False,
         executor: Executor | None = None,
         trial_lease: float = 120.0,
+        **unsupported: Any,
     ) -> None:
         owner = type(self).__name__
+        check_no_other_arguments(owner, unsupported, inspect.signature(Tuner).parameters)
         check_tuner_arguments(
             owner,
             hypermodel=hypermodel,

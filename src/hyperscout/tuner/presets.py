@@ -8,6 +8,12 @@
 | :class:`SuccessiveHalving` | random (or any) | :class:`SuccessiveHalvingScheduler` |
 | :class:`Hyperband` | random (or any) | :class:`HyperbandScheduler` |
 | :class:`BOHB` | TPE (or the GP) on the best-known budget | Hyperband via :class:`BOHBScheduler` |
+| :class:`ASHA` | random (or any) | :class:`ASHAScheduler` |
+
+The presets take KerasTuner's arguments in KerasTuner's order, so that
+``RandomSearch(build_model, "val_loss", 5)`` reads as it does there, and every other argument
+of :class:`~hyperscout.tuner.Tuner` by name. :mod:`hyperscout.tuner.strategies` names them for
+the command line, the demo and ``SearchCV``.
 
 Each takes every argument of :class:`~hyperscout.tuner.Tuner`.
 """
@@ -19,6 +25,7 @@ from typing import Any
 
 from hyperscout._validation import check_int, fail
 from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.objective import Objective
 from hyperscout.samplers import (
     AutoSampler,
     GPSampler,
@@ -29,14 +36,19 @@ from hyperscout.samplers import (
 )
 from hyperscout.samplers.gp_model import NOISE_FLOOR
 from hyperscout.schedulers import (
+    ASHAScheduler,
     BOHBScheduler,
     HyperbandScheduler,
     SuccessiveHalvingScheduler,
 )
-from hyperscout.space import DEFAULT_GRID_POINTS
+from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters
 from hyperscout.tuner._tuner import Tuner
 
+#: What ``objective=`` takes: a metric's name, an Objective, a list of them, or None.
+ObjectiveArg = Objective | str | list[Objective | str] | None
+
 __all__ = [
+    "ASHA",
     "BOHB",
     "BayesianOptimization",
     "GridSearch",
@@ -55,11 +67,18 @@ class RandomSearch(Tuner):
     def __init__(
         self,
         hypermodel: Callable[..., Any] | None = None,
-        *,
+        objective: ObjectiveArg = None,
         max_trials: int | None = 10,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
+        kwargs.update(_named(locals()))
         super().__init__(hypermodel, max_trials=max_trials, **kwargs)
 
 
@@ -85,12 +104,20 @@ class GridSearch(Tuner):
     def __init__(
         self,
         hypermodel: Callable[..., Any] | None = None,
+        objective: ObjectiveArg = None,
+        max_trials: int | None = None,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
         *,
         float_points: int = DEFAULT_GRID_POINTS,
-        max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("sampler", GridSampler(float_points=float_points))
+        kwargs.update(_named(locals()))
         super().__init__(hypermodel, max_trials=max_trials, **kwargs)
 
 
@@ -128,14 +155,22 @@ class BayesianOptimization(Tuner):
     def __init__(
         self,
         hypermodel: Callable[..., Any] | None = None,
-        *,
+        objective: ObjectiveArg = None,
         max_trials: int | None = 10,
         num_initial_points: int | None = None,
         alpha: float = NOISE_FLOOR,
         beta: float | None = None,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        *,
         sampler: str | Sampler = "auto",
         **kwargs: Any,
     ) -> None:
+        kwargs.update(_named(locals()))
         check_int(
             "BayesianOptimization",
             "num_initial_points",
@@ -191,6 +226,7 @@ class SuccessiveHalving(Tuner):
     def __init__(
         self,
         hypermodel: Callable[..., Any] | None = None,
+        objective: ObjectiveArg = None,
         *,
         min_budget: float,
         max_budget: float,
@@ -201,6 +237,7 @@ class SuccessiveHalving(Tuner):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
+        kwargs["objective"] = objective
         _check_bounded("SuccessiveHalving", "iterations", iterations, max_trials, kwargs)
         scheduler = SuccessiveHalvingScheduler(
             min_budget, max_budget, factor=factor, n_configs=n_configs, iterations=iterations
@@ -234,15 +271,23 @@ class Hyperband(Tuner):
     def __init__(
         self,
         hypermodel: Callable[..., Any] | None = None,
-        *,
-        max_epochs: float,
+        objective: ObjectiveArg = None,
+        max_epochs: float = 100,
         factor: int = 3,
         hyperband_iterations: int | None = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        *,
         min_epochs: float = 1,
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
+        kwargs.update(_named(locals()))
         _check_bounded(
             "Hyperband", "hyperband_iterations", hyperband_iterations, max_trials, kwargs
         )
@@ -287,10 +332,17 @@ class BOHB(Tuner):
     def __init__(
         self,
         hypermodel: Callable[..., Any] | None = None,
-        *,
-        max_epochs: float,
+        objective: ObjectiveArg = None,
+        max_epochs: float = 100,
         factor: int = 3,
         hyperband_iterations: int | None = 1,
+        seed: int | None = None,
+        hyperparameters: HyperParameters | None = None,
+        tune_new_entries: bool = True,
+        allow_new_entries: bool = True,
+        max_retries_per_trial: int = 0,
+        max_consecutive_failed_trials: int = 3,
+        *,
         min_epochs: float = 1,
         sampler: str | Sampler = "auto",
         min_points_in_model: int | None = None,
@@ -299,6 +351,7 @@ class BOHB(Tuner):
         max_trials: int | None = None,
         **kwargs: Any,
     ) -> None:
+        kwargs.update(_named(locals()))
         _check_bounded("BOHB", "hyperband_iterations", hyperband_iterations, max_trials, kwargs)
         if isinstance(sampler, Sampler):
             model = sampler
@@ -324,6 +377,66 @@ class BOHB(Tuner):
         super().__init__(
             hypermodel, max_trials=max_trials, sampler=model, scheduler=scheduler, **kwargs
         )
+
+
+class ASHA(Tuner):
+    """Asynchronous successive halving (Li et al., 2020), with KerasTuner's budget names.
+
+    No brackets to wait for: a trial is promoted (``mode="promotion"``, the default: it runs
+    again on ``factor`` times the budget) or stopped (``mode="stopping"``: it is stopped at
+    a rung where it is not in the best ``1/factor``) as soon as the rung it reached has
+    enough results, so every worker stays busy. It never ends by itself: give ``max_trials``
+    or ``timeout``. Budgets and checkpoints work as in :class:`SuccessiveHalving`.
+
+    Args:
+        max_epochs: the full budget of a trial.
+        factor: the ratio between rungs (default 3).
+        min_epochs: the smallest budget (default 1).
+        mode: ``"promotion"`` or ``"stopping"`` (see :class:`ASHAScheduler`).
+
+    >>> import hyperscout as hs
+    >>> def objective(hp, trial):
+    ...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2 + 1.0 / trial.budget
+    >>> tuner = hs.ASHA(objective, max_epochs=9, max_trials=20, seed=0, storage="memory",
+    ...                 verbose=0)
+    >>> tuner.search()
+    >>> sorted({t.budget for t in tuner.trials})
+    [1, 3, 9]
+    """
+
+    def __init__(
+        self,
+        hypermodel: Callable[..., Any] | None = None,
+        objective: ObjectiveArg = None,
+        max_epochs: float = 100,
+        factor: int = 3,
+        *,
+        min_epochs: float = 1,
+        mode: str = "promotion",
+        max_trials: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("sampler", RandomSampler())
+        kwargs["objective"] = objective
+        scheduler = ASHAScheduler(min_epochs, max_epochs, factor=factor, mode=mode)
+        super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
+
+
+#: The arguments KerasTuner's tuners take in this order, which the presets pass on by name.
+_KERASTUNER_COMMON = (
+    "objective",
+    "seed",
+    "hyperparameters",
+    "tune_new_entries",
+    "allow_new_entries",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+)
+
+
+def _named(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The Tuner arguments among a preset's own (given by position as in KerasTuner)."""
+    return {name: arguments[name] for name in _KERASTUNER_COMMON}
 
 
 def _check_bounded(
