@@ -130,7 +130,6 @@ class SearchLoop(TrialRunner):
         self._check_has_end()
         started = time.monotonic()
         self._search_deadline = None if self.timeout is None else started + self.timeout
-        history = self._history()
         progress = SearchProgress(
             self.objective,
             total=self.max_trials,
@@ -138,52 +137,11 @@ class SearchLoop(TrialRunner):
             per_trial=self.verbose >= 2,
         )
         running: dict[Future[Trial], int] = {}
-        failures_in_row = 0
         with progress:
             best = [t.value for t in self._history().best(1)]
             progress.start(self._counted(), best[0] if best else None)
             try:
-                while True:
-                    stop = self._should_stop(started, history, len(running))
-                    while stop is None and len(running) < self.executor.n_workers:
-                        step = self._next(history)
-                        if isinstance(step, Stop):
-                            stop = step
-                            break
-                        if isinstance(step, Wait):
-                            break
-                        try:
-                            trial = self._start_trial(step)
-                        except ClaimTakenError:  # another worker took that slot: look again
-                            history = self._history()
-                            continue
-                        future = self.executor.submit(self._run_trial, trial, args, kwargs)
-                        running[future] = trial.number
-                        if len(running) < self.executor.n_workers:
-                            history = self._history()
-                        stop = self._should_stop(started, history, len(running))
-                    if not running:
-                        if stop is not None:
-                            break
-                        # The scheduler waits for trials that other workers run (a shared
-                        # storage): look again shortly.
-                        self._wait_for_others(history)
-                        history = self._history()
-                        continue
-                    done, _ = wait(
-                        list(running),
-                        timeout=self._time_to_deadline(running),
-                        return_when=FIRST_COMPLETED,
-                    )
-                    for future in done:
-                        running.pop(future)
-                        finished = future.result()
-                        progress.advance(finished)
-                        failures_in_row = self._count_failure(finished, failures_in_row)
-                    for finished in self._give_up_late(running):
-                        progress.advance(finished)
-                        failures_in_row = self._count_failure(finished, failures_in_row)
-                    history = self._history()
+                self._loop(started, running, progress, args, kwargs)
             except (KeyboardInterrupt, UsageError) as exc:
                 self.executor.cancel()
                 for number in running.values():
@@ -192,6 +150,68 @@ class SearchLoop(TrialRunner):
             finally:
                 self.executor.close()
         self._check_some_trial_succeeded()
+
+    def _loop(
+        self,
+        started: float,
+        running: dict[Future[Trial], int],
+        progress: SearchProgress,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        """Start trials while workers are free, record them as they end, until the end."""
+        history = self._history()
+        failures_in_row = 0
+        while True:
+            history, stop = self._fill(started, history, running, args, kwargs)
+            if not running:
+                if stop is not None:
+                    return
+                # The scheduler waits for trials that other workers run (a shared storage):
+                # look again shortly.
+                self._wait_for_others(history)
+                history = self._history()
+                continue
+            done, _ = wait(
+                list(running), timeout=self._time_to_deadline(running), return_when=FIRST_COMPLETED
+            )
+            for future in done:
+                running.pop(future)  # before its result, which may raise (a usage error)
+                finished = future.result()
+                progress.advance(finished)
+                failures_in_row = self._count_failure(finished, failures_in_row)
+            for finished in self._give_up_late(running):
+                progress.advance(finished)
+                failures_in_row = self._count_failure(finished, failures_in_row)
+            history = self._history()
+
+    def _fill(
+        self,
+        started: float,
+        history: History,
+        running: dict[Future[Trial], int],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> tuple[History, Stop | None]:
+        """Start trials until every worker is busy, the strategy waits, or the search ends."""
+        stop = self._should_stop(started, history, len(running))
+        while stop is None and len(running) < self.executor.n_workers:
+            step = self._next(history)
+            if isinstance(step, Stop):
+                return history, step
+            if isinstance(step, Wait):
+                break
+            try:
+                trial = self._start_trial(step)
+            except ClaimTakenError:  # another worker took that slot: look again
+                history = self._history()
+                continue
+            future = self.executor.submit(self._run_trial, trial, args, kwargs)
+            running[future] = trial.number
+            if len(running) < self.executor.n_workers:
+                history = self._history()
+            stop = self._should_stop(started, history, len(running))
+        return history, stop
 
     def _check_has_end(self) -> None:
         """Refuse a search that would never end by itself (before any trial)."""
