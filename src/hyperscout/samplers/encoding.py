@@ -58,8 +58,8 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import qmc  # type: ignore[import-untyped, unused-ignore]
 
+from hyperscout.samplers._scipy import qmc
 from hyperscout.space import Boolean, Choice, Condition, Fixed, HyperParameters, Parameter
 
 __all__ = ["EncodedParameter", "SpaceEncoding"]
@@ -310,7 +310,7 @@ class SpaceEncoding:
             rng: the seed of the scrambling (a Generator or an int).
         """
         m = max(math.ceil(math.log2(max(n, 1))), 0)
-        engine = qmc.Sobol(max(self.n_params, 1), scramble=True, rng=rng)
+        engine = qmc().Sobol(max(self.n_params, 1), scramble=True, rng=rng)
         points = engine.random_base2(m)[:n, : self.n_params]
         return self.round(points)
 

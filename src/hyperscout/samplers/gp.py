@@ -118,9 +118,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
 
 from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.samplers._scipy import optimize
 from hyperscout.samplers.base import (
     Coverage,
     History,
@@ -802,7 +802,7 @@ class _Model:
 
         x0 = latent[:, params].reshape(-1)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            result = optimize.minimize(
+            result = optimize().minimize(
                 negative,
                 x0,
                 jac=True,

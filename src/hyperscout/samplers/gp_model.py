@@ -14,9 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import optimize
-from scipy.linalg import lapack
-from scipy.special import erfcx, log_ndtr
+
+from hyperscout.samplers._scipy import lapack, optimize, special
 
 __all__ = [
     "NOISE_FLOOR",
@@ -63,9 +62,9 @@ def log_h(z: FloatArray) -> FloatArray:
     z = np.asarray(z, dtype=float)
     far_limit = -1.0 / math.sqrt(_EPS)
     zu = np.maximum(z, -1.0)
-    upper = np.log(np.exp(-0.5 * zu**2 - 0.5 * _LOG_2PI) + zu * np.exp(log_ndtr(zu)))
+    upper = np.log(np.exp(-0.5 * zu**2 - 0.5 * _LOG_2PI) + zu * np.exp(special().log_ndtr(zu)))
     zm = np.clip(z, far_limit, -1.0)
-    log_term = np.log(erfcx(-zm / math.sqrt(2.0)) * -zm) + _HALF_LOG_PI_OVER_2
+    log_term = np.log(special().erfcx(-zm / math.sqrt(2.0)) * -zm) + _HALF_LOG_PI_OVER_2
     middle = -0.5 * zm**2 - 0.5 * _LOG_2PI + _log1mexp(log_term)
     zf = np.minimum(z, far_limit)
     far = -0.5 * zf**2 - 0.5 * _LOG_2PI - 2.0 * np.log(-zf)
@@ -99,7 +98,7 @@ def log_expected_improvement(
 
 def dlog_h(z: FloatArray, log_h: FloatArray) -> FloatArray:
     """Derivative of :func:`log_h`: ``Phi(z) / h(z)``, computed in logs."""
-    result: FloatArray = np.exp(log_ndtr(z) - log_h)
+    result: FloatArray = np.exp(special().log_ndtr(z) - log_h)
     return result
 
 
@@ -192,21 +191,21 @@ def _matern_parts(r2: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 def _cholesky(matrix: FloatArray) -> FloatArray | None:
     """The lower Cholesky factor, with growing jitter when needed; None when it fails."""
-    factor, info = lapack.dpotrf(matrix, lower=1, clean=1)
+    factor, info = lapack().dpotrf(matrix, lower=1, clean=1)
     jitter = 1e-8 * max(float(np.mean(np.diag(matrix))), 1e-12)
     n = matrix.shape[0]
     for _ in range(4):
         if info == 0:
             result: FloatArray = factor
             return result
-        factor, info = lapack.dpotrf(matrix + jitter * np.eye(n), lower=1, clean=1)
+        factor, info = lapack().dpotrf(matrix + jitter * np.eye(n), lower=1, clean=1)
         jitter *= 100.0
     return None
 
 
 def _cho_inverse(factor: FloatArray) -> FloatArray:
     """The inverse of ``L L^T`` from its lower factor (whose upper triangle is zero)."""
-    inv, _ = lapack.dpotri(factor, lower=1)  # the lower triangle; the upper stays zero
+    inv, _ = lapack().dpotri(factor, lower=1)  # the lower triangle; the upper stays zero
     diagonal = np.diag(inv).copy()
     full: FloatArray = inv + inv.T
     full.flat[:: full.shape[0] + 1] = diagonal
@@ -275,7 +274,7 @@ class _Objective:
         if factor is None:
             return 1e25, np.zeros_like(theta)
         y, n = self.y, self.n
-        alpha, _ = lapack.dpotrs(factor, y, lower=1)
+        alpha, _ = lapack().dpotrs(factor, y, lower=1)
         y_alpha = float(y @ alpha)
         nll = 0.5 * y_alpha + float(np.log(np.diag(factor)).sum()) + 0.5 * n * _LOG_2PI
         k_inv = _cho_inverse(factor)
@@ -336,7 +335,7 @@ class GaussianProcess:
         k22 = self._kernel(x_new, x_new / self.length_scales)
         k22.flat[:: x_new.shape[0] + 1] += self.noise + _JITTER
         # [[L11, 0], [L21, L22]] with L21 = K21 L11^-T and L22 L22^T = K22 - L21 L21^T.
-        l21 = lapack.dtrtrs(self.factor, k21.T, lower=1)[0].T
+        l21 = lapack().dtrtrs(self.factor, k21.T, lower=1)[0].T
         l22 = _cholesky(k22 - l21 @ l21.T)
         if l22 is None:  # a pending point on top of an observed one: leave it out
             return self
@@ -419,7 +418,7 @@ def fit_gp(
                 best_value, best_theta = value, theta0
             continue
         with np.errstate(over="ignore", under="ignore"):
-            result = optimize.minimize(
+            result = optimize().minimize(
                 objective,
                 theta0,
                 jac=True,

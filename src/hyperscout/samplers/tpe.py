@@ -99,11 +99,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-# scipy ships no type hints; the second code keeps mypy quiet once stubs are configured.
-from scipy import special
-
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.history import History
+from hyperscout.samplers._scipy import special
 from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.space import HyperParameters, Int, Parameter
@@ -306,8 +304,8 @@ class _Parzen:
 
 def _normal_mass(za: Floats, zb: Floats) -> Floats:
     """P(za <= Z < zb) for a standard normal Z, accurate in both tails."""
-    upper = special.ndtr(-za) - special.ndtr(-zb)
-    lower = special.ndtr(zb) - special.ndtr(za)
+    upper = special().ndtr(-za) - special().ndtr(-zb)
+    lower = special().ndtr(zb) - special().ndtr(za)
     mass: Floats = np.where(za > 0, upper, lower)
     return mass
 
@@ -609,7 +607,7 @@ class TPESampler(Sampler):
         # The mass of each truncated Gaussian on [0, 1] (1 for categorical columns).
         h = np.where(numeric, bandwidth, 1.0)
         centre = np.where(numeric, mu, 0.5)
-        mass = special.ndtr((1.0 - centre) / h) - special.ndtr(-centre / h)
+        mass = special().ndtr((1.0 - centre) / h) - special().ndtr(-centre / h)
         log_norm = np.where(numeric, np.log(mass), 0.0)
         return _Parzen(mu, active, weights, self.prior_weight, bandwidth, log_norm)
 
@@ -646,10 +644,10 @@ class TPESampler(Sampler):
         numeric = layout.numeric
         # Numeric columns: a truncated Gaussian by inversion of its distribution function.
         h = np.where(numeric, bandwidth, 1.0)
-        lo = special.ndtr(-centre / h)
-        hi = special.ndtr((1.0 - centre) / h)
+        lo = special().ndtr(-centre / h)
+        hi = special().ndtr((1.0 - centre) / h)
         p = np.clip(lo + r1 * (hi - lo), _TINY, 1.0 - 1e-16)
-        gaussian = np.clip(centre + h * special.ndtri(p), 0.0, 1.0)
+        gaussian = np.clip(centre + h * special().ndtri(p), 0.0, 1.0)
         # Categorical columns: keep the category with probability 1 - beta, else another one.
         sizes = layout.sizes
         other = np.floor(r2 * (sizes - 1.0))
