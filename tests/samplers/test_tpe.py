@@ -556,8 +556,8 @@ def test_a_custom_gamma_sets_the_size_of_the_good_group() -> None:
         ("consider_magic_clip", "yes", "True or False"),
         ("multivariate", 1, "True or False"),
         ("constant_liar", None, "True or False"),
-        ("min_bandwidth", 0.0, r"a number in \(0, 1\]"),
-        ("min_bandwidth", 2, r"a number in \(0, 1\]"),
+        ("min_bandwidth", 0.0, r"a finite number in \(0, 1\]"),
+        ("min_bandwidth", 2, r"a finite number in \(0, 1\]"),
         ("weights", "newest", "one of"),
     ],
 )
@@ -616,48 +616,55 @@ def test_old_decay_weights_and_no_magic_clip_still_propose_valid_values() -> Non
 def test_the_fitted_density_is_a_distribution(
     define: Callable[[hs.HyperParameters], Any], multivariate: bool, adaptive: bool
 ) -> None:
-    from hyperscout.samplers.tpe import _Layout
+    from hyperscout.samplers.tpe_layout import Layout
+    from hyperscout.samplers.tpe_parzen import fit, log_density
 
     space = hs.HyperParameters()
     define(space)
     param = space.space[0]
-    layout = _Layout.of(space.space)
+    layout = Layout.of(space)
     rng = np.random.default_rng(0)
     observed = np.array([[layout.dims[0].encode(param.sample(rng))] for _ in range(7)])
     sampler = TPESampler(multivariate=multivariate)
-    model = sampler._fit(layout, observed, adaptive=adaptive)
+    model = fit(layout, observed, sampler._options(), adaptive=adaptive)
     if param.cardinality is not None:
         points = np.array([[layout.dims[0].encode(v)] for v in param.grid()])
         weights = np.ones(len(points))
     else:  # a Riemann sum over [0, 1]
         points = (np.arange(20_000)[:, None] + 0.5) / 20_000
         weights = np.full(len(points), 1 / 20_000)
-    density = np.exp(sampler._log_density(layout, model, points, np.ones_like(points, bool)))
+    active = np.ones_like(points, bool)
+    density = np.exp(log_density(layout, model, points, active, multivariate=multivariate))
     assert float(weights @ density) == pytest.approx(1.0, rel=0.01)
 
 
 def test_bad_trials_get_the_gaps_to_their_neighbours_as_bandwidths() -> None:
-    from hyperscout.samplers.tpe import _Layout, _neighbour_gaps
+    from hyperscout.samplers.tpe_layout import Layout
+    from hyperscout.samplers.tpe_parzen import fit, neighbour_gaps
 
     column = np.array([[0.5], [0.1], [0.55], [0.2]])
     # The outermost values take the gap to their inner neighbour, the others the larger gap.
-    assert _neighbour_gaps(column)[:, 0] == pytest.approx([0.3, 0.1, 0.05, 0.3])
-    assert _neighbour_gaps(np.array([[0.2, 0.9]]))[0] == pytest.approx([0.8, 0.9])
+    assert neighbour_gaps(column)[:, 0] == pytest.approx([0.3, 0.1, 0.05, 0.3])
+    assert neighbour_gaps(np.array([[0.2, 0.9]]))[0] == pytest.approx([0.8, 0.9])
     # A value that several trials share (an int, a step) gets 0, for each of them.
     shared = np.array([[0.5], [0.1], [0.5], [0.7], [0.5]])
-    assert _neighbour_gaps(shared)[:, 0] == pytest.approx([0.0, 0.4, 0.0, 0.2, 0.0])
+    assert neighbour_gaps(shared)[:, 0] == pytest.approx([0.0, 0.4, 0.0, 0.2, 0.0])
 
     space = hs.HyperParameters()
     space.Float("x", 0.0, 1.0)
-    layout = _Layout.of(space.space)
+    layout = Layout.of(space)
     x = np.array([[0.1], [0.2], [0.21], [0.22], [0.6], [0.9]])
     sampler = TPESampler()
-    bad = sampler._fit(layout, x, adaptive=True).bandwidth[:, 0]
+    bad = fit(layout, x, sampler._options(), adaptive=True).bandwidth[:, 0]
     # 0.21 sits 0.01 from both neighbours: clipped at min_bandwidth=0.03, which is above the
     # magic clip of six trials, 1 / 7**2.
     assert bad == pytest.approx([0.1, 0.1, 0.03, 0.38, 0.38, 0.3])
     # The good group's one bandwidth, Scott's rule, is clipped at 1 / (n + 1)**2 for n trials.
-    good = sampler._fit(layout, np.array([[0.3], [0.3001]])).bandwidth[:, 0]
+    good = fit(layout, np.array([[0.3], [0.3001]]), sampler._options()).bandwidth[:, 0]
     assert good == pytest.approx([1 / 9, 1 / 9])
-    unclipped = TPESampler(consider_magic_clip=False)._fit(layout, np.array([[0.3], [0.3001]]))
+    unclipped = fit(
+        layout,
+        np.array([[0.3], [0.3001]]),
+        TPESampler(consider_magic_clip=False)._options(),
+    )
     assert unclipped.bandwidth[:, 0] == pytest.approx([0.03, 0.03])

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout.exceptions import InvalidArgumentError
+from hyperscout._validation import check_int
 from hyperscout.history import History
 from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.gp import GPSampler
@@ -50,14 +50,8 @@ class AutoSampler(Sampler):
         max_gp_trials: int = MAX_GP_TRIALS,
         max_gp_parameters: int = MAX_GP_PARAMETERS,
     ) -> None:
-        for name, value in (
-            ("max_gp_trials", max_gp_trials),
-            ("max_gp_parameters", max_gp_parameters),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidArgumentError(
-                    f"AutoSampler({name}=...): expected an int >= 0, got {value!r}."
-                )
+        check_int("AutoSampler", "max_gp_trials", max_gp_trials, minimum=0)
+        check_int("AutoSampler", "max_gp_parameters", max_gp_parameters, minimum=0)
         self.gp = gp or GPSampler()
         self.tpe = tpe or TPESampler()
         self.max_gp_trials = max_gp_trials

@@ -25,6 +25,7 @@ __all__ = [
     "enumerate_grid",
     "grid_size",
     "infer_conditions",
+    "plain",
     "sample_active",
 ]
 
@@ -208,3 +209,16 @@ def grid_size(space: HyperParameters, n_points: int = DEFAULT_GRID_POINTS) -> in
 def key_of(values: Mapping[str, Any]) -> str:
     """Shorthand for :func:`hyperscout.trial.config_key`."""
     return config_key(values)
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python object it holds; anything else as it is.
+
+    The model-based samplers take NumPy numbers and flags for their settings
+    (``TPESampler(n_startup_trials=np.int64(5))``), and the checks of ``_validation`` take
+    Python ones.
+
+    >>> plain(np.int64(5)), plain(np.bool_(True)), plain("a")
+    (5, True, 'a')
+    """
+    return value.item() if isinstance(value, np.generic) else value

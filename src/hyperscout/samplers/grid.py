@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout.exceptions import InvalidArgumentError
+from hyperscout._validation import check_int
 from hyperscout.history import History
 from hyperscout.samplers.base import Sampler, enumerate_grid
 from hyperscout.space import DEFAULT_GRID_POINTS, HyperParameters, Parameter
@@ -45,10 +45,7 @@ class GridSampler(Sampler):
     """
 
     def __init__(self, *, float_points: int = DEFAULT_GRID_POINTS) -> None:
-        if isinstance(float_points, bool) or not isinstance(float_points, int) or float_points < 2:
-            raise InvalidArgumentError(
-                f"GridSampler(float_points=...): expected an int >= 2, got {float_points!r}."
-            )
+        check_int("GridSampler", "float_points", float_points, minimum=2)
         self.float_points = float_points
         # A cursor into the enumeration of one space for one study. What the study ran only
         # grows, so a combination skipped once stays covered and the cursor never goes

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout.exceptions import InvalidArgumentError
+from hyperscout._validation import check_int
 from hyperscout.history import History
 from hyperscout.samplers.base import Sampler, enumerate_grid, grid_size, sample_active
 from hyperscout.space import HyperParameters
@@ -36,10 +36,7 @@ class RandomSampler(Sampler):
     """
 
     def __init__(self, *, max_redraws: int = 50) -> None:
-        if isinstance(max_redraws, bool) or not isinstance(max_redraws, int) or max_redraws < 1:
-            raise InvalidArgumentError(
-                f"RandomSampler(max_redraws=...): expected an int >= 1, got {max_redraws!r}."
-            )
+        check_int("RandomSampler", "max_redraws", max_redraws, minimum=1)
         self.max_redraws = max_redraws
 
     def sample(
