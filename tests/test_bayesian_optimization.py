@@ -31,8 +31,8 @@ def branin(hp: hs.HyperParameters) -> float:
             "Sampler, got 'xyz'",
         ),
         ({"sampler": 3}, "got 3"),
-        ({"alpha": 0.0}, "BayesianOptimization(alpha=...): expected a number > 0"),
-        ({"beta": -1.0}, "BayesianOptimization(beta=...): expected a number > 0"),
+        ({"alpha": 0.0}, "BayesianOptimization(alpha=...): expected a finite number in (0, 1]"),
+        ({"beta": -1.0}, "BayesianOptimization(beta=...): expected a finite number > 0"),
     ],
 )
 def test_invalid_arguments_are_clear(kwargs: dict[str, Any], message: str) -> None:

@@ -16,11 +16,11 @@ from hyperscout.samplers.base import History, enumerate_grid
 from hyperscout.samplers.encoding import SpaceEncoding
 from hyperscout.samplers.gp import (
     GPSampler,
-    _level_shifts,
     _observations,
     log_expected_improvement,
     warp_losses,
 )
+from hyperscout.samplers.gp_budgets import level_shifts
 from hyperscout.trial import Trial, TrialState, config_key
 
 LOSS = Objective("loss", "min")
@@ -560,7 +560,8 @@ def test_across_budgets_rejects_a_level_outside_zero_and_one(level: float) -> No
     history, levels = budget_history(0.2, 0.8, [2])
     levels[0] = level
     with pytest.raises(
-        hs.InvalidArgumentError, match=r"levels=\.\.\.\): trial 0: expected a level"
+        hs.InvalidArgumentError,
+        match=r"levels=\.\.\.\): expected a level between 0 and 1 for trial 0, got",
     ):
         GPSampler().sample_across_budgets(space_x(), history, np.random.default_rng(0), levels)
 
@@ -573,11 +574,11 @@ def test_level_shifts_follow_the_configurations_trained_further() -> None:
     trials = [complete(i, {"x": name}, loss) for i, (name, _, loss) in enumerate(rows)]
     levels = {i: level for i, (_, level, _) in enumerate(rows)}
     losses = np.array([loss for _, _, loss in rows])
-    shifts = _level_shifts(trials, losses, levels)
+    shifts = level_shifts(trials, losses, levels)
     # Level 0.5 -> 1: -0.1; 0.25 -> 0.5: nothing shared, 0; 0 -> 0.25: nothing shared, 0.
     assert shifts == pytest.approx([-0.1, -0.1, 0.0, -0.1, -0.1, -0.1, -0.1])
     two = [0, 1, 2, 3, 4, 5]
-    shifts = _level_shifts([trials[i] for i in two], losses[two], levels)
+    shifts = level_shifts([trials[i] for i in two], losses[two], levels)
     assert shifts == pytest.approx([-0.55, -0.1, 0.0, -0.55, -0.1, -0.55])
 
 

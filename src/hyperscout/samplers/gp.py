@@ -112,35 +112,25 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.samplers._scipy import optimize
-from hyperscout.samplers.base import (
-    Coverage,
-    History,
-    Sampler,
-    enumerate_grid,
-    grid_size,
-    infer_conditions,
-    sample_active,
-)
-from hyperscout.samplers.encoding import INACTIVE_VALUE, EncodedParameter, SpaceEncoding
+from hyperscout._validation import check_bool, check_int, check_number
+from hyperscout.samplers.base import History, Sampler, infer_conditions, plain
+from hyperscout.samplers.encoding import SpaceEncoding
+from hyperscout.samplers.gp_acquisition import Acquisition, candidates, distinct_rows
+from hyperscout.samplers.gp_budgets import AtFullBudget, check_levels, level_shifts
 from hyperscout.samplers.gp_model import (
     NOISE_FLOOR,
-    GaussianProcess,
     Priors,
-    dlog_h,
     fit_gp,
     log_expected_improvement,
-    log_h,
     warp_losses,
 )
+from hyperscout.samplers.gp_space import CachedSpace
 from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial, TrialState
 
@@ -148,8 +138,7 @@ __all__ = ["GPSampler", "log_expected_improvement"]
 
 FloatArray = npt.NDArray[np.float64]
 
-_ACQ_MAXITER = 30
-_ACQ_FTOL = 1e-5
+_OWNER = "GPSampler"
 
 # Restarts of the hyperparameter fit, and when a full fit (rather than a warm refinement) runs.
 # A full fit (several starts) below _FULL_FIT_BELOW completed trials and then every
@@ -167,15 +156,6 @@ _REFINE_MAXITER = 25
 
 # Exhaustive scoring of finite spaces up to this many configurations (or n_candidates).
 _ENUMERABLE = 4096
-# Discrete parameters with at most this many values try all of them in the local search.
-_ALL_VALUES_UP_TO = 64
-_LOCAL_SEARCH_SWEEPS = 3
-_LISTABLE = 200_000
-_MAX_REDRAWS = 50
-
-
-# -- log expected improvement --------------------------------------------------------------
-# -- the sampler -------------------------------------------------------------------------------
 _THREADPOOLS: Any = None
 
 
@@ -198,126 +178,6 @@ def _single_threaded_blas() -> contextlib.AbstractContextManager[Any]:
         return contextlib.nullcontext()
     limiter: contextlib.AbstractContextManager[Any] = _THREADPOOLS.limit(limits=1, user_api="blas")
     return limiter
-
-
-def _check_positive(name: str, value: Any, *, upper: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float, np.number))
-        or not 0 < float(value) <= upper
-    ):
-        expected = "a number > 0" + (f" and <= {upper}" if math.isfinite(upper) else "")
-        raise InvalidArgumentError(f"GPSampler({name}=...): expected {expected}, got {value!r}.")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidArgumentError(
-            f"GPSampler({name}=...): expected an int >= {minimum}, got {value!r}."
-        )
-
-
-class _Space:
-    """What the sampler caches about one search space."""
-
-    def __init__(self, space: HyperParameters, n_enumerable: int) -> None:
-        self.encoding = SpaceEncoding(space)
-        specs = self.encoding.parameters
-        self.finite = all(s.kind != "continuous" for s in specs)
-        self.size: int | None = None
-        self.grid_units: FloatArray | None = None
-        self.grid_values: list[dict[str, Any]] = []
-        if self.finite:
-            self.size = _finite_size(space)
-            if self.size <= n_enumerable:
-                self.grid_values = list(enumerate_grid(space))
-                self.grid_units = self.encoding.encode(self.grid_values)
-        parents = {c.parent for s in specs for c in s.param.conditions}
-        # Relaxed in L-BFGS-B: continuous parameters and discrete ones with many values,
-        # unless a condition depends on them (their value would switch other parameters).
-        self.relaxed = [
-            s
-            for s in specs
-            if s.name not in parents
-            and (
-                s.kind == "continuous"
-                or (s.kind == "discrete" and (s.n_values or 0) > _ALL_VALUES_UP_TO)
-            )
-        ]
-        self.searched = [s for s in specs if s.kind in ("discrete", "categorical")]
-        # Units of trials by number, with the values they were computed from (a trial's
-        # values never change; the check guards against a sampler shared by two studies).
-        self._units: dict[int, tuple[Mapping[str, Any], FloatArray]] = {}
-        self._variants: dict[frozenset[str], SpaceEncoding] = {}
-        # Which grid configurations a study's trials already ran, brought up to date from
-        # the coverage's list of additions (it only grows).
-        self._covered: npt.NDArray[np.bool_] | None = None
-        self._covered_by: tuple[Coverage, int] | None = None
-
-    def uncovered(self, coverage: Coverage) -> list[int]:
-        """Indices of the grid configurations no trial has run yet (see :class:`Coverage`)."""
-        if self._covered is None or self._covered_by is None or coverage is not self._covered_by[0]:
-            self._covered = np.zeros(len(self.grid_values), dtype=bool)
-            self._covered_by = (coverage, 0)
-        covered, start = self._covered, self._covered_by[1]
-        for values in coverage.added[start:]:
-            covered |= self._matches(values)
-        self._covered_by = (coverage, len(coverage.added))
-        now = covered.copy()
-        for values in coverage.running:
-            now |= self._matches(values)
-        return [int(i) for i in np.nonzero(~now)[0]]
-
-    def _matches(self, values: Mapping[str, Any]) -> npt.NDArray[np.bool_]:
-        """Which grid configurations hold every value of ``values``."""
-        assert self.grid_units is not None
-        match = np.ones(len(self.grid_values), dtype=bool)
-        for name, value in values.items():
-            spec = self.encoding.parameter(name)
-            if spec is None or not spec.param.contains(value):
-                match[:] = False  # a parameter (or value) no grid configuration has
-                break
-            with np.errstate(invalid="ignore"):
-                match &= np.abs(self.grid_units[:, spec.index] - spec.param.encode(value)) < 1e-9
-        return match
-
-    def feature_encoding(self, units: FloatArray) -> SpaceEncoding:
-        """The encoding for the model's features, given the units of the trials.
-
-        An unconditional parameter that some trials lack (they ran before it joined a space
-        that grows) gets an activity indicator too, rather than a made-up value.
-        """
-        missing = frozenset(
-            s.name
-            for s in self.encoding.parameters
-            if not s.param.conditions and s.kind != "constant" and np.isnan(units[:, s.index]).any()
-        )
-        if not missing:
-            return self.encoding
-        if missing not in self._variants:
-            self._variants[missing] = SpaceEncoding(self.encoding.space, indicate=missing)
-        return self._variants[missing]
-
-    def units_of(self, trials: Sequence[Trial]) -> FloatArray:
-        rows = []
-        for trial in trials:
-            entry = self._units.get(trial.number)
-            if entry is None or (entry[0] is not trial.values and entry[0] != trial.values):
-                entry = (trial.values, self.encoding.encode_one(trial.values))
-                self._units[trial.number] = entry
-            rows.append(entry[1])
-        if not rows:
-            return np.empty((0, self.encoding.n_params))
-        return np.vstack(rows)
-
-
-def _finite_size(space: HyperParameters) -> int:
-    if all(not p.conditions for p in space.space):
-        total = 1
-        for p in space.space:
-            total *= p.cardinality or 1
-        return total
-    return grid_size(space)
 
 
 class GPSampler(Sampler):
@@ -365,25 +225,13 @@ class GPSampler(Sampler):
         noise_floor: float = NOISE_FLOOR,
         beta: float | None = None,
     ) -> None:
-        _check_int("n_startup_trials", n_startup_trials, 1)
-        _check_int("n_candidates", n_candidates, 1)
-        _check_int("n_restarts", n_restarts, 0)
-        if (
-            isinstance(xi, bool)
-            or not isinstance(xi, (int, float, np.number))
-            or not math.isfinite(float(xi))
-            or xi < 0
-        ):
-            raise InvalidArgumentError(
-                f"GPSampler(xi=...): expected a finite number >= 0, got {xi!r}."
-            )
-        _check_positive("noise_floor", noise_floor, upper=1.0)
-        if beta is not None:
-            _check_positive("beta", beta, upper=math.inf)
-        if not isinstance(deterministic, (bool, np.bool_)):
-            raise InvalidArgumentError(
-                f"GPSampler(deterministic=...): expected True or False, got {deterministic!r}."
-            )
+        check_int(_OWNER, "n_startup_trials", plain(n_startup_trials), minimum=1)
+        check_int(_OWNER, "n_candidates", plain(n_candidates), minimum=1)
+        check_int(_OWNER, "n_restarts", plain(n_restarts), minimum=0)
+        check_number(_OWNER, "xi", plain(xi), minimum=0)
+        check_bool(_OWNER, "deterministic", plain(deterministic))
+        check_number(_OWNER, "noise_floor", plain(noise_floor), minimum=0, maximum=1, above=True)
+        check_number(_OWNER, "beta", plain(beta), minimum=0, above=True, allow_none=True)
         self.n_startup_trials = int(n_startup_trials)
         self.n_candidates = int(n_candidates)
         self.n_restarts = int(n_restarts)
@@ -393,7 +241,7 @@ class GPSampler(Sampler):
         self.beta = None if beta is None else float(beta)
         # Caches: the space's encoding and the last fitted hyperparameters (a warm start).
         self._space_key: str | None = None
-        self._space: _Space | None = None
+        self._space: CachedSpace | None = None
         self._theta: FloatArray | None = None
 
     def settings(self) -> dict[str, Any]:
@@ -426,7 +274,7 @@ class GPSampler(Sampler):
             return None
         observed, losses = _observations(history)
         if len(observed) < self.n_startup_trials:
-            return self._initial(cached, history, rng)
+            return cached.initial(history, rng)
         with _single_threaded_blas():
             return self._optimise(cached, history, observed, rng, losses=losses)
 
@@ -454,76 +302,31 @@ class GPSampler(Sampler):
         """
         if not space.space:
             return None if history.covers({}) else {}
-        for number, level in levels.items():
-            if not 0.0 <= level <= 1.0:
-                raise InvalidArgumentError(
-                    f"GPSampler.sample_across_budgets(levels=...): trial {number}: expected a "
-                    f"level between 0 and 1, got {level!r}."
-                )
+        check_levels(levels)
         cached = self._cached_space(infer_conditions(space, history))
         if cached.grid_units is not None and not cached.uncovered(history.coverage):
             return None
         completed = [t for t in history.completed if t.number in levels]
         if len(completed) < self.n_startup_trials:
-            return self._initial(cached, history, rng)
+            return cached.initial(history, rng)
         with _single_threaded_blas():
             return self._optimise(cached, history, completed, rng, levels)
 
-    def _cached_space(self, space: HyperParameters) -> _Space:
+    def _cached_space(self, space: HyperParameters) -> CachedSpace:
         key = json.dumps(space.to_dict(), sort_keys=True, default=repr)
         if self._space is None or key != self._space_key:
-            self._space = _Space(space, min(self.n_candidates, _ENUMERABLE))
+            self._space = CachedSpace(space, min(self.n_candidates, _ENUMERABLE))
             self._space_key = key
         return self._space
 
-    def _initial(
-        self, cached: _Space, history: History, rng: np.random.Generator
-    ) -> dict[str, Any] | None:
-        """The next unseen point of the study's scrambled Sobol sequence."""
-        enc, seen = cached.encoding, history.coverage
-        if len(history) == 0:
-            points = enc.sobol(1, rng)
-            start = 0
-        else:
-            first = min(history, key=lambda t: t.number)
-            seed = zlib.crc32(first.key.encode())
-            start = len(history)
-            points = enc.sobol(start + 64, seed)
-        for row in points[start:]:
-            values = enc.decode(enc.mask_inactive(row)[0])
-            if not seen.covers(values):
-                return values
-        return self._random_unseen(cached, history, rng)
-
-    def _random_unseen(
-        self, cached: _Space, history: History, rng: np.random.Generator
-    ) -> dict[str, Any] | None:
-        """A random configuration not in the history; None when a finite space is exhausted."""
-        seen = history.coverage
-        space = cached.encoding.space
-        if cached.grid_units is not None:
-            unseen = cached.uncovered(seen)
-            if not unseen:
-                return None
-            return dict(cached.grid_values[unseen[int(rng.integers(len(unseen)))]])
-        values: dict[str, Any] = {}
-        for _ in range(_MAX_REDRAWS):
-            values = sample_active(space, rng)
-            if not seen.covers(values):
-                return values
-        if not cached.finite or (cached.size or 0) > _LISTABLE:
-            return values  # a repeat is all there is left to give, or vanishingly unlikely
-        left = [v for v in enumerate_grid(space) if not seen.covers(v)]
-        return left[int(rng.integers(len(left)))] if left else None
-
     def _model(
         self,
-        cached: _Space,
+        cached: CachedSpace,
         history: History,
         completed: list[Trial],
         levels: Mapping[int, float] | None = None,
         losses: FloatArray | None = None,
-    ) -> _Model:
+    ) -> Acquisition:
         if losses is None:
             losses = np.array([history.loss(t) for t in completed], dtype=float)
         finite = np.isfinite(losses)
@@ -531,18 +334,18 @@ class GPSampler(Sampler):
             worst = float(losses[finite].max()) if finite.any() else 0.0
             losses = np.where(finite, losses, worst)
         if levels is not None:
-            losses = losses + _level_shifts(completed, losses, levels)
+            losses = losses + level_shifts(completed, losses, levels)
         y = warp_losses(losses)
         pending = [t for t in history if t.state is TrialState.RUNNING]
         if levels is not None:
             pending = [t for t in pending if t.number in levels]
         units, units_pending = cached.units_of(completed), cached.units_of(pending)
         features = cached.feature_encoding(np.vstack([units, units_pending]))
-        model_features: SpaceEncoding | _AtFullBudget = features
+        model_features: SpaceEncoding | AtFullBudget = features
         x = features.features(units)
         x_pending = features.features(units_pending)
         if levels is not None:
-            model_features = _AtFullBudget(features)
+            model_features = AtFullBudget(features)
             x = np.hstack([x, np.array([[levels[t.number]] for t in completed])])
             x_pending = np.hstack(
                 [x_pending, np.array([[levels[t.number]] for t in pending]).reshape(-1, 1)]
@@ -551,27 +354,7 @@ class GPSampler(Sampler):
         prior = Priors(model_features.n_features, fit_noise=not self.deterministic)
         if self._theta is not None and self._theta.size != prior.means.size:
             self._theta = None  # the features changed: the cached fit does not apply
-        if self._theta is None or n < _FULL_FIT_BELOW or n % _FULL_FIT_EVERY == 0:
-            # Starts: the cached fit, the prior's mode, and draws from the prior by a
-            # generator seeded by the data size (not the proposal's rng, so that a fit does
-            # not depend on how many random numbers were drawn before it).
-            fit_rng = np.random.default_rng([n, model_features.n_features])
-            starts = [] if self._theta is None else [self._theta]
-            starts.append(prior.mode())
-            if not self.deterministic:
-                # The likelihood has a noisy, smooth mode and an exact, wiggly one; the prior's
-                # low noise starts near the second. A start at a tenth of the variance in
-                # noise lets the data choose.
-                noisy = prior.mode()
-                noisy[-1] = math.log(0.1)
-                starts.append(noisy)
-            while len(starts) < _FIT_RESTARTS:
-                starts.append(prior.draw(fit_rng))
-            maxiter = _FULL_FIT_MAXITER
-        else:
-            starts = [self._theta]
-            refine = n < _REFINE_BELOW or n % _REFINE_EVERY == 0
-            maxiter = _REFINE_MAXITER if refine else 0
+        starts, maxiter = self._fit_schedule(prior, n, model_features.n_features)
         gp, theta = fit_gp(
             x,
             y,
@@ -591,11 +374,42 @@ class GPSampler(Sampler):
         if pending:
             # Constant liar: the mean warped loss (0 after standardisation).
             gp = gp.with_points(x_pending, np.zeros(len(pending)))
-        return _Model(gp, best, self.xi, cached, model_features, ranking, units, beta=self.beta)
+        return Acquisition(
+            gp, best, self.xi, cached, model_features, ranking, units, beta=self.beta
+        )
+
+    def _fit_schedule(self, prior: Priors, n: int, n_features: int) -> tuple[list[FloatArray], int]:
+        """The starts of the hyperparameter fit, and its iterations (0: reuse the cached fit).
+
+        A full fit below _FULL_FIT_BELOW completed trials and every _FULL_FIT_EVERY, else a
+        refinement of the cached fit (see the constants).
+        """
+        if self._theta is None or n < _FULL_FIT_BELOW or n % _FULL_FIT_EVERY == 0:
+            # Starts: the cached fit, the prior's mode, and draws from the prior by a
+            # generator seeded by the data size (not the proposal's rng, so that a fit does
+            # not depend on how many random numbers were drawn before it).
+            fit_rng = np.random.default_rng([n, n_features])
+            starts = [] if self._theta is None else [self._theta]
+            starts.append(prior.mode())
+            if not self.deterministic:
+                # The likelihood has a noisy, smooth mode and an exact, wiggly one; the prior's
+                # low noise starts near the second. A start at a tenth of the variance in
+                # noise lets the data choose.
+                noisy = prior.mode()
+                noisy[-1] = math.log(0.1)
+                starts.append(noisy)
+            while len(starts) < _FIT_RESTARTS:
+                starts.append(prior.draw(fit_rng))
+            maxiter = _FULL_FIT_MAXITER
+        else:
+            starts = [self._theta]
+            refine = n < _REFINE_BELOW or n % _REFINE_EVERY == 0
+            maxiter = _REFINE_MAXITER if refine else 0
+        return starts, maxiter
 
     def _optimise(
         self,
-        cached: _Space,
+        cached: CachedSpace,
         history: History,
         completed: list[Trial],
         rng: np.random.Generator,
@@ -610,10 +424,10 @@ class GPSampler(Sampler):
             scores = model.score(cached.grid_units[unseen])
             return dict(cached.grid_values[unseen[int(np.argmax(scores))]])
 
-        latent = self._candidates(model, rng)
+        latent = candidates(model, rng, self.n_candidates)
         scores = model.score(enc.mask_inactive(latent))
         order = np.argsort(-scores, kind="stable")
-        starts = _distinct_rows(latent[order], self.n_restarts)
+        starts = distinct_rows(latent[order], self.n_restarts)
         if starts.shape[0]:
             improved, improved_scores = model.maximise(starts)
             latent = np.vstack([improved, latent])
@@ -623,29 +437,7 @@ class GPSampler(Sampler):
             values = enc.decode(enc.mask_inactive(latent[i])[0])
             if not seen.covers(values):
                 return values
-        return self._random_unseen(cached, history, rng)
-
-    def _candidates(self, model: _Model, rng: np.random.Generator) -> FloatArray:
-        """Sobol candidates, and perturbations of the best trials (latent units, rounded)."""
-        enc = model.cached.encoding
-        n_local = self.n_candidates // 4 if model.y.size else 0
-        sobol = enc.sobol(self.n_candidates - n_local, rng)
-        if n_local == 0:
-            return sobol
-        top = np.argsort(model.y, kind="stable")[: min(5, model.y.size)]
-        units = model.units[top]
-        base = units[rng.integers(len(top), size=n_local)]
-        # Inactive parameters get a random latent value (they may switch on).
-        base = np.where(np.isnan(base), rng.random(base.shape), base)
-        scale = np.exp(rng.uniform(math.log(0.005), math.log(0.2), size=(n_local, 1)))
-        moved = base + scale * rng.standard_normal(base.shape)
-        # Categories have no order: they are not nudged, only redrawn now and then (as
-        # every parameter is).
-        redraw = rng.random(base.shape) < 1.0 / max(enc.n_params, 2)
-        kinds = np.array([s.kind in ("categorical", "constant") for s in enc.parameters])
-        moved = np.where(kinds[None, :], base, moved)
-        moved = np.where(redraw, rng.random(base.shape), moved)
-        return np.vstack([sobol, enc.round(moved)])
+        return cached.random_unseen(history, rng)
 
 
 def _observations(history: History) -> tuple[list[Trial], FloatArray]:
@@ -675,183 +467,3 @@ def _observations(history: History) -> tuple[list[Trial], FloatArray]:
         imputed = np.where(np.isfinite(losses), np.clip(losses, median, worst), worst)
         losses = np.where(pruned, imputed, losses)
     return trials, losses
-
-
-def _level_shifts(
-    trials: Sequence[Trial], losses: FloatArray, levels: Mapping[int, float]
-) -> FloatArray:
-    """What to add to each loss to bring its budget level to the highest level's scale.
-
-    Losses fall as training goes on, by much more than they differ between configurations;
-    the GP's zero mean would have to explain that trend through the level's length scale.
-    The shift between two consecutive levels is the median change of the configurations
-    seen at both (a promotion is the same configuration trained further), so it measures
-    the learning curve and not the selection of the better configurations; 0 where none is
-    shared.
-    """
-    by_level: dict[float, dict[str, float]] = {}
-    for trial, loss in zip(trials, losses, strict=True):
-        by_level.setdefault(levels[trial.number], {})[trial.key] = float(loss)
-    ordered = sorted(by_level)
-    shift = {ordered[-1]: 0.0} if ordered else {}
-    total = 0.0
-    for low, high in zip(ordered[-2::-1], ordered[:0:-1], strict=True):
-        shared = by_level[low].keys() & by_level[high].keys()
-        if shared:
-            total += float(np.median([by_level[high][k] - by_level[low][k] for k in shared]))
-        shift[low] = total
-    return np.array([shift[levels[t.number]] for t in trials], dtype=float)
-
-
-def _distinct_rows(rows: FloatArray, n: int) -> FloatArray:
-    kept: list[FloatArray] = []
-    for row in rows:
-        if len(kept) >= n:
-            break
-        if not any(np.allclose(row, other, atol=1e-9) for other in kept):
-            kept.append(row)
-    return np.array(kept) if kept else np.empty((0, rows.shape[1]))
-
-
-class _AtFullBudget:
-    """The model's features of configurations at the full budget: the encoding's, then a
-    budget level of 1 (the last column, so the encoding's columns keep their indices)."""
-
-    def __init__(self, encoding: SpaceEncoding) -> None:
-        self.encoding = encoding
-        self.n_features = encoding.n_features + 1
-
-    def features(self, units: FloatArray) -> FloatArray:
-        out = self.encoding.features(units)
-        return np.hstack([out, np.ones((out.shape[0], 1))])
-
-
-class _Model:
-    """The fitted GP with the acquisition and its maximisation over latent units."""
-
-    def __init__(
-        self,
-        gp: GaussianProcess,
-        best: float,
-        xi: float,
-        cached: _Space,
-        features: SpaceEncoding | _AtFullBudget,
-        y: FloatArray,
-        units: FloatArray,
-        *,
-        beta: float | None = None,
-    ) -> None:
-        self.gp, self.best, self.xi, self.cached = gp, best, xi, cached
-        self.beta = beta
-        self.features, self.y, self.units = features, y, units
-
-    def score(self, units: FloatArray) -> FloatArray:
-        """Log expected improvement at rows of units."""
-        if units.shape[0] == 0:
-            return np.empty(0)
-        mean, var, _, _ = self.gp.predict(self.features.features(units))
-        if self.beta is not None:  # the lower confidence bound of the loss, negated
-            bound: FloatArray = self.beta * np.sqrt(var) - mean
-            return bound
-        return log_expected_improvement(mean, np.sqrt(var), self.best, xi=self.xi)
-
-    def maximise(self, latent: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Improve each row: L-BFGS-B on the relaxed parameters, local search on the others."""
-        latent = latent.copy()
-        scores = self.score(self.cached.encoding.mask_inactive(latent))
-        for _ in range(2):
-            latent, scores = self._gradient_ascent(latent, scores)
-            latent, scores, changed = self._local_search(latent, scores)
-            if not changed:
-                break
-        return latent, scores
-
-    def _gradient_ascent(
-        self, latent: FloatArray, scores: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        relaxed = self.cached.relaxed
-        if not relaxed:
-            return latent, scores
-        enc = self.cached.encoding
-        units = enc.mask_inactive(latent)
-        base = self.features.features(units)
-        params = np.array([s.index for s in relaxed])
-        columns = np.array([s.columns.start for s in relaxed], dtype=np.int64)
-        active = ~np.isnan(units[:, params])
-        n_starts, n_vars = active.shape
-
-        def negative(flat: FloatArray) -> tuple[float, FloatArray]:
-            x = flat.reshape(n_starts, n_vars)
-            feats = base.copy()
-            feats[:, columns] = np.where(active, x, INACTIVE_VALUE)
-            mean, var, d_mean, d_var = self.gp.predict(feats, columns)
-            assert d_mean is not None and d_var is not None
-            std = np.sqrt(var)
-            d_std = d_var / (2.0 * std[:, None])
-            if self.beta is not None:
-                bound = self.beta * std - mean
-                d_bound = np.where(active, self.beta * d_std - d_mean, 0.0)
-                return -float(bound.sum()), -d_bound.reshape(-1)
-            z = (self.best - self.xi - mean) / std
-            log_hz = log_h(z)
-            value = np.log(std) + log_hz
-            d_z = (-d_mean - z[:, None] * d_std) / std[:, None]
-            grad = d_std / std[:, None] + dlog_h(z, log_hz)[:, None] * d_z
-            grad = np.where(active, grad, 0.0)
-            return -float(value.sum()), -grad.reshape(-1)
-
-        x0 = latent[:, params].reshape(-1)
-        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            result = optimize().minimize(
-                negative,
-                x0,
-                jac=True,
-                method="L-BFGS-B",
-                bounds=[(0.0, 1.0)] * x0.size,
-                options={"maxiter": _ACQ_MAXITER, "ftol": _ACQ_FTOL},
-            )
-        moved = latent.copy()
-        moved[:, params] = np.asarray(result.x).reshape(n_starts, n_vars)
-        moved = enc.round(moved)
-        moved_scores = self.score(enc.mask_inactive(moved))
-        better = moved_scores > scores
-        return np.where(better[:, None], moved, latent), np.where(better, moved_scores, scores)
-
-    def _local_search(
-        self, latent: FloatArray, scores: FloatArray
-    ) -> tuple[FloatArray, FloatArray, bool]:
-        """Coordinate search over the values of categorical and discrete parameters."""
-        enc = self.cached.encoding
-        changed = False
-        for _ in range(_LOCAL_SEARCH_SWEEPS):
-            improved = False
-            for spec in self.cached.searched:
-                options = _options(spec, latent[:, spec.index])
-                n_starts, n_options = options.shape
-                trial = np.repeat(latent, n_options, axis=0)
-                trial[:, spec.index] = options.reshape(-1)
-                trial_scores = self.score(enc.mask_inactive(trial)).reshape(n_starts, n_options)
-                pick = np.argmax(trial_scores, axis=1)
-                best_scores = trial_scores[np.arange(n_starts), pick]
-                better = best_scores > scores + 1e-12
-                if better.any():
-                    improved = changed = True
-                    latent = latent.copy()
-                    rows = np.nonzero(better)[0]
-                    latent[rows, spec.index] = options[rows, pick[rows]]
-                    scores = np.where(better, best_scores, scores)
-            if not improved:
-                break
-        return latent, scores, changed
-
-
-def _options(spec: EncodedParameter, current: FloatArray) -> FloatArray:
-    """Units to try for one parameter in the local search, one row per start."""
-    n = spec.n_values or 1
-    if spec.units is not None and n <= _ALL_VALUES_UP_TO:
-        return np.tile(spec.units, (current.size, 1))
-    # Many values: neighbours at 1, 2, 4, ... steps on either side.
-    steps = 2.0 ** np.arange(int(math.log2(n)) + 1) / n
-    offsets = np.concatenate([-steps, [0.0], steps])
-    result: FloatArray = spec.round(current[:, None] + offsets[None, :])
-    return result
