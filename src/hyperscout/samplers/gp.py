@@ -96,6 +96,15 @@ The initial design
     so that every call of one study continues the same sequence; points already tried are
     skipped.
 
+Where the code lives
+    This module: the sampler, which trials the model learns from, the fit schedule.
+    :mod:`~hyperscout.samplers.gp_model`: the Gaussian process, its fit, log expected
+    improvement. :mod:`~hyperscout.samplers.gp_acquisition`: the acquisition's candidates and
+    maximisation. :mod:`~hyperscout.samplers.gp_space`: what is cached about a space (its
+    encoding, the grid of a small finite space, the initial design).
+    :mod:`~hyperscout.samplers.gp_budgets`: the budget levels of
+    :meth:`GPSampler.sample_across_budgets`.
+
 >>> import hyperscout as hs
 >>> def objective(hp):
 ...     return (hp.Float("x", -2.0, 2.0) - 1.0) ** 2 + 0.1 * hp.Int("n", 0, 5)

@@ -72,6 +72,12 @@ trial did not read are absent from it, and treated as inactive there.
 The encoded trials are cached on the sampler (finished trials never change), so a call
 encodes only the new trials and the rest is a few vectorised NumPy operations.
 
+Where the code lives: this module splits the trials into the good and bad groups and picks
+the proposal; :mod:`~hyperscout.samplers.tpe_layout` maps the space to the columns of the
+encoded matrix (through :class:`~hyperscout.samplers.encoding.SpaceEncoding`, which the GP
+uses too) and caches the encoded trials; :mod:`~hyperscout.samplers.tpe_parzen` fits the
+densities, draws the candidates and computes their log densities.
+
 >>> import hyperscout as hs
 >>> def objective(hp):
 ...     x = hp.Float("x", -5.0, 5.0)

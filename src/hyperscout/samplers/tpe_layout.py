@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hyperscout.samplers.encoding import EncodedParameter, SpaceEncoding
-from hyperscout.space import HyperParameters, Parameter
+from hyperscout.space import HyperParameters, Int, Parameter
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["BUCKETS", "CATEGORICAL", "CONTINUOUS", "LOG_INT", "Dim", "EncodedTrials", "Layout"]
@@ -68,7 +68,8 @@ class Dim:
         if spec.bucketed:
             return cls(spec, BUCKETS, size)
         # A discrete parameter that is not in equal buckets: a log-scaled int without a step.
-        param: Any = spec.param
+        param = spec.param
+        assert isinstance(param, Int), param
         lo = math.log(param.min_value - 0.5)
         return cls(spec, LOG_INT, size, lo, math.log(param.max_value + 0.5) - lo)
 
