@@ -6,7 +6,8 @@ Each parameter validates its definition, encodes its values to ``[0, 1]`` and de
 ``hyperscout``).
 
 The base class and conditions are in :mod:`.base`, the numeric types in :mod:`.numeric`, the
-types of listed values in :mod:`.choices`.
+types of listed values in :mod:`.choices`, and the rules of a space a tuner declared ahead in
+:mod:`.declared`.
 """
 
 from __future__ import annotations
