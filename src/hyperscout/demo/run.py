@@ -169,7 +169,30 @@ def _make_tuner(
     return RandomSearch(function, max_trials=limit, **options)
 
 
-def _search(tuner: Tuner, database: Path) -> tuple[Trial, float]:
+def _open_study(
+    strategy: str,
+    framework: str,
+    max_trials: int | None,
+    max_epochs: int,
+    directory: str | os.PathLike[str],
+    **options: Any,
+) -> tuple[Tuner, dict[str, Any]]:
+    """The tuner of the demo's study, and the first entries of :func:`run_demo`'s result."""
+    name = project_name(framework, strategy, max_epochs)
+    objective = demo_objective(framework, strategy, max_epochs)
+    options.update(objective=OBJECTIVE, directory=directory, project_name=name)
+    tuner = _make_tuner(strategy, objective, max_trials, max_epochs, **options)
+    database = Path(directory) / name / DATABASE_FILE
+    return tuner, {
+        "strategy": strategy,
+        "framework": framework,
+        "project_name": name,
+        "directory": str(directory),
+        "database": str(database),
+    }
+
+
+def _search(tuner: Tuner, database: str) -> tuple[Trial, float]:
     """Run the search; the best trial and the seconds it took."""
     started = time.monotonic()
     tuner.search()
@@ -353,22 +376,16 @@ def run_demo(
     _check_arguments(strategy, max_epochs)
     chosen = resolve_framework(framework)
     out = console or Console()
-    name = project_name(chosen, strategy, max_epochs)
-    project = Path(directory) / name
-    objective = demo_objective(chosen, strategy, max_epochs)
-    options = dict(objective=OBJECTIVE, directory=directory, project_name=name, seed=seed)
-    tuner = _make_tuner(
-        strategy, objective, max_trials, max_epochs, overwrite=overwrite, verbose=verbose, **options
-    )
+    options = dict(seed=seed, overwrite=overwrite, verbose=verbose)
+    tuner, result = _open_study(strategy, chosen, max_trials, max_epochs, directory, **options)
+    project = Path(directory) / result["project_name"]
     try:
-        result: dict[str, Any] = {"strategy": strategy, "framework": chosen, "project_name": name}
-        result |= {"directory": str(directory), "database": str(project / DATABASE_FILE)}
         result["trials_before"] = len(tuner.trials)
         if verbose >= 1:
             fell_back = framework == "auto" and chosen == "sklearn"
             _narrate_plan(out, tuner, result, fell_back=fell_back, max_epochs=max_epochs)
         with one_torch_thread(chosen):
-            best, elapsed = _search(tuner, project / DATABASE_FILE)
+            best, elapsed = _search(tuner, result["database"])
             network, how = best_network(tuner, chosen, best, max_epochs)
         result |= _evaluate(tuner.trials, network, how, best, max_epochs, project)
         result["search_seconds"] = elapsed
