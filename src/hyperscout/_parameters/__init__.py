@@ -15,6 +15,8 @@ from __future__ import annotations
 from hyperscout._parameters.base import DEFAULT_GRID_POINTS, Condition, Parameter
 from hyperscout._parameters.choices import Boolean, Choice, Fixed
 from hyperscout._parameters.numeric import Float, Int
+
+# The base of Int and Float, for the space table (report/tables.py) that describes ranges.
 from hyperscout._parameters.numeric import _Numeric as _Numeric
 
 __all__ = [
