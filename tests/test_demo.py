@@ -26,10 +26,12 @@ from hyperscout.demo import (
     build_torch_mlp,
     demo_objective,
     load_digits_splits,
+    networks,
     project_name,
     resolve_framework,
     run_demo,
 )
+from hyperscout.demo import run as demo_run
 from hyperscout.storage import open_storage
 from hyperscout.storage.sql import sqlite_url
 
@@ -40,7 +42,7 @@ FRAMEWORKS = [
     pytest.param(
         "torch",
         marks=pytest.mark.skipif(
-            not demo._installed("torch"), reason="the PyTorch demo needs the torch extra"
+            not networks._installed("torch"), reason="the PyTorch demo needs the torch extra"
         ),
     ),
 ]
@@ -134,7 +136,7 @@ def test_bohb_demo_finds_a_good_network_and_saves_the_study_and_the_model(
 @pytest.fixture
 def one_torch_thread() -> Any:
     """As the demo trains: one thread is 10 to 50 times faster than two for these networks."""
-    if not demo._installed("torch"):
+    if not networks._installed("torch"):
         yield
         return
     import torch
@@ -160,7 +162,7 @@ def test_a_promoted_trial_trains_exactly_as_one_trained_from_the_start(
         "batch_size": 64,
     }
     space = hs.HyperParameters()
-    demo._configuration(space, "bohb")  # declare the demo's space
+    demo_run._configuration(space, "bohb")  # declare the demo's space
 
     def run(number: int, budget: int, previous: tuple[int, int] | None) -> hs.RunningTrial:
         trial = hs.RunningTrial(number, budget=budget, checkpoint_root=tmp_path, previous=previous)
@@ -186,7 +188,7 @@ def test_a_checkpoint_of_a_promoted_trial_counts_all_its_epochs(
     # (scikit-learn's n_iter_ counts the last partial_fit only: the epochs are stored.)
     objective = demo_objective(framework, "bohb", max_epochs=4)
     space = hs.HyperParameters()
-    demo._configuration(space, "bohb")
+    demo_run._configuration(space, "bohb")
     hp = space.with_values({"units": 16, "layers": 1, "batch_size": 64})
     chain = [(0, 1, None), (1, 2, (0, 1)), (2, 4, (1, 2))]
     trials = []
@@ -248,7 +250,7 @@ def test_the_demo_refuses_unknown_choices_and_creates_nothing(tmp_path: Path) ->
 def test_auto_falls_back_to_scikit_learn_without_pytorch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(demo, "_installed", lambda module: module != "torch")
+    monkeypatch.setattr(networks, "_installed", lambda module: module != "torch")
     assert resolve_framework("auto") == "sklearn"
     out = io.StringIO()
 
@@ -286,7 +288,7 @@ def test_scikit_learn_swallowing_ctrl_c_still_stops_the_demo(
         return self
 
     monkeypatch.setattr(MLPClassifier, "partial_fit", interrupted)
-    network = demo._SklearnNetwork(
+    network = networks.SklearnNetwork(
         {
             "units": 16,
             "layers": 1,

@@ -30,7 +30,6 @@ its values.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -44,6 +43,7 @@ from hyperscout._parameters import (
     Int,
     Parameter,
 )
+from hyperscout._parameters.declared import EntryRules
 from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
 
 __all__ = [
@@ -70,39 +70,6 @@ def _frozen(value: Any) -> Any:
 
 # A function that gives the value of a parameter met for the first time during a trial.
 NewValueFunction = Callable[[Parameter, Mapping[str, Any]], Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class _EntryRules:
-    """How the space a tuner was given as ``hyperparameters=`` meets the objective's definitions.
-
-    KerasTuner's: a declared parameter's definition stands whatever the objective defines under
-    its name; a parameter not declared is tuned (``tune_new_entries``), fixed at its default,
-    or refused (``allow_new_entries=False``).
-    """
-
-    declared: frozenset[str]
-    tune_new_entries: bool
-    allow_new_entries: bool
-
-    def decides(self, name: str) -> bool:
-        """True when the definition of ``name`` comes from these rules, not from the objective."""
-        return name in self.declared or not self.tune_new_entries
-
-    def apply(self, param: Parameter, existing: Parameter | None) -> Parameter:
-        """The definition that stands for ``param``, the objective's definition of its name."""
-        if param.name in self.declared:
-            return existing if existing is not None else param
-        if not self.allow_new_entries:
-            raise InvalidSpaceError(
-                f"{param._label()} is not among the parameters declared in hyperparameters= "
-                f"({sorted(self.declared)}), and allow_new_entries=False refuses new ones. "
-                "Declare it in hyperparameters=, or pass allow_new_entries=True."
-            )
-        if self.tune_new_entries or isinstance(param, Fixed):
-            return param
-        # Not tuned: the same constant in every trial, recorded as such, never searched.
-        return Fixed(param.name, param.default, conditions=param.conditions)
 
 
 class HyperParameters:
@@ -132,7 +99,7 @@ class HyperParameters:
         # Parameters by the arguments that defined them, shared by copies (see _define).
         self._known: dict[tuple[Any, ...], Parameter] = {}
         # Set by a tuner's hyperparameters= (see _declare_ahead), kept by copies.
-        self._rules: _EntryRules | None = None
+        self._rules: EntryRules | None = None
 
     # -- the space -----------------------------------------------------------------------
     @property
@@ -469,7 +436,7 @@ class HyperParameters:
         >>> hp.parameter("units")
         Fixed('units', value=32)
         """
-        self._rules = _EntryRules(
+        self._rules = EntryRules(
             declared=frozenset(names),
             tune_new_entries=tune_new_entries,
             allow_new_entries=allow_new_entries,
