@@ -32,11 +32,11 @@ from hyperscout.demo.networks import (
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.history import count_states
 from hyperscout.report import format_value, printable
-from hyperscout.schedulers import HyperbandScheduler
+from hyperscout.schedulers import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial, Trial
 from hyperscout.tuner import DATABASE_FILE, Tuner
-from hyperscout.tuner.presets import BOHB, BayesianOptimization, GridSearch, Hyperband, RandomSearch
+from hyperscout.tuner.strategies import STRATEGIES as REGISTRY
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -54,12 +54,19 @@ __all__ = [
 #: Where the demo keeps its studies unless told otherwise.
 DEFAULT_DIRECTORY = "hyperscout_runs"
 #: The search methods of the demo, and what each does (for the report).
-STRATEGIES: dict[str, str] = {
+#: Every strategy of the registry (hyperscout.tuner.strategies) runs the demo; these say
+#: what each does on the demo's task.
+_ON_THE_DIGITS = {
     "bohb": "BOHB (Hyperband brackets; new configurations proposed by a Gaussian-process model)",
     "hyperband": "Hyperband (brackets of successive halving; random configurations)",
+    "halving": "successive halving (one bracket: many networks for 1 epoch, the best third on)",
+    "asha": "asynchronous successive halving (promotes as soon as a rung has results)",
     "random": "random search (every trial trains the full number of epochs)",
     "bayes": "Bayesian optimization (a Gaussian process; every trial trains in full)",
     "grid": "grid search over a 12-point grid (every trial trains in full)",
+}
+STRATEGIES: dict[str, str] = {
+    name: _ON_THE_DIGITS.get(name, entry.description) for name, entry in REGISTRY.items()
 }
 #: The search method of ``hyperscout demo`` without ``--strategy``.
 DEFAULT_STRATEGY = "bohb"
@@ -77,7 +84,7 @@ OBJECTIVE = "val_accuracy"
 
 def _is_budgeted(strategy: str) -> bool:
     """Whether the strategy gives each trial a budget of epochs (else: the full budget)."""
-    return strategy in ("bohb", "hyperband")
+    return REGISTRY[strategy].budgeted
 
 
 def _check_arguments(strategy: str, max_epochs: int) -> None:
@@ -143,9 +150,15 @@ def project_name(framework: str, strategy: str, max_epochs: int = MAX_EPOCHS) ->
     return name if max_epochs == MAX_EPOCHS else f"{name}_{max_epochs}epochs"
 
 
-def _planned_trials(max_epochs: int) -> int:
-    """The trials of one run of Hyperband's brackets (each promotion is a trial)."""
-    brackets = HyperbandScheduler(max_epochs, factor=FACTOR).brackets()
+def _planned_trials(strategy: str, max_epochs: int) -> int:
+    """The trials of one run of the strategy's brackets (each promotion is a trial).
+
+    Successive halving runs one bracket, the most aggressive; the others Hyperband's.
+    """
+    if strategy == "halving":
+        brackets = SuccessiveHalvingScheduler(1, max_epochs, factor=FACTOR).brackets()
+    else:
+        brackets = HyperbandScheduler(max_epochs, factor=FACTOR).brackets()
     return sum(rung.n_configs for bracket in brackets for rung in bracket.rungs)
 
 
@@ -156,17 +169,18 @@ def _make_tuner(
     max_epochs: int,
     **options: Any,
 ) -> Tuner:
-    if _is_budgeted(strategy):
-        # The number of trials the brackets hold, so that the progress bar has an end.
-        limit = _planned_trials(max_epochs) if max_trials is None else max_trials
-        preset = BOHB if strategy == "bohb" else Hyperband
-        return preset(function, max_epochs=max_epochs, factor=FACTOR, max_trials=limit, **options)
-    if strategy == "grid":
-        return GridSearch(function, max_trials=max_trials, **options)
+    entry = REGISTRY[strategy]
+    if entry.budgeted:
+        # The number of trials the brackets hold (Hyperband's, for a strategy without
+        # brackets), so that the progress bar has an end.
+        limit = _planned_trials(strategy, max_epochs) if max_trials is None else max_trials
+        return entry.make(
+            function, max_budget=max_epochs, factor=FACTOR, max_trials=limit, **options
+        )
+    if entry.ends:  # the grid: all of it, unless told otherwise
+        return entry.make(function, max_trials=max_trials, **options)
     limit = DEFAULT_MAX_TRIALS if max_trials is None else max_trials
-    if strategy == "bayes":
-        return BayesianOptimization(function, max_trials=limit, **options)
-    return RandomSearch(function, max_trials=limit, **options)
+    return entry.make(function, max_trials=limit, **options)
 
 
 def _open_study(
