@@ -6,9 +6,14 @@ one-line change here.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
-from hyperscout.samplers import Sampler, TPESampler
+import numpy as np
+import pytest
+
+from hyperscout.samplers import History, Sampler, TPESampler
 from hyperscout.schedulers import (
     ASHAScheduler,
     BOHBScheduler,
@@ -16,8 +21,12 @@ from hyperscout.schedulers import (
     HyperbandScheduler,
     MedianStoppingScheduler,
     Scheduler,
+    Stop,
     SuccessiveHalvingScheduler,
+    Suggestion,
+    Wait,
 )
+from hyperscout.space import HyperParameters
 from hyperscout.testing.schedulers import SchedulerConformance
 
 MIN_BUDGET, MAX_BUDGET = 1, 9
@@ -98,3 +107,104 @@ class TestBOHBSchedulerOverASHA(Budgeted):
 
     def make_sampler(self) -> Sampler:
         return TPESampler(n_startup_trials=3)
+
+
+# -- the suite itself: it fails schedulers that break a rule -------------------------------
+class _WaitsForever(FIFOScheduler):
+    """Waits after its first trial, whether or not anything runs."""
+
+    def next(
+        self,
+        space: HyperParameters,
+        history: History,
+        sampler: Sampler,
+        rng: np.random.Generator,
+    ) -> Suggestion | Wait | Stop:
+        return Wait() if len(history) else super().next(space, history, sampler, rng)
+
+
+class _OneClaim(FIFOScheduler):
+    """Claims the same slot for every trial."""
+
+    def next(
+        self,
+        space: HyperParameters,
+        history: History,
+        sampler: Sampler,
+        rng: np.random.Generator,
+    ) -> Suggestion | Wait | Stop:
+        answer = super().next(space, history, sampler, rng)
+        if isinstance(answer, Suggestion):
+            return dataclasses.replace(answer, claim="new/0")
+        return answer
+
+
+class _Unseeded(FIFOScheduler):
+    """Budgets drawn from its own unseeded generator."""
+
+    def __init__(self) -> None:
+        self._rng = np.random.default_rng()
+
+    def next(
+        self,
+        space: HyperParameters,
+        history: History,
+        sampler: Sampler,
+        rng: np.random.Generator,
+    ) -> Suggestion | Wait | Stop:
+        answer = super().next(space, history, sampler, rng)
+        if isinstance(answer, Suggestion):
+            return dataclasses.replace(answer, budget=float(self._rng.integers(1, 10)))
+        return answer
+
+
+class _TooLong(FIFOScheduler):
+    """Budgets 1, 2, 3 ... past the range [1, 9]; and an end it does not have."""
+
+    def next(
+        self,
+        space: HyperParameters,
+        history: History,
+        sampler: Sampler,
+        rng: np.random.Generator,
+    ) -> Suggestion | Wait | Stop:
+        answer = super().next(space, history, sampler, rng)
+        if isinstance(answer, Suggestion):
+            return dataclasses.replace(answer, budget=len(history) + 1)
+        return answer
+
+    def has_end(self, sampler: Sampler) -> bool:
+        return True
+
+
+def suite_for(scheduler: Callable[[], Scheduler]) -> SchedulerConformance:
+    class Suite(Budgeted):
+        max_trials_to_end = 40
+
+        def make_scheduler(self) -> Scheduler:
+            return scheduler()
+
+    return Suite()
+
+
+def test_the_suite_fails_a_scheduler_that_waits_while_nothing_runs() -> None:
+    with pytest.raises(AssertionError, match="while nothing runs"):
+        suite_for(_WaitsForever).test_never_waits_while_nothing_runs(1, None)
+
+
+def test_the_suite_fails_a_scheduler_that_claims_a_slot_twice() -> None:
+    with pytest.raises(AssertionError, match="claim 'new/0' of trial 1 is held by trial 0"):
+        suite_for(_OneClaim).test_claims_are_unique(1, None)
+
+
+def test_the_suite_fails_a_scheduler_that_ignores_its_rng() -> None:
+    with pytest.raises(AssertionError, match="after 0 trials"):
+        suite_for(_Unseeded).test_the_same_history_gives_the_same_decision(1, None)
+
+
+def test_the_suite_fails_budgets_out_of_range_and_a_false_end() -> None:
+    suite = suite_for(_TooLong)
+    with pytest.raises(AssertionError, match=r"budget 10 outside \[1, 9\]"):
+        suite.test_budgets_are_in_range_and_values_in_the_space(1, None)
+    with pytest.raises(AssertionError, match="no Stop after 40 trials"):
+        suite.test_stops_when_it_has_an_end(1, None, finite=False)
