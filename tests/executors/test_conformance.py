@@ -11,6 +11,7 @@ import pytest
 from hyperscout.executors import Executor, InlineExecutor, ThreadExecutor
 from hyperscout.testing.executors import ExecutorConformance
 
+
 class TestInlineExecutor(ExecutorConformance):
     def make_executor(self) -> Executor:
         return InlineExecutor()

@@ -136,7 +136,7 @@ def test_the_suite_fails_a_sampler_that_repeats_itself() -> None:
     suite = suite_for(_Repeats)
     with pytest.raises(AssertionError, match="was tried already"):
         suite.test_nothing_already_tried_is_proposed_and_none_ends_a_finite_space()
-    with pytest.raises(AssertionError, match="only .* is left"):
+    with pytest.raises(AssertionError, match=r"only .* is left"):
         suite.test_running_trials_and_partial_reads_count_as_tried()
 
 

@@ -7,6 +7,7 @@ one-line change here.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -140,10 +141,9 @@ class _OneClaim(FIFOScheduler):
 
 
 class _Unseeded(FIFOScheduler):
-    """Budgets drawn from its own unseeded generator."""
+    """Budgets from global state (a counter shared by every instance), not from the history."""
 
-    def __init__(self) -> None:
-        self._rng = np.random.default_rng()
+    _calls = itertools.count(1)
 
     def next(
         self,
@@ -154,7 +154,7 @@ class _Unseeded(FIFOScheduler):
     ) -> Suggestion | Wait | Stop:
         answer = super().next(space, history, sampler, rng)
         if isinstance(answer, Suggestion):
-            return dataclasses.replace(answer, budget=float(self._rng.integers(1, 10)))
+            return dataclasses.replace(answer, budget=1 + next(self._calls) % 9)
         return answer
 
 
@@ -199,7 +199,7 @@ def test_the_suite_fails_a_scheduler_that_claims_a_slot_twice() -> None:
 
 def test_the_suite_fails_a_scheduler_that_ignores_its_rng() -> None:
     with pytest.raises(AssertionError, match="after 0 trials"):
-        suite_for(_Unseeded).test_the_same_history_gives_the_same_decision(1, None)
+        suite_for(_Unseeded).test_the_same_history_gives_the_same_decision(1, None, False)
 
 
 def test_the_suite_fails_budgets_out_of_range_and_a_false_end() -> None:

@@ -44,7 +44,7 @@ __all__ = ["ExecutorConformance"]
 PATIENCE = 10.0
 
 
-class _Boom(RuntimeError):
+class _CallError(RuntimeError):
     """The error a failing call raises."""
 
 
@@ -53,7 +53,7 @@ def _add(a: int, b: int) -> int:
 
 
 def _fail(message: str) -> None:
-    raise _Boom(message)
+    raise _CallError(message)
 
 
 class _Gauge:
@@ -115,9 +115,9 @@ class ExecutorConformance:
 
     def test_an_exception_reaches_the_future(self, executor: Executor) -> None:
         future = executor.submit(_fail, "the objective broke")  # submit itself does not raise
-        with pytest.raises(_Boom, match="the objective broke"):
+        with pytest.raises(_CallError, match="the objective broke"):
             future.result(timeout=PATIENCE)
-        assert isinstance(future.exception(), _Boom)
+        assert isinstance(future.exception(), _CallError)
         assert executor.submit(_add, 1, 2).result(timeout=PATIENCE) == 3  # still works
 
     def test_n_workers_is_a_positive_int(self, executor: Executor) -> None:
@@ -126,7 +126,7 @@ class ExecutorConformance:
     def test_no_more_than_n_workers_calls_run_at_once(self, executor: Executor) -> None:
         self._in_process_only()
         gauge = _Gauge()
-        futures = [executor.submit(gauge.run, 0.02) for _ in range(3 * executor.n_workers)]
+        futures = [executor.submit(gauge.run, 0.05) for _ in range(3 * executor.n_workers)]
         for future in futures:
             future.result(timeout=PATIENCE)
         assert gauge.peak <= executor.n_workers, (
@@ -151,7 +151,9 @@ class ExecutorConformance:
     ) -> None:
         gauge = _Gauge()
         futures = [executor.submit(gauge.run, 0.05) for _ in range(executor.n_workers + 1)]
-        time.sleep(0.01)  # let the first calls start
+        deadline = time.monotonic() + PATIENCE
+        while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
+            time.sleep(0.001)  # until a call runs: close() must wait for it
         executor.close()
         assert all(f.done() for f in futures)
         finished = [f for f in futures if not f.cancelled()]

@@ -144,7 +144,9 @@ def problems_of(space: HyperParameters, values: Mapping[str, Any]) -> list[str]:
     """
     problems: list[str] = []
     known = set(space.names)
-    problems += [f"{name!r} is not a parameter of the space" for name in values if name not in known]
+    problems += [
+        f"{name!r} is not a parameter of the space" for name in values if name not in known
+    ]
     for param in space.space:
         active = param.is_active(values)
         if active and param.name not in values:

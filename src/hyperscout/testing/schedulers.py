@@ -129,7 +129,10 @@ def drive_scheduler(
         number = len(trials)
         trials.append(
             Trial(
-                number, dict(suggestion.values), TrialState.RUNNING, budget=suggestion.budget,
+                number,
+                dict(suggestion.values),
+                TrialState.RUNNING,
+                budget=suggestion.budget,
                 attrs=attrs,
             )
         )
@@ -223,22 +226,35 @@ class SchedulerConformance:
         """A new sampler whose proposals end (:attr:`Sampler.finite`); default: a grid."""
         return GridSampler()
 
-    def drive(self, n_workers: int, fails: Any, **checks: Any) -> SchedulerRun:
-        """One run of :func:`drive_scheduler` in a scenario, with ``checks``."""
+    def drive(
+        self, n_workers: int, fails: Any, *, finite: bool = False, **checks: Any
+    ) -> SchedulerRun:
+        """One run of :func:`drive_scheduler` in a scenario, with ``checks``.
+
+        ``finite``: with :meth:`make_finite_sampler` on a finite space, until the Stop.
+        """
         return drive_scheduler(
             self.make_scheduler(),
-            self.make_sampler(),
+            self.make_finite_sampler() if finite else self.make_sampler(),
+            finite_space() if finite else None,
             n_workers=n_workers,
-            max_trials=self.max_trials,
+            max_trials=self.max_trials_to_end if finite else self.max_trials,
             fails=fails,
             **checks,
         )
 
+    @pytest.mark.parametrize("finite", [False, True], ids=["sampler", "finite-sampler"])
     @pytest.mark.parametrize(("n_workers", "fails"), SCENARIOS)
-    def test_the_same_history_gives_the_same_decision(self, n_workers: int, fails: Any) -> None:
-        def check_next(space: HyperParameters, history: History, seed: list[int], answer: Any) -> None:
+    def test_the_same_history_gives_the_same_decision(
+        self, n_workers: int, fails: Any, finite: bool
+    ) -> None:
+        make_sampler = self.make_finite_sampler if finite else self.make_sampler
+
+        def check_next(
+            space: HyperParameters, history: History, seed: list[int], answer: Any
+        ) -> None:
             again = self.make_scheduler().next(
-                space, history, self.make_sampler(), np.random.default_rng(seed)
+                space, history, make_sampler(), np.random.default_rng(seed)
             )
             assert again == answer, f"after {len(history)} trials: {answer!r}, then {again!r}"
 
@@ -246,11 +262,15 @@ class SchedulerConformance:
             again = self.make_scheduler().on_report(trial, history)
             assert again is decision, f"trial {trial.number}: {decision}, then {again}"
 
-        self.drive(n_workers, fails, check_next=check_next, check_report=check_report)
+        self.drive(
+            n_workers, fails, finite=finite, check_next=check_next, check_report=check_report
+        )
 
     @pytest.mark.parametrize(("n_workers", "fails"), SCENARIOS)
     def test_claims_are_unique(self, n_workers: int, fails: Any) -> None:
-        def check_next(space: HyperParameters, history: History, seed: list[int], answer: Any) -> None:
+        def check_next(
+            space: HyperParameters, history: History, seed: list[int], answer: Any
+        ) -> None:
             if isinstance(answer, Suggestion) and answer.claim is not None:
                 held = {t.attrs.get(Bookkeeping.STRATEGY_CLAIM): t.number for t in history}
                 assert answer.claim not in held, (
@@ -264,14 +284,7 @@ class SchedulerConformance:
     def test_never_waits_while_nothing_runs(self, n_workers: int, fails: Any) -> None:
         # drive_scheduler fails on such a Wait; here the finite sampler runs out as well.
         self.drive(n_workers, fails)
-        drive_scheduler(
-            self.make_scheduler(),
-            self.make_finite_sampler(),
-            finite_space(),
-            n_workers=n_workers,
-            max_trials=self.max_trials_to_end,
-            fails=fails,
-        )
+        self.drive(n_workers, fails, finite=True)
 
     @pytest.mark.parametrize("finite", [False, True], ids=["sampler", "finite-sampler"])
     @pytest.mark.parametrize(("n_workers", "fails"), SCENARIOS)
@@ -292,13 +305,13 @@ class SchedulerConformance:
         assert isinstance(run.answers[-1], Stop)
 
     @pytest.mark.parametrize(("n_workers", "fails"), SCENARIOS)
-    def test_budgets_are_in_range_and_values_in_the_space(
-        self, n_workers: int, fails: Any
-    ) -> None:
+    def test_budgets_are_in_range_and_values_in_the_space(self, n_workers: int, fails: Any) -> None:
         low = -math.inf if self.min_budget is None else self.min_budget
         high = math.inf if self.max_budget is None else self.max_budget
 
-        def check_next(space: HyperParameters, history: History, seed: list[int], answer: Any) -> None:
+        def check_next(
+            space: HyperParameters, history: History, seed: list[int], answer: Any
+        ) -> None:
             if not isinstance(answer, Suggestion):
                 return
             budget = answer.budget
