@@ -31,7 +31,7 @@ from hyperscout.testing.samplers import (
 
 
 def small_gp() -> GPSampler:
-    return GPSampler(n_startup_trials=4, n_candidates=64, n_restarts=1)
+    return GPSampler(n_startup_trials=3, n_candidates=64, n_restarts=1)
 
 
 class TestGridSampler(SamplerConformance):
@@ -55,6 +55,8 @@ class TestUnivariateTPESampler(SamplerConformance):
 
 
 class TestGPSampler(SamplerConformance):
+    n_trials = 9  # the model proposes from the 5th on
+
     def make_sampler(self) -> Sampler:
         return small_gp()
 

@@ -31,6 +31,7 @@ A sampler that does not promise to avoid repeats (a plain random draw, say) sets
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from collections.abc import Callable, Mapping
@@ -50,6 +51,7 @@ __all__ = [
     "SamplerConformance",
     "conditional_space",
     "drive_sampler",
+    "finish",
     "finite_space",
     "mixed_space",
     "problems_of",
@@ -112,7 +114,13 @@ def made_up_loss(values: Mapping[str, Any]) -> float:
 
 
 def value_problem(param: Parameter, value: Any) -> str | None:
-    """Why ``value`` is not a value of ``param`` (its type, range, step or list), or None."""
+    """Why ``value`` is not a value of ``param`` (its type, range, step or list), or None.
+
+    >>> value_problem(Int("n", 1, 3), 2.0)
+    'n=2.0 (float) is not an int'
+    >>> value_problem(Choice("act", ["relu", "tanh"]), "relu") is None
+    True
+    """
     if isinstance(param, Int):
         ok_type = isinstance(value, int) and not isinstance(value, bool)
         kind = "an int"
@@ -141,6 +149,9 @@ def problems_of(space: HyperParameters, values: Mapping[str, Any]) -> list[str]:
 
     A proposal holds exactly the parameters that are active given the values before them
     (in definition order), each a value of its parameter, and is JSON.
+
+    >>> problems_of(conditional_space(), {"model": "tree", "depth": 3, "alpha": 0.1})
+    ["'alpha' is inactive but proposed", "'shared' is active but missing"]
     """
     problems: list[str] = []
     known = set(space.names)
@@ -174,15 +185,17 @@ def drive_sampler(
     n_trials: int,
     *,
     seed: int = 0,
+    running: int = 0,
     check: Check | None = None,
     trials: list[Trial] | None = None,
 ) -> list[dict[str, Any] | None]:
     """Ask ``sampler`` ``n_trials`` times as the tuner does; every proposal is then run.
 
-    The ``rng`` of proposal ``k`` is seeded from ``seed`` and ``k`` (as the tuner does); each
-    proposal becomes a COMPLETE trial with :func:`made_up_loss`. ``check(space, history,
-    proposal)`` sees each proposal with the history it came from. The driving stops early at
-    a None (an exhausted space). Returns the proposals.
+    The ``rng`` of proposal ``k`` is seeded from ``seed`` and ``k`` (as the tuner does). Each
+    proposal becomes a trial that ends (:func:`finish`) once ``running`` newer trials have
+    started: with ``running > 0`` the sampler sees trials still running, as with parallel
+    workers. ``check(space, history, proposal)`` sees each proposal with the history it came
+    from. The driving stops early at a None (an exhausted space). Returns the proposals.
     """
     trials = list(trials or [])
     proposals: list[dict[str, Any] | None] = []
@@ -195,10 +208,29 @@ def drive_sampler(
         proposals.append(None if proposal is None else dict(proposal))
         if proposal is None:
             break
-        trials.append(
-            Trial(len(trials), dict(proposal), TrialState.COMPLETE, value=made_up_loss(proposal))
-        )
+        trials.append(Trial(len(trials), dict(proposal), TrialState.RUNNING))
+        for k in range(len(trials) - running):
+            if not trials[k].is_finished:
+                trials[k] = finish(trials[k])
     return proposals
+
+
+def finish(trial: Trial) -> Trial:
+    """``trial`` ended, by its number: every 5th fails, every 5th is pruned, the rest complete.
+
+    The loss is :func:`made_up_loss` (a pruned trial's, worse, is its one report).
+    """
+    loss = made_up_loss(trial.values)
+    if trial.number % 5 == 4:
+        return dataclasses.replace(trial, state=TrialState.FAILED, error="made to fail")
+    if trial.number % 5 == 3:
+        return dataclasses.replace(
+            trial,
+            state=TrialState.PRUNED,
+            value=loss + 1.0,
+            intermediate={1: {LOSS.name: loss + 1.0}},
+        )
+    return dataclasses.replace(trial, state=TrialState.COMPLETE, value=loss)
 
 
 class SamplerConformance:
@@ -227,12 +259,12 @@ class SamplerConformance:
     def test_same_seed_and_history_give_the_same_proposals(
         self, make_space: Callable[[], HyperParameters]
     ) -> None:
-        first = drive_sampler(self.make_sampler(), make_space(), self.n_trials, seed=3)
-        again = drive_sampler(self.make_sampler(), make_space(), self.n_trials, seed=3)
+        first = drive_sampler(self.make_sampler(), make_space(), self.n_trials, seed=3, running=1)
+        again = drive_sampler(self.make_sampler(), make_space(), self.n_trials, seed=3, running=1)
         assert first == again
         # And from a history it did not build: a resumed search asks a fresh sampler.
         done = [
-            Trial(k, dict(v), TrialState.COMPLETE, value=made_up_loss(v))
+            finish(Trial(k, dict(v), TrialState.RUNNING))
             for k, v in enumerate(first[: self.n_trials // 2])
             if v is not None
         ]
@@ -253,7 +285,7 @@ class SamplerConformance:
             problems = problems_of(space, proposal)
             assert not problems, f"proposal {len(history)}: {proposal!r}: " + "; ".join(problems)
 
-        drive_sampler(self.make_sampler(), make_space(), self.n_trials, check=check)
+        drive_sampler(self.make_sampler(), make_space(), self.n_trials, running=2, check=check)
 
     def test_an_empty_space_gives_an_empty_proposal(self) -> None:
         proposal = self.make_sampler().sample(
@@ -287,7 +319,9 @@ class SamplerConformance:
             assert not history.covers(proposal), f"{proposal!r} was tried already"
             assert not problems_of(space, proposal), problems_of(space, proposal)
 
-        proposals = drive_sampler(self.make_sampler(), finite_space(), size + 1, check=check)
+        proposals = drive_sampler(
+            self.make_sampler(), finite_space(), size + 1, running=2, check=check
+        )
         assert len(proposals) == size + 1 and proposals[-1] is None
 
     def test_running_trials_and_partial_reads_count_as_tried(self) -> None:
