@@ -33,12 +33,14 @@ from hyperscout.testing.schedulers import SchedulerConformance
 MIN_BUDGET, MAX_BUDGET = 1, 9
 
 
-def hyperband(**kwargs: Any) -> HyperbandScheduler:
-    return HyperbandScheduler(MAX_BUDGET, min_epochs=MIN_BUDGET, **kwargs)
+def hyperband(iterations: int | None = 1) -> HyperbandScheduler:
+    return HyperbandScheduler(MAX_BUDGET, min_epochs=MIN_BUDGET, hyperband_iterations=iterations)
 
 
-def successive_halving(**kwargs: Any) -> SuccessiveHalvingScheduler:
-    return SuccessiveHalvingScheduler(MIN_BUDGET, MAX_BUDGET, **kwargs)
+def successive_halving(n_configs: int | None = None, iterations: int | None = 1) -> Scheduler:
+    return SuccessiveHalvingScheduler(
+        MIN_BUDGET, MAX_BUDGET, n_configs=n_configs, iterations=iterations
+    )
 
 
 def asha(**kwargs: Any) -> ASHAScheduler:
@@ -76,7 +78,7 @@ class TestHyperbandScheduler(Budgeted):
 
 class TestHyperbandSchedulerForever(Budgeted):
     def make_scheduler(self) -> Scheduler:
-        return hyperband(hyperband_iterations=None)
+        return hyperband(iterations=None)
 
 
 class TestASHAScheduler(Budgeted):
