@@ -59,7 +59,7 @@ from hyperscout.trial import Bookkeeping, Trial, TrialState
 __all__ = ["SchedulerConformance", "SchedulerRun", "drive_scheduler", "learning_curve"]
 
 #: ``check_next(space, history, rng_seed, answer)``: sees every answer of ``next``.
-NextCheck = Callable[[HyperParameters, History, list[int], "Suggestion | Wait | Stop"], None]
+NextCheck = Callable[[HyperParameters, History, list[int], Suggestion | Wait | Stop], None]
 #: ``check_report(trial, history, decision)``: sees every decision of ``on_report``.
 ReportCheck = Callable[[Trial, History, Decision], None]
 
@@ -110,81 +110,128 @@ def drive_scheduler(
     finish out of order. A Stop while trials run is asked again when one ends, as the tuner
     does. The run ends at a Stop with nothing running, or after ``max_trials`` trials.
 
+    ``check_next(space, history, rng_seed, answer)`` sees every answer of ``next`` and
+    ``check_report(trial, history, decision)`` every decision of ``on_report``.
+
     Raises:
-        AssertionError: the scheduler waited while nothing ran.
+        AssertionError: the scheduler waited while nothing ran, or answered something other
+            than a Suggestion, Wait or Stop (``next``) or a Decision (``on_report``).
+
+    >>> from hyperscout.schedulers.halving import SuccessiveHalvingScheduler
+    >>> run = drive_scheduler(SuccessiveHalvingScheduler(1, 9), RandomSampler())
+    >>> run.stopped, [t.budget for t in run.trials]
+    (True, [1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 9])
     """
-    space = space if space is not None else _space()
-    trials: list[Trial] = []
-    answers: list[Suggestion | Wait | Stop] = []
-    events: list[tuple[float, int, int, int]] = []  # (time, order, trial, step; 0: the end)
-    order = itertools.count()
+    simulation = _Simulation(
+        scheduler,
+        sampler,
+        space if space is not None else _space(),
+        n_workers=n_workers,
+        seed=seed,
+        full_steps=full_steps,
+        fails=fails or (lambda trial: False),
+        check_next=check_next,
+        check_report=check_report,
+    )
+    while True:
+        stopped = simulation.fill(max_trials)
+        if stopped is not None:
+            return SchedulerRun(simulation.trials, simulation.answers, stopped=stopped)
+        simulation.process_next_event()
 
-    def running() -> int:
-        return sum(1 for t in trials if t.state is TrialState.RUNNING)
 
-    def start(suggestion: Suggestion, now: float) -> None:
-        attrs = {**suggestion.attrs, Bookkeeping.SLOT: len(trials)}
+class _Simulation:
+    """The state of :func:`drive_scheduler`'s run: trials, answers, and timed events."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        sampler: Sampler,
+        space: HyperParameters,
+        *,
+        n_workers: int,
+        seed: int,
+        full_steps: int,
+        fails: Callable[[Trial], bool],
+        check_next: NextCheck | None,
+        check_report: ReportCheck | None,
+    ) -> None:
+        self.scheduler, self.sampler, self.space = scheduler, sampler, space
+        self.n_workers, self.seed, self.full_steps, self.fails = n_workers, seed, full_steps, fails
+        self.check_next, self.check_report = check_next, check_report
+        self.trials: list[Trial] = []
+        self.answers: list[Suggestion | Wait | Stop] = []
+        self.now = 0.0
+        self._events: list[tuple[float, int, int, int]] = []  # (time, order, trial, step)
+        self._order = itertools.count()
+
+    def running(self) -> int:
+        return sum(1 for t in self.trials if t.state is TrialState.RUNNING)
+
+    def fill(self, max_trials: int) -> bool | None:
+        """Ask ``next`` for each free worker; True: stopped, False: nothing left to happen."""
+        while self.running() < self.n_workers and len(self.trials) < max_trials:
+            history = History(list(self.trials), LOSS)
+            rng_seed = [self.seed, len(self.trials)]
+            rng = np.random.default_rng(rng_seed)
+            answer = self.scheduler.next(self.space, history, self.sampler, rng)
+            assert isinstance(answer, (Suggestion, Wait, Stop)), f"next() gave {answer!r}"
+            self.answers.append(answer)
+            if self.check_next is not None:
+                self.check_next(self.space, history, rng_seed, answer)
+            if isinstance(answer, Suggestion):
+                self._start(answer)
+                continue
+            if not self.running():
+                assert not isinstance(answer, Wait), (
+                    f"{self.scheduler!r} answered {answer!r} after {len(self.trials)} trials "
+                    "while nothing runs: nothing will end to change its mind"
+                )
+                return True
+            break
+        return None if self._events else False
+
+    def _start(self, suggestion: Suggestion) -> None:
+        number = len(self.trials)
+        attrs = {**suggestion.attrs, Bookkeeping.SLOT: number}
         if suggestion.claim is not None:
             attrs[Bookkeeping.STRATEGY_CLAIM] = suggestion.claim
-        number = len(trials)
-        trials.append(
-            Trial(
-                number,
-                dict(suggestion.values),
-                TrialState.RUNNING,
-                budget=suggestion.budget,
-                attrs=attrs,
-            )
-        )
-        steps = math.ceil(suggestion.budget) if suggestion.budget is not None else full_steps
-        speed = 1.0 + 0.5 * (number % 3) if n_workers > 1 else 1.0
-        for step in [*range(1, steps + 1), 0]:
-            time = now + speed * (step or steps)
-            heapq.heappush(events, (time, next(order), number, step))
+        values = dict(suggestion.values)
+        trial = Trial(number, values, TrialState.RUNNING, budget=suggestion.budget, attrs=attrs)
+        self.trials.append(trial)
+        budget = suggestion.budget
+        steps = math.ceil(budget) if budget is not None else self.full_steps
+        speed = 1.0 + 0.5 * (number % 3) if self.n_workers > 1 else 1.0
+        for step in [*range(1, steps + 1), 0]:  # step 0: the end, after the last report
+            when = self.now + speed * (step or steps)
+            heapq.heappush(self._events, (when, next(self._order), number, step))
 
-    now = 0.0
-    while True:
-        while running() < n_workers and len(trials) < max_trials:
-            history = History(list(trials), LOSS)
-            rng_seed = [seed, len(trials)]
-            answer = scheduler.next(space, history, sampler, np.random.default_rng(rng_seed))
-            answers.append(answer)
-            if check_next is not None:
-                check_next(space, history, rng_seed, answer)
-            if isinstance(answer, Suggestion):
-                start(answer, now)
-                continue
-            if not running():
-                assert not isinstance(answer, Wait), (
-                    f"{scheduler!r} answered {answer!r} after {len(trials)} trials while "
-                    "nothing runs: nothing will end to change its mind"
-                )
-                return SchedulerRun(trials, answers, stopped=True)
-            break
-        if not events:
-            return SchedulerRun(trials, answers, stopped=False)
-        now, _, number, step = heapq.heappop(events)
-        trial = trials[number]
+    def process_next_event(self) -> None:
+        self.now, _, number, step = heapq.heappop(self._events)
+        trial = self.trials[number]
         if trial.is_finished:
-            continue  # stopped before this event
+            return  # stopped before this event
         if step:
-            value = learning_curve(trial.values, step)
-            trial = dataclasses.replace(
-                trial, intermediate={**trial.intermediate, step: {LOSS.name: value}}
-            )
-            trials[number] = trial
-            history = History(list(trials), LOSS)
-            decision = scheduler.on_report(trial, history)
-            if check_report is not None:
-                check_report(trial, history, decision)
-            if decision is Decision.STOP:
-                trials[number] = dataclasses.replace(trial, state=TrialState.PRUNED, value=value)
-        elif fails is not None and fails(trial):
-            trials[number] = dataclasses.replace(trial, state=TrialState.FAILED)
+            self._report(trial, step)
+        elif self.fails(trial):
+            self.trials[number] = dataclasses.replace(trial, state=TrialState.FAILED)
         else:
-            budget = trial.budget if trial.budget is not None else full_steps
+            budget = trial.budget if trial.budget is not None else self.full_steps
             value = learning_curve(trial.values, budget)
-            trials[number] = dataclasses.replace(trial, state=TrialState.COMPLETE, value=value)
+            self.trials[number] = dataclasses.replace(trial, state=TrialState.COMPLETE, value=value)
+
+    def _report(self, trial: Trial, step: int) -> None:
+        value = learning_curve(trial.values, step)
+        intermediate = {**trial.intermediate, step: {LOSS.name: value}}
+        trial = self.trials[trial.number] = dataclasses.replace(trial, intermediate=intermediate)
+        history = History(list(self.trials), LOSS)
+        decision = self.scheduler.on_report(trial, history)
+        assert isinstance(decision, Decision), f"on_report() gave {decision!r}"
+        if self.check_report is not None:
+            self.check_report(trial, history, decision)
+        if decision is Decision.STOP:
+            pruned = dataclasses.replace(trial, state=TrialState.PRUNED, value=value)
+            self.trials[trial.number] = pruned
 
 
 def _every_fourth_fails(trial: Trial) -> bool:
