@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hyperscout.samplers import History, Sampler, TPESampler
+from hyperscout.samplers import GPSampler, History, Sampler, TPESampler
 from hyperscout.schedulers import (
     ASHAScheduler,
     BOHBScheduler,
@@ -33,8 +33,8 @@ from hyperscout.testing.schedulers import SchedulerConformance
 MIN_BUDGET, MAX_BUDGET = 1, 9
 
 
-def hyperband(iterations: int | None = 1) -> HyperbandScheduler:
-    return HyperbandScheduler(MAX_BUDGET, min_epochs=MIN_BUDGET, hyperband_iterations=iterations)
+def hyperband(iterations: int | None = 1, max_budget: int = MAX_BUDGET) -> HyperbandScheduler:
+    return HyperbandScheduler(max_budget, min_epochs=MIN_BUDGET, hyperband_iterations=iterations)
 
 
 def successive_halving(n_configs: int | None = None, iterations: int | None = 1) -> Scheduler:
@@ -210,3 +210,17 @@ def test_the_suite_fails_budgets_out_of_range_and_a_false_end() -> None:
         suite.test_budgets_are_in_range_and_values_in_the_space(1, None)
     with pytest.raises(AssertionError, match="no Stop after 40 trials"):
         suite.test_stops_when_it_has_an_end(1, None, finite=False)
+
+
+class TestBOHBSchedulerAllBudgets(Budgeted):
+    # model_budgets="all" needs the Gaussian process, on the finite space too; a Hyperband
+    # of 6 trials (budgets 1 and 3) keeps its fits few.
+    max_budget = 3
+
+    def make_scheduler(self) -> Scheduler:
+        return BOHBScheduler(hyperband(max_budget=3), model_budgets="all")
+
+    def make_sampler(self) -> Sampler:
+        return GPSampler(n_startup_trials=3, n_candidates=16, n_restarts=0)
+
+    make_finite_sampler = make_sampler

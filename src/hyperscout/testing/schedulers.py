@@ -270,7 +270,10 @@ class SchedulerConformance:
         return RandomSampler()
 
     def make_finite_sampler(self) -> Sampler:
-        """A new sampler whose proposals end (:attr:`Sampler.finite`); default: a grid."""
+        """A new sampler for the runs on :func:`finite_space`, until it is exhausted.
+
+        The default: a :class:`GridSampler` (whose proposals end on any space).
+        """
         return GridSampler()
 
     def drive(
