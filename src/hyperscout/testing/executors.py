@@ -36,7 +36,7 @@ from concurrent.futures import Future
 
 import pytest
 
-from hyperscout.executors.base import Executor
+from hyperscout.executors import Executor
 
 __all__ = ["ExecutorConformance"]
 

@@ -48,10 +48,8 @@ import numpy as np
 import pytest
 
 from hyperscout.history import History
-from hyperscout.samplers.base import Sampler
-from hyperscout.samplers.grid import GridSampler
-from hyperscout.samplers.random import RandomSampler
-from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
+from hyperscout.samplers import GridSampler, RandomSampler, Sampler
+from hyperscout.schedulers import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters
 from hyperscout.testing.samplers import LOSS, finite_space, made_up_loss, problems_of
 from hyperscout.trial import Bookkeeping, Trial, TrialState
@@ -117,7 +115,7 @@ def drive_scheduler(
         AssertionError: the scheduler waited while nothing ran, or answered something other
             than a Suggestion, Wait or Stop (``next``) or a Decision (``on_report``).
 
-    >>> from hyperscout.schedulers.halving import SuccessiveHalvingScheduler
+    >>> from hyperscout.schedulers import SuccessiveHalvingScheduler
     >>> run = drive_scheduler(SuccessiveHalvingScheduler(1, 9), RandomSampler())
     >>> run.stopped, [t.budget for t in run.trials]
     (True, [1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 9])
