@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from hyperscout.storage import open_storage
+# The conformance suites are plain asserts in the package: show their values on failure.
+pytest.register_assert_rewrite("hyperscout.testing")
+
+from hyperscout.storage import open_storage  # noqa: E402 - after the rewrite is registered
 
 POSTGRES_URL = os.environ.get(
     "HYPERSCOUT_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -10,7 +10,9 @@ implementation, and pytest runs every test of the suite against it::
         def make_storage(self, tmp_path):
             return MyStorage(tmp_path / "db")
 
-The suites need pytest; this package imports nothing, so importing it costs nothing.
+The suites: :mod:`hyperscout.testing.storage`, :mod:`hyperscout.testing.samplers`,
+:mod:`hyperscout.testing.schedulers` and :mod:`hyperscout.testing.executors`. They need
+pytest; this package imports nothing, so importing it costs nothing.
 """
 
 from __future__ import annotations
