@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from hyperscout import applications as applications  # kt.applications.HyperResNet
 from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTuner
+from hyperscout._version import __version__
 from hyperscout.exceptions import (
     DamagedStudyError,
     HyperscoutError,
@@ -69,8 +70,6 @@ from hyperscout.tuner.presets import (
     RandomSearch,
     SuccessiveHalving,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ASHA",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib
+import importlib.metadata
 import inspect
 import types
 from collections.abc import Callable, Mapping
@@ -315,9 +315,18 @@ class ModelAdapter(abc.ABC):
         """Load into ``model`` (freshly built with a trial's ``hp``) that trial's best weights."""
 
 
-# The framework of a model is the top-level package of one of its classes; its adapter is
-# imported only when a model of that framework turns up.
-_ADAPTERS = {"keras": "hyperscout.integrations.keras:KerasAdapter"}
+#: The entry-point group where the adapters of frameworks are found, by the name of the
+#: framework's top-level package. hyperscout declares its Keras adapter there (pyproject.toml:
+#: ``keras = "hyperscout.integrations.keras:KerasAdapter"``), so that this module names no
+#: integration and imports a framework only when one of its models turns up; another package
+#: can declare an adapter for its framework the same way.
+ADAPTER_GROUP = "hyperscout.model_adapters"
+
+
+@functools.cache
+def _adapters() -> dict[str, importlib.metadata.EntryPoint]:
+    found = importlib.metadata.entry_points(group=ADAPTER_GROUP)
+    return {entry.name: entry for entry in sorted(found, key=lambda e: e.name)}
 
 
 def adapter_name_for(model: object) -> str | None:
@@ -326,17 +335,17 @@ def adapter_name_for(model: object) -> str | None:
     >>> adapter_name_for(0.5) is None
     True
     """
+    adapters = _adapters()
     for cls in type(model).__mro__:
         root = (cls.__module__ or "").partition(".")[0]
-        if root in _ADAPTERS:
+        if root in adapters:
             return root
     return None
 
 
 def load_adapter(name: str, hypermodel: Any, objective: Objective) -> ModelAdapter:
     """An instance of the adapter called ``name`` (its framework is imported now)."""
-    module_name, _, class_name = _ADAPTERS[name].partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
+    cls = _adapters()[name].load()
     adapter: ModelAdapter = cls(hypermodel, objective)
     return adapter
 

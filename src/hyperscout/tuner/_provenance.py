@@ -24,6 +24,7 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
+from hyperscout._version import __version__
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.samplers import Sampler
 from hyperscout.schedulers import Scheduler
@@ -68,10 +69,8 @@ def new_provenance(
     space: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The provenance of a study this process creates now."""
-    import hyperscout  # the package is imported by the time a tuner runs
-
     return {
-        "hyperscout": hyperscout.__version__,
+        "hyperscout": __version__,
         "python": platform.python_version(),
         "preset": preset,
         **strategy_of(sampler, scheduler),
