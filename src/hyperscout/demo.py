@@ -458,7 +458,7 @@ def project_name(framework: str, strategy: str, max_epochs: int = MAX_EPOCHS) ->
 
 def _planned_trials(max_epochs: int) -> int:
     """The trials of one run of Hyperband's brackets (each promotion is a trial)."""
-    brackets = HyperbandScheduler(max_epochs, factor=FACTOR).brackets()
+    brackets = HyperbandScheduler(1, max_epochs, factor=FACTOR).brackets()
     return sum(rung.n_configs for bracket in brackets for rung in bracket.rungs)
 
 

@@ -292,10 +292,7 @@ class Hyperband(Tuner):
             "Hyperband", "hyperband_iterations", hyperband_iterations, max_trials, kwargs
         )
         scheduler = HyperbandScheduler(
-            max_epochs,
-            factor=factor,
-            min_epochs=min_epochs,
-            hyperband_iterations=hyperband_iterations,
+            min_epochs, max_epochs, factor=factor, iterations=hyperband_iterations
         )
         super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
 
@@ -365,10 +362,7 @@ class BOHB(Tuner):
             fail("BOHB", "sampler", sampler, "'auto', 'tpe', 'gp' or a Sampler")
         scheduler = BOHBScheduler(
             HyperbandScheduler(
-                max_epochs,
-                factor=factor,
-                min_epochs=min_epochs,
-                hyperband_iterations=hyperband_iterations,
+                min_epochs, max_epochs, factor=factor, iterations=hyperband_iterations
             ),
             min_points_in_model=min_points_in_model,
             random_fraction=random_fraction,
