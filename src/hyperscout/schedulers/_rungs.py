@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._validation import check, check_int, check_number, is_number
+from hyperscout._validation import check, check_int, check_number, is_number, plain
 from hyperscout.history import History
 from hyperscout.objective import Objective
 from hyperscout.samplers.base import Sampler
@@ -36,7 +36,6 @@ __all__ = [
     "metric_settings",
     "n_halvings",
     "past_budget",
-    "plain",
     "promotion_claim",
     "ranked",
     "rung_budget",
@@ -44,11 +43,6 @@ __all__ = [
 
 
 # -- the budget vocabulary -------------------------------------------------------------------
-def plain(value: Any) -> Any:
-    """A NumPy scalar as the Python number it holds (``np.int64(9)`` is a budget of 9)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def check_budgets(owner: str, min_budget: Any, max_budget: Any, factor: Any) -> None:
     """``min_budget``, ``max_budget`` and ``factor`` of a scheduler, or an error naming it."""
     min_budget, max_budget = plain(min_budget), plain(max_budget)

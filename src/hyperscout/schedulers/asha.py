@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._validation import check_choice, check_int
+from hyperscout._validation import check_choice, check_int, plain
 from hyperscout.history import History
 from hyperscout.objective import Objective
 from hyperscout.samplers.base import Sampler
@@ -35,7 +35,6 @@ from hyperscout.schedulers._rungs import (
     metric_settings,
     n_halvings,
     past_budget,
-    plain,
     promotion_claim,
     ranked,
     rung_budget,

@@ -20,14 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._validation import check, check_choice, check_int, check_number
+from hyperscout._validation import check, check_choice, check_int, check_number, plain
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.history import History
 from hyperscout.samplers.auto import AutoSampler
 from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.random import RandomSampler
-from hyperscout.schedulers._rungs import plain
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState

@@ -64,7 +64,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hyperscout._validation import check_int
+from hyperscout._validation import check_int, plain
 from hyperscout.history import History
 from hyperscout.samplers.base import Sampler
 from hyperscout.schedulers._rungs import (
@@ -77,7 +77,6 @@ from hyperscout.schedulers._rungs import (
     hyperband_brackets,
     n_halvings,
     past_budget,
-    plain,
     promotion_claim,
     ranked,
     rung_budget,

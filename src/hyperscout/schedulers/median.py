@@ -17,10 +17,10 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-from hyperscout._validation import check_int
+from hyperscout._validation import check_int, plain
 from hyperscout.history import History
 from hyperscout.objective import Objective
-from hyperscout.schedulers._rungs import check_metric, metric_objective, metric_settings, plain
+from hyperscout.schedulers._rungs import check_metric, metric_objective, metric_settings
 from hyperscout.schedulers.base import Decision
 from hyperscout.schedulers.fifo import FIFOScheduler
 from hyperscout.trial import Trial, TrialState

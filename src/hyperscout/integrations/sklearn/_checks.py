@@ -1,4 +1,4 @@
-"""SearchCV's argument checks: one template for the errors, and one table of rules.
+"""SearchCV's argument checks: one table of rules, told in the one template of ``_validation``.
 
 The arguments are checked at ``fit``, not in the constructor, as scikit-learn's conventions ask.
 """
@@ -14,18 +14,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperscout._paths import PROJECT_NAME_EXPECTED, is_project_name
+from hyperscout._validation import check, fail, is_int, plain
 from hyperscout.exceptions import InvalidArgumentError, InvalidSpaceError
 
 if TYPE_CHECKING:
     from hyperscout.integrations.sklearn._search import SearchCV
 
 STRATEGIES = ("bayes", "random", "grid", "halving", "hyperband")
-
-
-def _check(name: str, value: Any, ok: bool, expected: str) -> None:
-    """The one template of SearchCV's argument errors."""
-    if not ok:
-        raise InvalidArgumentError(f"SearchCV({name}=...): expected {expected}, got {value!r}.")
 
 
 @contextlib.contextmanager
@@ -40,14 +35,6 @@ def _named_as(owner: str, renames: Mapping[str, str]) -> Iterator[None]:
         if message == str(exc):
             raise
         raise type(exc)(message).with_traceback(exc.__traceback__) from None
-
-
-def _is_int(value: Any, minimum: int) -> bool:
-    return (
-        not isinstance(value, bool)
-        and isinstance(value, (int, np.integer))
-        and int(value) >= minimum
-    )
 
 
 def _check_arguments(search: SearchCV) -> None:
@@ -72,8 +59,8 @@ def _check_arguments(search: SearchCV) -> None:
             sum(v is not None for v in (s.space, s.param_grid, s.param_distributions)) == 1,
             "exactly one of space, param_grid and param_distributions (the same argument)",
         ),
-        ("n_trials", s.n_trials is None or _is_int(s.n_trials, 1), "an int >= 1 or None"),
-        ("n_iter", s.n_iter is None or _is_int(s.n_iter, 1), "an int >= 1 or None"),
+        ("n_trials", s.n_trials is None or is_int(plain(s.n_trials), 1), "an int >= 1 or None"),
+        ("n_iter", s.n_iter is None or is_int(plain(s.n_iter), 1), "an int >= 1 or None"),
         (
             "n_iter",
             s.n_trials is None or s.n_iter is None,
@@ -86,29 +73,29 @@ def _check_arguments(search: SearchCV) -> None:
         ),
         (
             "n_jobs",
-            s.n_jobs is None or (_is_int(s.n_jobs, -(2**31)) and s.n_jobs != 0),
+            s.n_jobs is None or (is_int(plain(s.n_jobs), -(2**31)) and s.n_jobs != 0),
             "an int other than 0, or None",
         ),
-        ("seed", s.seed is None or _is_int(s.seed, 0), "an int >= 0 or None"),
+        ("seed", s.seed is None or is_int(plain(s.seed), 0), "an int >= 0 or None"),
         (
             "random_state",
             s.random_state is None
-            or _is_int(s.random_state, 0)
+            or is_int(plain(s.random_state), 0)
             or isinstance(s.random_state, np.random.RandomState),
             "None, an int >= 0 or a numpy RandomState",
         ),
         ("resource", is_text(s.resource), "a str"),
         (
             "min_resources",
-            is_text(s.min_resources, "auto") or _is_int(s.min_resources, 1),
+            is_text(s.min_resources, "auto") or is_int(plain(s.min_resources), 1),
             "'auto' or an int >= 1",
         ),
         (
             "max_resources",
-            is_text(s.max_resources, "auto") or _is_int(s.max_resources, 1),
+            is_text(s.max_resources, "auto") or is_int(plain(s.max_resources), 1),
             "'auto' or an int >= 1",
         ),
-        ("factor", _is_int(s.factor, 2), "an int >= 2"),
+        ("factor", is_int(plain(s.factor), 2), "an int >= 2"),
         (
             "error_score",
             is_text(s.error_score, "raise") or is_number(s.error_score),
@@ -119,7 +106,7 @@ def _check_arguments(search: SearchCV) -> None:
             isinstance(s.return_train_score, (bool, np.bool_)),
             "True or False",
         ),
-        ("verbose", _is_int(s.verbose, 0), "an int >= 0"),
+        ("verbose", is_int(plain(s.verbose), 0), "an int >= 0"),
         (
             "storage",
             s.storage is None or is_text(s.storage),
@@ -134,4 +121,55 @@ def _check_arguments(search: SearchCV) -> None:
         ("project_name", is_project_name(s.project_name), PROJECT_NAME_EXPECTED),
     ]
     for name, ok, expected in rules:
-        _check(name, getattr(search, name), ok, expected)
+        check("SearchCV", name, getattr(search, name), ok, expected)
+
+
+def _scorers(search: SearchCV) -> tuple[Any, bool]:
+    """The scorer, or a dict of named scorers, and whether several metrics were named."""
+    from sklearn.metrics import check_scoring
+
+    scoring = search.scoring
+    if scoring is None or isinstance(scoring, str) or callable(scoring):
+        return check_scoring(search.estimator, scoring=scoring), False
+    if isinstance(scoring, (list, tuple)):
+        names = list(scoring)
+        check(
+            "SearchCV",
+            "scoring",
+            scoring,
+            bool(names)
+            and all(isinstance(n, str) for n in names)
+            and len(set(names)) == len(names),
+            "a non-empty list of distinct scorer names",
+        )
+        return {n: check_scoring(search.estimator, scoring=n) for n in names}, True
+    if isinstance(scoring, Mapping):
+        check(
+            "SearchCV",
+            "scoring",
+            scoring,
+            bool(scoring)
+            and all(isinstance(k, str) for k in scoring)
+            and all(isinstance(v, str) or callable(v) for v in scoring.values()),
+            "a non-empty dict of names to scorer names or callables",
+        )
+        return {k: check_scoring(search.estimator, scoring=v) for k, v in scoring.items()}, True
+    fail(
+        "SearchCV",
+        "scoring",
+        scoring,
+        "None, a scorer name, a callable, or a list or dict of them",
+    )
+
+
+def _check_refit_metric(search: SearchCV, names: list[str]) -> None:
+    """With several metrics, ``refit`` names one of them (or is False, or a callable)."""
+    if search.refit is False or callable(search.refit):
+        return
+    check(
+        "SearchCV",
+        "refit",
+        search.refit,
+        isinstance(search.refit, str) and search.refit in names,
+        f"with several metrics, one of their names {names} (or False, or a callable)",
+    )
