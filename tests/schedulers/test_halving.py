@@ -12,6 +12,7 @@ import hyperscout as hs
 from hyperscout.samplers import History, RandomSampler, Sampler, TPESampler
 from hyperscout.schedulers import Decision, Stop, Suggestion, Wait
 from hyperscout.schedulers.asha import ASHAScheduler
+from hyperscout.schedulers.base import upgrade_settings
 from hyperscout.schedulers.bohb import BOHBScheduler
 from hyperscout.schedulers.halving import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.space import HyperParameters
@@ -443,3 +444,31 @@ def test_reprs_show_the_arguments() -> None:
         "SuccessiveHalvingScheduler(min_budget=1, max_budget=9, factor=3, n_configs=9, "
         "iterations=1)"
     )
+
+
+def test_numpy_numbers_are_taken_as_budgets_and_counts() -> None:
+    hb = HyperbandScheduler(np.int64(1), np.int64(9), factor=np.int64(3), iterations=np.int64(2))
+    assert hb.settings() == {"min_budget": 1, "max_budget": 9, "factor": 3, "iterations": 2}
+    assert all(type(v) is int for v in hb.settings().values())  # plain JSON
+    sh = SuccessiveHalvingScheduler(np.float64(0.5), np.float32(2.0), factor=2)
+    assert [r.budget for r in sh.brackets()[0].rungs] == [0.5, 1.0, 2.0]
+    with pytest.raises(hs.InvalidArgumentError, match=r"factor=.*got 1\.$"):
+        HyperbandScheduler(1, 9, factor=np.int64(1))
+
+
+# -- settings stored by older versions -------------------------------------------------------
+def test_hyperbands_settings_stored_under_keras_tuners_names_read_as_todays() -> None:
+    old = {"max_epochs": 9, "factor": 3, "min_epochs": 1, "hyperband_iterations": None}
+    today = HyperbandScheduler(1, 9, iterations=None).settings()
+    stored = {"class": "HyperbandScheduler", "settings": old}
+    assert upgrade_settings(stored) == {"class": "HyperbandScheduler", "settings": today}
+    assert stored["settings"] is old and "max_epochs" in old  # the stored dict is not changed
+    bohb = {"class": "BOHBScheduler", "settings": {"scheduler": stored, "random_fraction": 0.5}}
+    assert upgrade_settings(bohb)["settings"] == {
+        "scheduler": {"class": "HyperbandScheduler", "settings": today},
+        "random_fraction": 0.5,
+    }
+    # Only Hyperband renamed its settings; other and unknown classes keep theirs.
+    for name in ("SuccessiveHalvingScheduler", "SomeoneElsesScheduler"):
+        other = {"class": name, "settings": {"max_epochs": 9}}
+        assert upgrade_settings(other) == other

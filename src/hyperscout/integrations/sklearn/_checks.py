@@ -37,21 +37,27 @@ def _named_as(owner: str, renames: Mapping[str, str]) -> Iterator[None]:
         raise type(exc)(message).with_traceback(exc.__traceback__) from None
 
 
+_Rule = tuple[str, bool, str]  # an argument's name, whether it is right, what was expected
+
+
 def _check_arguments(search: SearchCV) -> None:
-    """Check the arguments of ``search`` against the table of rules."""
+    """Check the arguments of ``search`` against the table of rules, in the table's order."""
+    rules = [*_search_rules(search), *_budget_rules(search), *_output_rules(search)]
+    for name, ok, expected in rules:
+        check("SearchCV", name, getattr(search, name), ok, expected)
 
-    def is_number(value: Any) -> bool:
-        return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
-    def is_text(value: Any, *allowed: str) -> bool:
-        return isinstance(value, str) and (not allowed or value in allowed)
+def _is_text(value: Any, *allowed: str) -> bool:
+    return isinstance(value, str) and (not allowed or value in allowed)
 
-    s = search
-    rules: list[tuple[str, bool, str]] = [
+
+def _search_rules(s: SearchCV) -> list[_Rule]:
+    """The rules of what is searched, how, and how long."""
+    return [
         ("estimator", hasattr(s.estimator, "fit"), "an estimator"),
         (
             "strategy",
-            is_text(s.strategy, *STRATEGIES),
+            _is_text(s.strategy, *STRATEGIES),
             "one of " + ", ".join(map(repr, STRATEGIES)),
         ),
         (
@@ -84,21 +90,37 @@ def _check_arguments(search: SearchCV) -> None:
             or isinstance(s.random_state, np.random.RandomState),
             "None, an int >= 0 or a numpy RandomState",
         ),
-        ("resource", is_text(s.resource), "a str"),
+    ]
+
+
+def _budget_rules(s: SearchCV) -> list[_Rule]:
+    """The rules of the budget of halving and Hyperband."""
+    return [
+        ("resource", _is_text(s.resource), "a str"),
         (
             "min_resources",
-            is_text(s.min_resources, "auto") or is_int(plain(s.min_resources), 1),
+            _is_text(s.min_resources, "auto") or is_int(plain(s.min_resources), 1),
             "'auto' or an int >= 1",
         ),
         (
             "max_resources",
-            is_text(s.max_resources, "auto") or is_int(plain(s.max_resources), 1),
+            _is_text(s.max_resources, "auto") or is_int(plain(s.max_resources), 1),
             "'auto' or an int >= 1",
         ),
         ("factor", is_int(plain(s.factor), 2), "an int >= 2"),
+    ]
+
+
+def _output_rules(s: SearchCV) -> list[_Rule]:
+    """The rules of the scores, the output and where the study is kept."""
+
+    def is_score(value: Any) -> bool:  # NaN included: error_score's default
+        return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+    return [
         (
             "error_score",
-            is_text(s.error_score, "raise") or is_number(s.error_score),
+            _is_text(s.error_score, "raise") or is_score(s.error_score),
             "'raise' or a number",
         ),
         (
@@ -109,7 +131,7 @@ def _check_arguments(search: SearchCV) -> None:
         ("verbose", is_int(plain(s.verbose), 0), "an int >= 0"),
         (
             "storage",
-            s.storage is None or is_text(s.storage),
+            s.storage is None or _is_text(s.storage),
             "None, 'memory' or a database URL such as 'sqlite:///search.db' (a Storage "
             "object cannot be cloned by scikit-learn)",
         ),
@@ -120,8 +142,6 @@ def _check_arguments(search: SearchCV) -> None:
         ),
         ("project_name", is_project_name(s.project_name), PROJECT_NAME_EXPECTED),
     ]
-    for name, ok, expected in rules:
-        check("SearchCV", name, getattr(search, name), ok, expected)
 
 
 def _scorers(search: SearchCV) -> tuple[Any, bool]:
