@@ -38,7 +38,7 @@ from mf_report import Results
 from mf_tasks import LOSS_CAP, get_task
 from multi_fidelity import DEFAULT_MULTIPLIER, RECORD_VERSION, default_out
 
-from hyperscout.schedulers.halving import _hyperband_brackets
+from hyperscout.schedulers._rungs import hyperband_brackets
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "benchmarks" / "hyperband_ceiling"
@@ -90,7 +90,7 @@ def replay(
     spent = 0.0
     best, oracle, completed = math.inf, math.inf, 0
     while True:
-        for bracket in _hyperband_brackets(1, full, FACTOR):
+        for bracket in hyperband_brackets(1, full, FACTOR):
             ids = order[drawn : drawn + bracket.rungs[0].n_configs]
             if len(ids) < bracket.rungs[0].n_configs:
                 raise SystemExit("the pool is too small for this budget: raise --configs")

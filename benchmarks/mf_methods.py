@@ -92,7 +92,7 @@ def _common(task: Task, seed: int, meter: BudgetMeter, folder: Path, name: str) 
 def hyperband_iteration_budget(max_epochs: int, factor: int = FACTOR) -> int:
     """Epochs one Hyperband iteration trains when promotions continue their checkpoints."""
     total = 0
-    for bracket in hs.HyperbandScheduler(max_epochs, factor=factor).brackets():
+    for bracket in hs.HyperbandScheduler(1, max_epochs, factor=factor).brackets():
         below = 0
         for rung in bracket.rungs:
             total += int(rung.n_configs * (rung.budget - below))

@@ -63,7 +63,7 @@ def test_a_new_study_keeps_its_provenance_and_a_resumed_tuner_reads_it(tmp_path:
     assert provenance["sampler"] == {"class": "RandomSampler", "settings": {}}
     assert provenance["scheduler"] == {
         "class": "HyperbandScheduler",
-        "settings": {"max_epochs": 9, "factor": 3, "min_epochs": 1, "hyperband_iterations": 1},
+        "settings": {"min_budget": 1, "max_budget": 9, "factor": 3, "iterations": 1},
     }
     assert provenance["seed"] == 3 == again.seed
     assert [p["name"] for p in provenance["space"]["parameters"]] == ["n"]
@@ -105,11 +105,11 @@ def test_samplers_describe_the_settings_that_decide_their_proposals(
 
 SCHEDULERS = [
     (FIFOScheduler(), {}),
-    (HyperbandScheduler(27, factor=3, min_epochs=3), {"max_epochs": 27, "min_epochs": 3}),
+    (HyperbandScheduler(3, 27, factor=3), {"max_budget": 27, "min_budget": 3}),
     (SuccessiveHalvingScheduler(1, 9, factor=3), {"min_budget": 1, "max_budget": 9}),
     (ASHAScheduler(1, 27, mode="stopping"), {"max_budget": 27, "mode": "stopping"}),
     (MedianStoppingScheduler(n_startup_trials=7), {"n_startup_trials": 7}),
-    (BOHBScheduler(HyperbandScheduler(9), random_fraction=0.5), {"random_fraction": 0.5}),
+    (BOHBScheduler(HyperbandScheduler(1, 9), random_fraction=0.5), {"random_fraction": 0.5}),
 ]
 
 
@@ -123,7 +123,7 @@ def test_schedulers_describe_their_budgets_and_stopping_rules(
     assert json.loads(json.dumps(settings)) == settings
     assert settings.items() >= expected.items()
     if isinstance(scheduler, BOHBScheduler):
-        assert settings["scheduler"]["settings"]["max_epochs"] == 9
+        assert settings["scheduler"]["settings"]["max_budget"] == 9
 
 
 # -- changes refused on resume ---------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_hyperband_resumed_with_other_brackets_is_refused_and_the_study_is_uncha
         hyperband(tmp_path, max_epochs=27)
 
     message = str(info.value)
-    assert "'hb'" in message and "max_epochs=9, not max_epochs=27" in message
+    assert "'hb'" in message and "max_budget=9, not max_budget=27" in message
     assert "project_name" in message and "overwrite=True" in message
     again = hyperband(tmp_path)
     assert [t.number for t in again.trials] == numbers
@@ -235,7 +235,7 @@ def test_safe_changes_are_accepted_and_the_search_goes_on(tmp_path: Path) -> Non
     tuner.search()
 
     assert len(tuner.trials) == done + 5
-    assert tuner.provenance["scheduler"]["settings"]["hyperband_iterations"] == 1
+    assert tuner.provenance["scheduler"]["settings"]["iterations"] == 1
 
 
 PRESETS: list[tuple[str, Callable[..., hs.Tuner], Callable[..., Any]]] = [
@@ -291,8 +291,51 @@ def test_a_study_older_than_provenance_opens_and_records_it_from_then_on() -> No
     stored = storage.load_study("old")
     assert stored is not None and stored.meta["provenance"] == provenance
     assert stored.meta["objective"] == objective
-    with pytest.raises(hs.InvalidArgumentError, match="max_epochs=9, not max_epochs=27"):
+    with pytest.raises(hs.InvalidArgumentError, match="max_budget=9, not max_budget=27"):
         hs.Hyperband(budgeted, max_epochs=27, storage=storage, project_name="old", verbose=0)
+
+
+KERAS_TUNER_KEYS = {"max_epochs": 9, "factor": 3, "min_epochs": 1, "hyperband_iterations": 1}
+
+
+def _study_with_old_keys(storage: MemoryStorage, preset: Callable[..., hs.Tuner]) -> None:
+    """A study as hyperscout stored it before Hyperband's settings took the budget names."""
+    made = preset(budgeted, max_epochs=9, storage=storage, project_name="old", verbose=0)
+    made.search()
+    study = storage.load_study("old")
+    assert study is not None
+    provenance = json.loads(json.dumps(study.meta["provenance"]))
+    scheduler = provenance["scheduler"]
+    if scheduler["class"] == "BOHBScheduler":
+        scheduler = scheduler["settings"]["scheduler"]
+    assert scheduler["settings"] == {"min_budget": 1, "max_budget": 9, "factor": 3, "iterations": 1}
+    scheduler["settings"] = dict(KERAS_TUNER_KEYS)
+    storage.save_meta(study.id, {**study.meta, "provenance": provenance})
+
+
+@pytest.mark.parametrize("preset", [hs.Hyperband, hs.BOHB], ids=["Hyperband", "BOHB"])
+def test_a_study_stored_with_hyperbands_old_setting_names_resumes(
+    preset: Callable[..., hs.Tuner],
+) -> None:
+    storage = MemoryStorage()
+    _study_with_old_keys(storage, preset)
+
+    def resume(**kwargs: Any) -> hs.Tuner:
+        return preset(budgeted, storage=storage, project_name="old", verbose=0, **kwargs)
+
+    done = len(resume(max_epochs=9).trials)
+    assert done > 0
+    # hyperband_iterations only says how long the search goes on, under either name.
+    longer = resume(max_epochs=9, hyperband_iterations=None, max_trials=done + 3)
+    longer.search()
+    assert len(longer.trials) == done + 3
+    # What is stored stays as it was; a real change is still refused, in today's names.
+    stored = storage.load_study("old")
+    assert stored is not None and "max_epochs" in json.dumps(stored.meta["provenance"])
+    with pytest.raises(hs.InvalidArgumentError, match=r"max_budget=9, not \S*max_budget=27"):
+        resume(max_epochs=27)
+    with pytest.raises(hs.InvalidArgumentError, match=r"min_budget=1, not \S*min_budget=3"):
+        resume(max_epochs=9, min_epochs=3)
 
 
 # -- the command line ------------------------------------------------------------------------
@@ -324,7 +367,7 @@ def test_the_command_line_resumes_its_study_refuses_other_brackets_and_shows_pro
     assert "Resuming hb" in resumed.output
     refused = run("--max-epochs", "27")
     assert refused.exit_code == 1
-    assert "max_epochs=9, not max_epochs=27" in " ".join(refused.output.split())
+    assert "max_budget=9, not max_budget=27" in " ".join(refused.output.split())
 
     shown = CliRunner().invoke(main, ["show", str(runs / "hb")])
 
@@ -332,8 +375,7 @@ def test_the_command_line_resumes_its_study_refuses_other_brackets_and_shows_pro
     lines = [" ".join(line.split()) for line in shown.output.splitlines()]
     assert "made by: Hyperband" in lines
     assert (
-        "scheduler: HyperbandScheduler(max_epochs=9, factor=3, min_epochs=1, "
-        "hyperband_iterations=1)" in lines
+        "scheduler: HyperbandScheduler(min_budget=1, max_budget=9, factor=3, iterations=1)" in lines
     )
     assert "seed: 3" in lines
     assert f"versions: hyperscout {hs.__version__}, Python {platform.python_version()}" in lines

@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
+import numpy as np
+
 from hyperscout.exceptions import InvalidArgumentError
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "is_number",
     "message",
     "near_miss",
+    "plain",
 ]
 
 
@@ -55,6 +58,18 @@ def check(owner: str, name: str, value: Any, ok: bool, expected: str) -> None:
     """Refuse ``value`` (see :func:`fail`) unless ``ok``."""
     if not ok:
         fail(owner, name, value, expected)
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds, anything else as it is.
+
+    Checks take ``plain(value)`` where a NumPy number is as good as a Python one (budgets,
+    counts read from arrays); the checked value is then an int or a float, fit for JSON.
+
+    >>> plain(np.int64(9)), plain(np.float32(0.5)), plain("a")
+    (9, 0.5, 'a')
+    """
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def is_int(value: Any, minimum: int | None = None) -> bool:

@@ -574,6 +574,38 @@ def test_hyperband_budgets_max_iter_and_refits_on_the_full_budget(
     assert [t.budget for t in search.trials_] == budgets
 
 
+@pytest.mark.parametrize("strategy", ["bohb", "asha"])
+def test_every_budgeted_strategy_of_the_registry_runs_in_searchcv(
+    strategy: str, iris: tuple[np.ndarray, np.ndarray]
+) -> None:
+    X, y = iris
+    search = SearchCV(
+        Recorder(report="quality"),
+        {"alpha": Float(0.01, 10.0, sampling="log")},
+        strategy=strategy,
+        n_trials=16 if strategy == "asha" else None,
+        cv=2,
+        seed=0,
+    ).fit(X, y)
+    budgets = list(search.cv_results_["n_resources"])
+    assert set(budgets) <= {3, 9, 27} and 3 in budgets
+    assert [p["max_iter"] for p in search.cv_results_["params"]] == budgets
+    if strategy == "asha":
+        assert len(budgets) == 16
+    else:  # BOHB runs Hyperband's brackets: 13 + 6 + 3 trials
+        assert len(budgets) == 22 and budgets.count(27) >= 3
+        assert "bracket" in search.cv_results_
+
+
+def test_an_unknown_strategy_lists_the_registry(iris: tuple[np.ndarray, np.ndarray]) -> None:
+    X, y = iris
+    with pytest.raises(hs.InvalidArgumentError) as info:
+        SearchCV(Recorder(), {"alpha": Float(0.01, 10.0)}, strategy="anneal").fit(X, y)
+    message = str(info.value)
+    assert message.startswith("SearchCV(strategy=...): expected one of 'bayes', 'random'")
+    assert "'bohb'" in message and "'asha'" in message
+
+
 # -- failures --------------------------------------------------------------------------------
 def test_failing_fits_are_recorded_and_the_search_goes_on(
     iris: tuple[np.ndarray, np.ndarray],

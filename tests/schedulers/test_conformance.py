@@ -34,7 +34,7 @@ MIN_BUDGET, MAX_BUDGET = 1, 9
 
 
 def hyperband(iterations: int | None = 1, max_budget: int = MAX_BUDGET) -> HyperbandScheduler:
-    return HyperbandScheduler(max_budget, min_epochs=MIN_BUDGET, hyperband_iterations=iterations)
+    return HyperbandScheduler(MIN_BUDGET, max_budget, iterations=iterations)
 
 
 def successive_halving(n_configs: int | None = None, iterations: int | None = 1) -> Scheduler:

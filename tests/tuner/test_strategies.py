@@ -150,3 +150,19 @@ def test_unknown_keyword_names_the_near_miss() -> None:
         hs.GridSearch(build_metrics, objective="val_loss", storage="memory", max_trial=3)
     assert str(info.value).startswith("GridSearch(max_trial=...): expected no such argument")
     assert "did you mean max_trials=?" in str(info.value)
+
+
+@pytest.mark.parametrize("preset", ["Hyperband", "BOHB", "ASHA"])
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"max_epochs": 0}, "(max_epochs=...): expected a finite number > 0, got 0."),
+        ({"max_epochs": 9, "min_epochs": 27}, "(min_epochs=...): expected a finite number in"),
+    ],
+)
+def test_budget_errors_use_kerastuners_names(
+    preset: str, kwargs: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(hs.InvalidArgumentError) as info:
+        getattr(hs, preset)(budgeted, storage="memory", max_trials=5, **kwargs)
+    assert str(info.value).startswith(preset + expected)

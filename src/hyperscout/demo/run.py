@@ -158,7 +158,7 @@ def _planned_trials(strategy: str, max_epochs: int) -> int:
     if strategy == "halving":
         brackets = SuccessiveHalvingScheduler(1, max_epochs, factor=FACTOR).brackets()
     else:
-        brackets = HyperbandScheduler(max_epochs, factor=FACTOR).brackets()
+        brackets = HyperbandScheduler(1, max_epochs, factor=FACTOR).brackets()
     return sum(rung.n_configs for bracket in brackets for rung in bracket.rungs)
 
 

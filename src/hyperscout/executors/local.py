@@ -6,7 +6,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from hyperscout.exceptions import InvalidArgumentError
+from hyperscout._validation import check_int
 from hyperscout.executors.base import Executor
 
 __all__ = ["InlineExecutor", "ThreadExecutor"]
@@ -54,10 +54,7 @@ class ThreadExecutor(Executor):
     """
 
     def __init__(self, n_workers: int) -> None:
-        if isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1:
-            raise InvalidArgumentError(
-                f"ThreadExecutor(n_workers=...): expected an int >= 1, got {n_workers!r}."
-            )
+        check_int("ThreadExecutor", "n_workers", n_workers, minimum=1)
         self.n_workers = n_workers
         self._pool: ThreadPoolExecutor | None = None
 

@@ -3,16 +3,12 @@ median stopping."""
 
 from __future__ import annotations
 
+from hyperscout.schedulers._rungs import Bracket, Rung
+from hyperscout.schedulers.asha import ASHAScheduler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.schedulers.bohb import BOHBScheduler
 from hyperscout.schedulers.fifo import FIFOScheduler
-from hyperscout.schedulers.halving import (
-    ASHAScheduler,
-    Bracket,
-    HyperbandScheduler,
-    Rung,
-    SuccessiveHalvingScheduler,
-)
+from hyperscout.schedulers.halving import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.schedulers.median import MedianStoppingScheduler
 
 __all__ = [

@@ -11,7 +11,7 @@ import abc
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from hyperscout.samplers.base import Sampler
 from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial
 
-__all__ = ["Decision", "Scheduler", "Stop", "Suggestion", "Wait"]
+__all__ = ["Decision", "Scheduler", "Stop", "Suggestion", "Wait", "upgrade_settings"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,10 @@ class Decision(enum.Enum):
 class Scheduler(abc.ABC):
     """Gives budgets, and stops trials from what they report."""
 
+    #: Keys of :meth:`settings` renamed since studies were stored with them: old -> new.
+    #: :func:`upgrade_settings` reads a stored study's settings through it on resume.
+    renamed_settings: ClassVar[Mapping[str, str]] = {}
+
     @abc.abstractmethod
     def next(
         self,
@@ -91,11 +95,43 @@ class Scheduler(abc.ABC):
         """The settings that decide budgets and stopping, as JSON.
 
         The tuner keeps them with the study (its provenance) and refuses to resume the study
-        with other settings, except the number of iterations (``iterations``,
-        ``hyperband_iterations``), which only says how long the search goes on. The default:
-        none.
+        with other settings, except the number of iterations (``iterations``), which only says
+        how long the search goes on. A key renamed later goes in :attr:`renamed_settings`, so
+        that studies stored with the old one still resume. The default: none.
         """
         return {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def upgrade_settings(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored ``{"class": ..., "settings": ...}`` with today's setting names.
+
+    The class's :attr:`Scheduler.renamed_settings` rename the keys; a setting that is itself
+    a stored scheduler (BOHB's ``scheduler``) is upgraded too. A class this process does not
+    know keeps its settings as they are.
+
+    >>> upgrade_settings({"class": "HyperbandScheduler",
+    ...                   "settings": {"max_epochs": 9, "hyperband_iterations": 2}})
+    {'class': 'HyperbandScheduler', 'settings': {'max_budget': 9, 'iterations': 2}}
+    """
+    classes = _scheduler_classes()
+    renamed = getattr(classes.get(stored.get("class")), "renamed_settings", {})
+    settings = {}
+    for key, value in dict(stored.get("settings") or {}).items():
+        if isinstance(value, Mapping) and {"class", "settings"} <= set(value):
+            value = upgrade_settings(value)
+        settings[renamed.get(key, key)] = value
+    return {**stored, "settings": settings}
+
+
+def _scheduler_classes() -> dict[Any, type[Scheduler]]:
+    """Every Scheduler subclass defined so far, by class name."""
+    found: dict[Any, type[Scheduler]] = {}
+    todo = list(Scheduler.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.setdefault(cls.__name__, cls)
+        todo.extend(cls.__subclasses__())
+    return found

@@ -1,5 +1,9 @@
 """Model-based Hyperband (BOHB): Hyperband, ASHA or successive halving whose new
-configurations come from a model (Falkner et al., 2018).
+configurations come from a model.
+
+BOHB (Falkner, Klein & Hutter, 2018, "BOHB: robust and efficient hyperparameter optimization
+at scale", ICML) is Hyperband whose new configurations come from a model (TPE in the paper)
+fitted on the results of the largest budget that has enough of them.
 
 The wrapped scheduler gives budgets and promotes; this module only decides what the model
 learns from. By default (``model_budgets="largest"``, the paper's rule) the model sees the
@@ -16,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperscout._validation import check, check_choice, check_int, check_number, plain
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.history import History
 from hyperscout.samplers.auto import AutoSampler
@@ -23,7 +28,6 @@ from hyperscout.samplers.base import Sampler
 from hyperscout.samplers.gp import GPSampler
 from hyperscout.samplers.random import RandomSampler
 from hyperscout.schedulers.base import Decision, Scheduler, Stop, Suggestion, Wait
-from hyperscout.schedulers.halving import _check, _is_int
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.trial import Trial, TrialState
 
@@ -72,7 +76,7 @@ class BOHBScheduler(Scheduler):
     >>> def objective(hp, trial):
     ...     return (hp.Float("x", -1.0, 1.0) - 0.5) ** 2 + 1.0 / trial.budget
     >>> tuner = hs.Tuner(objective, sampler=hs.TPESampler(n_startup_trials=3),
-    ...                  scheduler=BOHBScheduler(hs.HyperbandScheduler(9)),
+    ...                  scheduler=BOHBScheduler(hs.HyperbandScheduler(1, 9)),
     ...                  storage="memory", verbose=0, seed=0)
     >>> tuner.search()
     >>> len(tuner.trials), tuner.get_best_trials(1)[0].budget
@@ -88,38 +92,20 @@ class BOHBScheduler(Scheduler):
         model_budgets: str = "largest",
     ) -> None:
         owner = "BOHBScheduler"
-        _check(
+        check(
             owner,
             "scheduler",
             scheduler,
             isinstance(scheduler, Scheduler),
-            "a Scheduler such as HyperbandScheduler(81)",
+            "a Scheduler such as HyperbandScheduler(1, 81)",
         )
-        _check(
-            owner,
-            "min_points_in_model",
-            min_points_in_model,
-            min_points_in_model is None or _is_int(min_points_in_model, 1),
-            "an int >= 1 or None",
+        check_int(
+            owner, "min_points_in_model", plain(min_points_in_model), minimum=1, allow_none=True
         )
-        _check(
-            owner,
-            "random_fraction",
-            random_fraction,
-            isinstance(random_fraction, (int, float))
-            and not isinstance(random_fraction, bool)
-            and 0.0 <= random_fraction <= 1.0,
-            "a number between 0 and 1",
-        )
-        _check(
-            owner,
-            "model_budgets",
-            model_budgets,
-            model_budgets in _MODEL_BUDGETS,
-            f"one of {_MODEL_BUDGETS}",
-        )
+        check_number(owner, "random_fraction", plain(random_fraction), minimum=0, maximum=1)
+        check_choice(owner, "model_budgets", model_budgets, _MODEL_BUDGETS)
         if model_budgets == "all":
-            _check(
+            check(
                 owner,
                 "scheduler",
                 scheduler,
@@ -128,7 +114,7 @@ class BOHBScheduler(Scheduler):
                 "for model_budgets='all'",
             )
         self.scheduler = scheduler
-        self.min_points_in_model = min_points_in_model
+        self.min_points_in_model = None if min_points_in_model is None else int(min_points_in_model)
         self.random_fraction = float(random_fraction)
         self.model_budgets = model_budgets
 
@@ -231,11 +217,10 @@ def _gp_of(sampler: Sampler) -> GPSampler | None:
 
 
 def _budget_range(scheduler: Scheduler) -> tuple[float, float] | None:
-    """A scheduler's smallest and full budgets (Hyperband's epochs, the others' budgets)."""
-    for low, high in (("min_budget", "max_budget"), ("min_epochs", "max_epochs")):
-        lo, hi = getattr(scheduler, low, None), getattr(scheduler, high, None)
-        if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and 0 < lo < hi:
-            return float(lo), float(hi)
+    """A scheduler's smallest and full budgets (``min_budget``, ``max_budget``), if it has them."""
+    lo, hi = getattr(scheduler, "min_budget", None), getattr(scheduler, "max_budget", None)
+    if isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and 0 < lo < hi:
+        return float(lo), float(hi)
     return None
 
 

@@ -17,17 +17,12 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from hyperscout._validation import check_int, plain
 from hyperscout.history import History
 from hyperscout.objective import Objective
+from hyperscout.schedulers._rungs import check_metric, metric_objective, metric_settings
 from hyperscout.schedulers.base import Decision
 from hyperscout.schedulers.fifo import FIFOScheduler
-from hyperscout.schedulers.halving import (
-    _check,
-    _check_metric,
-    _is_int,
-    _metric_objective,
-    _metric_settings,
-)
 from hyperscout.trial import Trial, TrialState
 
 __all__ = ["MedianStoppingScheduler"]
@@ -69,19 +64,17 @@ class MedianStoppingScheduler(FIFOScheduler):
         metric: Objective | str | None = None,
     ) -> None:
         owner = "MedianStoppingScheduler"
-        _check(
-            owner, "n_startup_trials", n_startup_trials, _is_int(n_startup_trials, 0), "an int >= 0"
-        )
-        _check(owner, "n_warmup_steps", n_warmup_steps, _is_int(n_warmup_steps, 0), "an int >= 0")
-        _check(owner, "interval_steps", interval_steps, _is_int(interval_steps, 1), "an int >= 1")
+        check_int(owner, "n_startup_trials", plain(n_startup_trials), minimum=0)
+        check_int(owner, "n_warmup_steps", plain(n_warmup_steps), minimum=0)
+        check_int(owner, "interval_steps", plain(interval_steps), minimum=1)
         self.n_startup_trials = int(n_startup_trials)
         self.n_warmup_steps = int(n_warmup_steps)
         self.interval_steps = int(interval_steps)
-        self.metric = _check_metric(owner, metric)
+        self.metric = check_metric(owner, metric)
 
     def on_report(self, trial: Trial, history: History) -> Decision:
         """STOP when the trial's best report so far is worse than the median at this step."""
-        objective = _metric_objective(self.metric, history)
+        objective = metric_objective(self.metric, history)
         name = objective.name
         reported = {s: m[name] for s, m in trial.intermediate.items() if name in m}
         if not reported:
@@ -109,7 +102,7 @@ class MedianStoppingScheduler(FIFOScheduler):
             "n_startup_trials": self.n_startup_trials,
             "n_warmup_steps": self.n_warmup_steps,
             "interval_steps": self.interval_steps,
-            "metric": _metric_settings(self.metric),
+            "metric": metric_settings(self.metric),
         }
 
     def __repr__(self) -> str:

@@ -28,6 +28,7 @@ from hyperscout._version import __version__
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.samplers import Sampler
 from hyperscout.schedulers import Scheduler
+from hyperscout.schedulers.base import upgrade_settings
 
 __all__ = [
     "SAFE_SETTINGS",
@@ -105,13 +106,14 @@ def check_resume(project_name: str, stored: Mapping[str, Any], new: Mapping[str,
 
     >>> from hyperscout.samplers import RandomSampler
     >>> from hyperscout.schedulers import HyperbandScheduler
-    >>> old = strategy_of(RandomSampler(), HyperbandScheduler(9))
-    >>> check_resume("p", old, strategy_of(RandomSampler(), HyperbandScheduler(27)))
+    >>> old = strategy_of(RandomSampler(), HyperbandScheduler(1, 9))
+    >>> check_resume("p", old, strategy_of(RandomSampler(), HyperbandScheduler(1, 27)))
     Traceback (most recent call last):
     ...
     hyperscout.exceptions.InvalidArgumentError: Project 'p' was made with HyperbandScheduler's \
-max_epochs=9, not max_epochs=27: ...
+max_budget=9, not max_budget=27: ...
     """
+    stored = {**stored, "scheduler": upgrade_settings(stored["scheduler"])}  # renamed keys
     for role in ("sampler", "scheduler"):
         if stored[role]["class"] != new[role]["class"]:
             raise InvalidArgumentError(

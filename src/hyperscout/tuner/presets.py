@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hyperscout._validation import check_int, fail
+from hyperscout._validation import check_int, check_number, fail
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.objective import Objective
 from hyperscout.samplers import (
@@ -288,14 +288,12 @@ class Hyperband(Tuner):
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
         kwargs.update(_named(locals()))
+        _check_epochs("Hyperband", max_epochs, min_epochs)
         _check_bounded(
             "Hyperband", "hyperband_iterations", hyperband_iterations, max_trials, kwargs
         )
         scheduler = HyperbandScheduler(
-            max_epochs,
-            factor=factor,
-            min_epochs=min_epochs,
-            hyperband_iterations=hyperband_iterations,
+            min_epochs, max_epochs, factor=factor, iterations=hyperband_iterations
         )
         super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
 
@@ -352,6 +350,7 @@ class BOHB(Tuner):
         **kwargs: Any,
     ) -> None:
         kwargs.update(_named(locals()))
+        _check_epochs("BOHB", max_epochs, min_epochs)
         _check_bounded("BOHB", "hyperband_iterations", hyperband_iterations, max_trials, kwargs)
         if isinstance(sampler, Sampler):
             model = sampler
@@ -365,10 +364,7 @@ class BOHB(Tuner):
             fail("BOHB", "sampler", sampler, "'auto', 'tpe', 'gp' or a Sampler")
         scheduler = BOHBScheduler(
             HyperbandScheduler(
-                max_epochs,
-                factor=factor,
-                min_epochs=min_epochs,
-                hyperband_iterations=hyperband_iterations,
+                min_epochs, max_epochs, factor=factor, iterations=hyperband_iterations
             ),
             min_points_in_model=min_points_in_model,
             random_fraction=random_fraction,
@@ -418,6 +414,7 @@ class ASHA(Tuner):
     ) -> None:
         kwargs.setdefault("sampler", RandomSampler())
         kwargs["objective"] = objective
+        _check_epochs("ASHA", max_epochs, min_epochs)
         scheduler = ASHAScheduler(min_epochs, max_epochs, factor=factor, mode=mode)
         super().__init__(hypermodel, max_trials=max_trials, scheduler=scheduler, **kwargs)
 
@@ -437,6 +434,12 @@ _KERASTUNER_COMMON = (
 def _named(arguments: dict[str, Any]) -> dict[str, Any]:
     """The Tuner arguments among a preset's own (given by position as in KerasTuner)."""
     return {name: arguments[name] for name in _KERASTUNER_COMMON}
+
+
+def _check_epochs(owner: str, max_epochs: Any, min_epochs: Any) -> None:
+    """KerasTuner's budget names checked under them (the scheduler calls them otherwise)."""
+    check_number(owner, "max_epochs", max_epochs, minimum=0, above=True)
+    check_number(owner, "min_epochs", min_epochs, minimum=0, above=True, maximum=max_epochs)
 
 
 def _check_bounded(

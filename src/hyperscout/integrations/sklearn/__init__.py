@@ -55,8 +55,9 @@ from hyperscout.integrations.sklearn._dropin import (
     RandomizedSearchCV,
 )
 from hyperscout.integrations.sklearn._halving import HalvingGridSearchCV, HalvingRandomSearchCV
-from hyperscout.integrations.sklearn._search import SEARCH_METRIC as SEARCH_METRIC
-from hyperscout.integrations.sklearn._search import AllFitsFailedError, SearchCV
+from hyperscout.integrations.sklearn._run import SEARCH_METRIC as SEARCH_METRIC
+from hyperscout.integrations.sklearn._run import AllFitsFailedError
+from hyperscout.integrations.sklearn._search import SearchCV
 from hyperscout.integrations.sklearn._space import (
     Boolean,
     Choice,

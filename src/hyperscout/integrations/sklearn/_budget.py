@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hyperscout._validation import check, is_int, plain
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.integrations.sklearn._checks import _check, _is_int
 from hyperscout.integrations.sklearn._fit import _Data
 from hyperscout.integrations.sklearn._space import _Space
 
@@ -75,10 +75,11 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
     resource = search.resource
     if resource == "auto":  # an int max_iter, of the estimator or of exactly one step
         iterations = [
-            k for k in params if k.split("__")[-1] == "max_iter" and _is_int(params[k], 1)
+            k for k in params if k.split("__")[-1] == "max_iter" and is_int(plain(params[k]), 1)
         ]
         resource = iterations[0] if len(iterations) == 1 else "n_samples"
-    _check(
+    check(
+        "SearchCV",
         "resource",
         search.resource,
         resource == "n_samples" or resource in params,
@@ -105,7 +106,7 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
         smallest = int(max(floor, 2) * n_splits / max(data.n_samples, 1) * default_max)
     else:
         default_max = params[resource]
-        if search.max_resources == "auto" and not _is_int(default_max, 1):
+        if search.max_resources == "auto" and not is_int(plain(default_max), 1):
             raise InvalidArgumentError(
                 f"SearchCV(max_resources='auto'): the budget is the estimator's "
                 f"{resource!r}, which is {default_max!r}, not an int >= 1; pass "
@@ -118,11 +119,8 @@ def _budget_for(search: SearchCV, space: _Space, data: _Data, seed: int) -> _Bud
         min_r = min(max(max_r // int(search.factor) ** 2, floor), max_r)
     else:
         min_r = int(search.min_resources)
-    if min_r > max_r:
-        raise InvalidArgumentError(
-            f"SearchCV(min_resources=...): expected at most max_resources={max_r} "
-            f"({resource}), got {min_r}."
-        )
+    expected = f"at most max_resources={max_r} ({resource})"
+    check("SearchCV", "min_resources", min_r, min_r <= max_r, expected)
     return _Budget(resource, min_r, max_r, tuple(orders))
 
 

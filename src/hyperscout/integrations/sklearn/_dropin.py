@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.integrations.sklearn._checks import _is_int, _named_as
+from hyperscout._validation import check, check_int, fail, is_int, plain
+from hyperscout.integrations.sklearn._checks import _named_as
 from hyperscout.integrations.sklearn._fitted import _FittedSearch, _tags_of
 from hyperscout.integrations.sklearn._search import (
     _HALVING_ATTRIBUTES,
@@ -56,15 +56,12 @@ def _seed(owner: str, random_state: Any) -> int | None:
     """``random_state`` as SearchCV's seed: an int as it is; a RandomState gives a draw."""
     if random_state is None:
         return None
-    if _is_int(random_state, 0):
+    if is_int(plain(random_state), 0):
         return int(random_state)
     if isinstance(random_state, np.random.RandomState):
         # A draw consumes the generator, so that two fits differ, as in scikit-learn.
         return int(random_state.randint(2**31 - 1))
-    raise InvalidArgumentError(
-        f"{owner}(random_state=...): expected None, an int >= 0 or a numpy RandomState, "
-        f"got {random_state!r}."
-    )
+    fail(owner, "random_state", random_state, "None, an int >= 0 or a numpy RandomState")
 
 
 class _DropInSearch(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignore[misc]
@@ -314,7 +311,7 @@ class BayesSearchCV(_DropInSearch):
 
     def _spaces(self) -> tuple[Any, int]:
         """SearchCV's space and number of trials for ``search_spaces``."""
-        owner = f"{type(self).__name__}(search_spaces=...)"
+        owner = type(self).__name__
         spaces = self.search_spaces
         if isinstance(spaces, Mapping):
             return {k: _dimension(v) for k, v in spaces.items()}, int(self.n_iter)
@@ -324,47 +321,39 @@ class BayesSearchCV(_DropInSearch):
                 space, n = item, self.n_iter
                 if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Mapping):
                     space, n = item
-                if not isinstance(space, Mapping) or not _is_int(n, 1):
-                    raise InvalidArgumentError(
-                        f"{owner}: expected dicts or (dict, n_iter) pairs, got {item!r}."
-                    )
+                ok = isinstance(space, Mapping) and is_int(plain(n), 1)
+                check(owner, "search_spaces", item, ok, "dicts or (dict, n_iter) pairs")
                 grids.append({k: _dimension(v) for k, v in space.items()})
                 total += int(n)
             return grids, total
-        raise InvalidArgumentError(
-            f"{owner}: expected a dict of parameter names to dimensions, or a non-empty list "
-            f"of dicts or of (dict, n_iter) pairs, got {spaces!r}."
+        fail(
+            owner,
+            "search_spaces",
+            spaces,
+            "a dict of parameter names to dimensions, or a non-empty list of dicts or of "
+            "(dict, n_iter) pairs",
         )
 
     def _initial_points(self) -> int | None:
-        owner = f"{type(self).__name__}(optimizer_kwargs=...)"
+        owner, name = type(self).__name__, "optimizer_kwargs"
         options = dict(self.optimizer_kwargs or {})
-        unknown = set(options) - {"n_initial_points", "base_estimator"}
-        if unknown:
-            raise InvalidArgumentError(
-                f"{owner}: hyperscout maps only n_initial_points and base_estimator='GP', "
-                f"got {sorted(unknown)}."
-            )
-        if str(options.get("base_estimator", "GP")).upper() != "GP":
-            raise InvalidArgumentError(
-                f"{owner}: the model is a Gaussian process (base_estimator='GP'), got "
-                f"base_estimator={options['base_estimator']!r}."
-            )
+        unknown = sorted(set(options) - {"n_initial_points", "base_estimator"})
+        expected = "only n_initial_points and base_estimator='GP' (what hyperscout maps)"
+        check(owner, name, unknown, not unknown, expected)
+        model = options.get("base_estimator", "GP")
+        expected = "base_estimator='GP' (the model is a Gaussian process)"
+        check(owner, name, options, str(model).upper() == "GP", expected)
         n = options.get("n_initial_points")
-        if n is not None and not _is_int(n, 1):
-            raise InvalidArgumentError(f"{owner}: expected n_initial_points >= 1, got {n!r}.")
+        ok = n is None or is_int(plain(n), 1)
+        check(owner, name, options, ok, "n_initial_points, if given, an int >= 1")
         return None if n is None else int(n)
 
     def _search(self, X: Any, y: Any, params: dict[str, Any]) -> SearchCV:
         owner = type(self).__name__
-        if not _is_int(self.n_points, 1):
-            raise InvalidArgumentError(
-                f"{owner}(n_points=...): expected an int >= 1, got {self.n_points!r}."
-            )
-        if self.fit_params is not None and not isinstance(self.fit_params, Mapping):
-            raise InvalidArgumentError(
-                f"{owner}(fit_params=...): expected None or a dict, got {self.fit_params!r}."
-            )
+        check_int(owner, "n_points", plain(self.n_points), minimum=1)
+        fit_params = self.fit_params
+        ok = fit_params is None or isinstance(fit_params, Mapping)
+        check(owner, "fit_params", fit_params, ok, "None or a dict")
         for name, value in (self.fit_params or {}).items():
             params.setdefault(name, value)  # fit's own parameters win
         space, n_trials = self._spaces()

@@ -10,16 +10,15 @@ resources as in scikit-learn.
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import numpy as np
 
+from hyperscout._validation import check, check_number, is_int, plain
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.integrations.sklearn._budget import _Budget, _budget_for
-from hyperscout.integrations.sklearn._checks import _is_int
 from hyperscout.integrations.sklearn._dropin import _DropInSearch, _seed
 from hyperscout.integrations.sklearn._fit import _Data, _n_rows
 from hyperscout.integrations.sklearn._schedule import (
@@ -139,19 +138,20 @@ class _HalvingSearchCV(_DropInSearch):
 
     def _check(self) -> None:
         owner = type(self).__name__
+        check_number(owner, "factor", plain(self.factor), minimum=1, above=True)
         rules = [
-            ("factor", self.factor, _is_positive(self.factor) and self.factor > 1, "a number > 1"),
             ("resource", self.resource, isinstance(self.resource, str), "a str"),
             (
                 "min_resources",
                 self.min_resources,
-                self.min_resources in ("smallest", "exhaust") or _is_int(self.min_resources, 1),
+                self.min_resources in ("smallest", "exhaust")
+                or is_int(plain(self.min_resources), 1),
                 "'smallest', 'exhaust' or an int >= 1",
             ),
             (
                 "max_resources",
                 self.max_resources,
-                self.max_resources == "auto" or _is_int(self.max_resources, 1),
+                self.max_resources == "auto" or is_int(plain(self.max_resources), 1),
                 "'auto' or an int >= 1",
             ),
             (
@@ -163,15 +163,12 @@ class _HalvingSearchCV(_DropInSearch):
             (
                 "n_candidates",
                 self.n_candidates,
-                self.n_candidates == "exhaust" or _is_int(self.n_candidates, 1),
+                self.n_candidates == "exhaust" or is_int(plain(self.n_candidates), 1),
                 "'exhaust' or an int >= 1",
             ),
         ]
         for name, value, ok, expected in rules:
-            if not ok:
-                raise InvalidArgumentError(
-                    f"{owner}({name}=...): expected {expected}, got {value!r}."
-                )
+            check(owner, name, value, ok, expected)
         both = self.n_candidates == "exhaust" and self.min_resources == "exhaust"
         if isinstance(self, HalvingRandomSearchCV) and both:
             raise InvalidArgumentError(
@@ -202,15 +199,6 @@ class _HalvingSearchCV(_DropInSearch):
         )
         search.plan = plan
         return search
-
-
-def _is_positive(value: Any) -> bool:
-    return bool(
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(float(value))
-        and value > 0
-    )
 
 
 class HalvingGridSearchCV(_HalvingSearchCV):

@@ -18,7 +18,8 @@ import numpy as np
 
 from hyperscout.integrations.sklearn._space import _Space
 from hyperscout.samplers.base import grid_size
-from hyperscout.schedulers.halving import Bracket, Rung, _SynchronousHalving
+from hyperscout.schedulers._rungs import Bracket, Rung
+from hyperscout.schedulers.halving import _SynchronousHalving
 
 
 @dataclass(frozen=True)

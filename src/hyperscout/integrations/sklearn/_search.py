@@ -1,35 +1,43 @@
 """The :class:`SearchCV` estimator: cross-validate what the strategy proposes, refit the best.
 
 The pieces it drives live beside it: the space (``_space``), the argument checks (``_checks``),
-the budgets of halving and Hyperband (``_budget``), one fit on one fold (``_fit``),
-``cv_results_`` (``_results``) and the refitted estimator's methods (``_fitted``).
+the budgets of halving and Hyperband (``_budget``), the trials of one fit, asked, cross-validated
+and told (``_run``), one fit on one fold (``_fit``), ``cv_results_`` (``_results``) and the
+refitted estimator's methods (``_fitted``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import secrets
 import time
-import warnings
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from hyperscout._validation import check, is_int, plain
 from hyperscout.exceptions import (
     InvalidArgumentError,
-    SearchFinished,
-    TooManyFailedTrialsError,
     require,
 )
-from hyperscout.integrations.sklearn._budget import _Budget, _budget_for, _whole
-from hyperscout.integrations.sklearn._checks import _check, _check_arguments, _is_int, _named_as
-from hyperscout.integrations.sklearn._fit import _clone, _Data, _fit_and_score, _Fold, _n_rows
+from hyperscout.integrations.sklearn._budget import _Budget, _budget_for
+from hyperscout.integrations.sklearn._checks import (
+    _check_arguments,
+    _check_refit_metric,
+    _named_as,
+    _scorers,
+)
+from hyperscout.integrations.sklearn._fit import _clone, _Data, _n_rows
 from hyperscout.integrations.sklearn._fitted import _FittedSearch, _tags_of
 from hyperscout.integrations.sklearn._results import _cv_results, _Evaluation
+from hyperscout.integrations.sklearn._run import (
+    SEARCH_METRIC,
+    _report_failures,
+    _run_trials,
+    _warn_non_finite,
+)
 from hyperscout.integrations.sklearn._schedule import (
     _halving_attributes,
     _n_configurations,
@@ -39,14 +47,13 @@ from hyperscout.integrations.sklearn._schedule import (
 from hyperscout.integrations.sklearn._space import _compile_space, _Space
 from hyperscout.objective import Objective
 from hyperscout.samplers import RandomSampler
-from hyperscout.trial import RunningTrial, Trial, TrialState
 from hyperscout.tuner import Tuner
 from hyperscout.tuner.presets import (
     BayesianOptimization,
     GridSearch,
-    Hyperband,
     RandomSearch,
 )
+from hyperscout.tuner.strategies import STRATEGIES
 
 if TYPE_CHECKING or importlib.util.find_spec("sklearn") is not None:
     from sklearn.base import BaseEstimator, MetaEstimatorMixin
@@ -60,7 +67,6 @@ else:  # pragma: no cover - stand-ins so that the module imports without scikit-
 
 
 _FEATURE = "hyperscout.integrations.sklearn.SearchCV"
-_BUDGETED = ("halving", "hyperband")
 #: scikit-learn's attributes of a fitted halving search.
 _HALVING_ATTRIBUTES = (
     "n_resources_",
@@ -72,16 +78,6 @@ _HALVING_ATTRIBUTES = (
     "min_resources_",
     "max_resources_",
 )
-#: The metric the study of a search maximises: the mean test score of the refit metric.
-SEARCH_METRIC = "mean_test_score"
-
-
-class AllFitsFailedError(TooManyFailedTrialsError, ValueError):
-    """Every fit of every configuration failed, so there is no best one.
-
-    A :class:`~hyperscout.TooManyFailedTrialsError`, and a ``ValueError`` as scikit-learn's
-    searches raise in this case; the message shows the errors and the first traceback.
-    """
 
 
 def _require_sklearn() -> None:
@@ -230,49 +226,6 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         self.project_name = project_name
 
     # -- argument checks (at fit, as scikit-learn's conventions ask) -------------------------
-    def _scorers(self) -> tuple[Any, bool]:
-        """The scorer, or a dict of named scorers, and whether several metrics were named."""
-        from sklearn.metrics import check_scoring
-
-        scoring = self.scoring
-        if scoring is None or isinstance(scoring, str) or callable(scoring):
-            return check_scoring(self.estimator, scoring=scoring), False
-        if isinstance(scoring, (list, tuple)):
-            names = list(scoring)
-            _check(
-                "scoring",
-                scoring,
-                bool(names)
-                and all(isinstance(n, str) for n in names)
-                and len(set(names)) == len(names),
-                "a non-empty list of distinct scorer names",
-            )
-            return {n: check_scoring(self.estimator, scoring=n) for n in names}, True
-        if isinstance(scoring, Mapping):
-            _check(
-                "scoring",
-                scoring,
-                bool(scoring)
-                and all(isinstance(k, str) for k in scoring)
-                and all(isinstance(v, str) or callable(v) for v in scoring.values()),
-                "a non-empty dict of names to scorer names or callables",
-            )
-            return {k: check_scoring(self.estimator, scoring=v) for k, v in scoring.items()}, True
-        raise InvalidArgumentError(
-            f"SearchCV(scoring=...): expected None, a scorer name, a callable, or a list or "
-            f"dict of them, got {scoring!r}."
-        )
-
-    def _check_refit_metric(self, names: list[str]) -> None:
-        if self.refit is False or callable(self.refit):
-            return
-        _check(
-            "refit",
-            self.refit,
-            isinstance(self.refit, str) and self.refit in names,
-            f"with several metrics, one of their names {names} (or False, or a callable)",
-        )
-
     def _metric(self, names: list[str]) -> str:
         """The metric the strategy optimises and ``best_score_`` reports."""
         if isinstance(self.refit, str) and self.refit in names:
@@ -284,7 +237,8 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         n = self.n_trials if self.n_trials is not None else self.n_iter
         if n is not None:
             return int(n)
-        return 10 if self.strategy in ("bayes", "random") else None
+        entry = STRATEGIES.get(self.strategy)
+        return 10 if entry is not None and not entry.ends else None
 
     def _space_argument(self) -> tuple[str, Any]:
         """The space, and the name it was given by (space, param_grid, param_distributions)."""
@@ -309,7 +263,7 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
 
     def _budget(self, space: _Space, data: _Data, seed: int) -> _Budget | None:
         """The budget of halving and Hyperband (None for the other strategies)."""
-        return _budget_for(self, space, data, seed) if self.strategy in _BUDGETED else None
+        return _budget_for(self, space, data, seed) if STRATEGIES[self.strategy].budgeted else None
 
     def _study(self, space: _Space, seed: int) -> dict[str, Any]:
         """The Tuner arguments every strategy shares: the objective, the space, the storage."""
@@ -338,112 +292,20 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
         if self.strategy == "grid":
             return GridSearch(None, **common)
         assert budget is not None  # a budgeted strategy
-        if self.strategy == "halving":  # scikit-learn's schedule: max // min candidates
-            n = budget.max_resources // budget.min_resources
-            n = int(min(n, _n_configurations(space)) if space.complete else n)
-            schedule = _schedule(n, budget.min_resources, budget.max_resources, int(self.factor))
-            scheduler = _PlannedHalving(schedule)
-            return Tuner(None, sampler=RandomSampler(), scheduler=scheduler, **common)
-        return Hyperband(
-            None,
-            max_epochs=budget.max_resources,
-            min_epochs=budget.min_resources,
-            factor=int(self.factor),
-            **common,
-        )
-
-    def _ask(
-        self, tuner: Tuner, space: _Space, data: _Data, budget: _Budget | None, room: int
-    ) -> list[tuple[RunningTrial, dict[str, Any]]]:
-        """Up to ``room`` new trials with their estimator parameters (fewer: the strategy
-        waits for results, or has nothing left)."""
-        batch: list[tuple[RunningTrial, dict[str, Any]]] = []
-        while len(batch) < room:
-            try:
-                hp, trial = tuner.ask()
-            except SearchFinished:
-                break
-            try:
-                params = space.build(hp)
-                if budget is not None and budget.resource != "n_samples":
-                    params[budget.resource] = _whole(trial.budget)
-                try:  # a misspelt name fails here, before any fit
-                    _clone(data.base).set_params(**params)
-                except ValueError as exc:
-                    raise InvalidArgumentError(
-                        f"space: the estimator does not take these parameters: {exc}"
-                    ) from None
-            except BaseException as exc:
-                for pending, _ in [*batch, (trial, {})]:
-                    tuner.tell(pending, state=TrialState.FAILED, error=f"{exc}")
-                raise
-            batch.append((trial, params))
-        return batch
-
-    def _tell(
-        self, tuner: Tuner, trial: RunningTrial, evaluation: _Evaluation, names: list[str]
-    ) -> Trial:
-        """Record an evaluation in the study: its mean score, or a failure."""
-        metric = self._metric(names)
-        means = {name: float(np.mean(evaluation.scores(name, self.error_score))) for name in names}
-        mean = means.get(metric, math.nan)
-        if self.verbose:
-            budget = "" if evaluation.budget is None else f" on budget {evaluation.budget}"
-            print(
-                f"[SearchCV] trial {trial.number}{budget}: mean_test_{metric}={mean:.5g} "
-                f"for {evaluation.params}"
+        if self.strategy != "halving":  # Hyperband, BOHB, ASHA as the registry makes them
+            return STRATEGIES[self.strategy].make(
+                None,
+                max_budget=budget.max_resources,
+                min_budget=budget.min_resources,
+                factor=int(self.factor),
+                **common,
             )
-        if not math.isfinite(mean):
-            failed = evaluation.failed_fits
-            reason = (
-                f"{failed} of {len(evaluation.folds)} fits failed"
-                if failed
-                else f"the mean test score is {mean}"
-            )
-            error = f"No score: {reason} (error_score={self.error_score!r})."
-            return tuner.tell(trial, state=TrialState.FAILED, error=error)
-        metrics = {SEARCH_METRIC: mean}
-        metrics.update({f"mean_test_{n}": v for n, v in means.items() if n != "score"})
-        metrics["mean_fit_time"] = float(np.mean([f.fit_time for f in evaluation.folds]))
-        return tuner.tell(trial, metrics)
-
-    def _evaluate(
-        self,
-        parallel: Any,
-        batch: list[tuple[RunningTrial, dict[str, Any]]],
-        data: _Data,
-        budget: _Budget | None,
-    ) -> list[list[_Fold]]:
-        """Cross-validate a batch of configurations; the folds of each, in order."""
-        from sklearn.utils.parallel import delayed
-
-        jobs = []
-        for trial, params in batch:
-            for k, (train, test) in enumerate(data.splits):
-                rows = (
-                    train if budget is None else budget.train_rows(k, train, _whole(trial.budget))
-                )
-                jobs.append(
-                    delayed(_fit_and_score)(
-                        _clone(data.base),
-                        data.X,
-                        data.y,
-                        rows,
-                        test,
-                        _clone(params, safe=False),
-                        data.fit_params,
-                        data.scorer,
-                        n_samples=data.n_samples,
-                        return_train_score=bool(self.return_train_score),
-                        error_score=self.error_score,
-                        pairwise=data.pairwise,
-                        quiet_convergence=budget is not None
-                        and budget.is_partial(_whole(trial.budget)),
-                    )
-                )
-        folds = list(parallel(jobs))
-        n = len(data.splits)
-        return [folds[i : i + n] for i in range(0, len(folds), n)]
+        # halving: scikit-learn's schedule, max // min candidates
+        n = budget.max_resources // budget.min_resources
+        n = int(min(n, _n_configurations(space)) if space.complete else n)
+        schedule = _schedule(n, budget.min_resources, budget.max_resources, int(self.factor))
+        scheduler = _PlannedHalving(schedule)
+        return Tuner(None, sampler=RandomSampler(), scheduler=scheduler, **common)
 
     # -- fit -----------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, **fit_params: Any) -> SearchCV:
@@ -468,20 +330,42 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             return self._fit(X, y, fit_params)
 
     def _fit(self, X: Any, y: Any, fit_params: dict[str, Any]) -> SearchCV:
-        from joblib import effective_n_jobs  # type: ignore[import-untyped]
-        from sklearn.base import is_classifier
-        from sklearn.model_selection import check_cv
-        from sklearn.utils import get_tags, indexable
-        from sklearn.utils.parallel import Parallel
-
         _check_arguments(self)
         space = _compile_space(self._space_argument()[1])
         for attribute in _HALVING_ATTRIBUTES:  # nothing stale from an earlier fit
             self.__dict__.pop(attribute, None)
-        scorer, multimetric = self._scorers()
+        scorer, multimetric = _scorers(self)
         if multimetric:
-            self._check_refit_metric(list(scorer))
+            _check_refit_metric(self, list(scorer))
+        data = self._data(X, y, fit_params, scorer)
+        self.n_splits_ = len(data.splits)
+        seed = self._seed()
+        budget = self._budget(space, data, seed)
+        tuner = self._tuner(space, budget, seed)
+        names: list[str] = list(scorer) if multimetric else []
+        try:
+            evaluations = _run_trials(self, tuner, space, data, budget, names)
+        finally:
+            tuner.close()
+        _report_failures(evaluations, self.error_score)
+        names = names or ["score"]
+        self.multimetric_ = multimetric or names != ["score"]
+        if self.multimetric_ and not multimetric:  # a callable scorer gave several metrics
+            _check_refit_metric(self, names)
+        results = self._conclude(evaluations, names, data, budget, tuner)
+        self.scorer_ = scorer
+        self.cv_results_ = results
+        self.trials_ = [e.trial for e in evaluations]
+        return self
+
+    def _data(self, X: Any, y: Any, fit_params: dict[str, Any], scorer: Any) -> _Data:
+        """The data of this fit: indexable, its folds split once, fit parameters arrays."""
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+        from sklearn.utils import get_tags, indexable
+
         if y is None and get_tags(self.estimator).target_tags.required:
+            # scikit-learn's estimator checks ask for these words, so not the template's.
             raise InvalidArgumentError(
                 f"SearchCV.fit(): {type(self.estimator).__name__} requires y to be passed, but "
                 "the target y is None."
@@ -494,7 +378,7 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             for k, v in fit_params.items()
         }
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
-        data = _Data(
+        return _Data(
             X=X,
             y=y,
             splits=[(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y, groups)],
@@ -504,50 +388,21 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             base=_clone(self.estimator),
             scorer=scorer,
         )
-        self.n_splits_ = len(data.splits)
-        seed = self._seed()
-        budget = self._budget(space, data, seed)
-        tuner = self._tuner(space, budget, seed)
-        n_trials = self._n_trials()
-        batch_size = max(1, -(-effective_n_jobs(self.n_jobs) // len(data.splits)))
-        names: list[str] = list(scorer) if multimetric else []
-        evaluations: list[_Evaluation] = []
-        try:
-            with Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch) as parallel:
-                while n_trials is None or len(evaluations) < n_trials:
-                    room = batch_size
-                    if n_trials is not None:
-                        room = min(room, n_trials - len(evaluations))
-                    batch = self._ask(tuner, space, data, budget, room)
-                    if not batch:
-                        break
-                    try:
-                        all_folds = self._evaluate(parallel, batch, data, budget)
-                    except BaseException as exc:  # error_score="raise", Ctrl-C ...
-                        for trial, _ in batch:
-                            tuner.tell(trial, state=TrialState.FAILED, error=f"{exc!r}")
-                        raise
-                    for (trial, params), folds in zip(batch, all_folds, strict=True):
-                        for fold in folds:
-                            names.extend(n for n in fold.test or {} if n not in names)
-                        evaluation = _Evaluation(
-                            params, folds, _whole(trial.budget), dict(trial.attrs)
-                        )
-                        evaluation.trial = self._tell(tuner, trial, evaluation, names)
-                        evaluations.append(evaluation)
-        finally:
-            tuner.close()
 
-        self._report_failures(evaluations)
-        names = names or ["score"]
-        self.multimetric_ = multimetric or names != ["score"]
-        if self.multimetric_ and not multimetric:  # a callable scorer gave several metrics
-            self._check_refit_metric(names)
+    def _conclude(
+        self,
+        evaluations: list[_Evaluation],
+        names: list[str],
+        data: _Data,
+        budget: _Budget | None,
+        tuner: Tuner,
+    ) -> dict[str, Any]:
+        """``cv_results_``, with the best configuration chosen and refitted as asked."""
         extras: dict[str, list[Any]] = {}
         if budget is not None:
             extras["n_resources"] = [e.budget for e in evaluations]
             extras["iter"] = [int(e.attrs.get("rung", 0)) for e in evaluations]
-            if self.strategy == "hyperband":
+            if self.strategy in ("hyperband", "bohb"):
                 extras["bracket"] = [int(e.attrs.get("bracket", 0)) for e in evaluations]
         results = _cv_results(
             evaluations,
@@ -557,7 +412,7 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             return_train_score=bool(self.return_train_score),
             extras=extras,
         )
-        self._warn_non_finite(evaluations, results, names)
+        _warn_non_finite(evaluations, results, names)
         if isinstance(tuner.scheduler, _PlannedHalving):
             attributes = _halving_attributes(tuner.scheduler.schedule, extras["iter"])
             for attribute, value in attributes.items():
@@ -566,66 +421,14 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
             self._select_best(results, names, budgeted=budget is not None)
         if self.refit:
             self._refit(data, budget)
-        self.scorer_ = scorer
-        self.cv_results_ = results
-        self.trials_ = [e.trial for e in evaluations]
-        return self
-
-    def _report_failures(self, evaluations: list[_Evaluation]) -> None:
-        """One FitFailedWarning for the whole search; an error when nothing could be fitted."""
-        from sklearn.exceptions import FitFailedWarning
-
-        errors = [f.error for e in evaluations for f in e.folds if f.error is not None]
-        n_fits = sum(len(e.folds) for e in evaluations)
-        if not errors:
-            return
-        by_reason = Counter(_reason(error) for error in errors)
-        first = next(e for e in errors if _reason(e) == by_reason.most_common(1)[0][0])
-        summary = "\n".join(f"  {n} x {reason}" for reason, n in by_reason.most_common(5))
-        # As in scikit-learn, only failing fits count here: when the fits worked and the
-        # scorer failed, the search goes on (and the refit shows the error).
-        if all(f.fit_failed for e in evaluations for f in e.folds):
-            raise AllFitsFailedError(
-                f"All {n_fits} fits of the {len(evaluations)} configurations failed, so there "
-                f"is no best one. The errors:\n{summary}\nThe first traceback:\n{first}"
-            )
-        warnings.warn(
-            f"{len(errors)} of {n_fits} fits failed; their scores are error_score="
-            f"{self.error_score!r} and the search went on (error_score='raise' raises "
-            f"instead). The errors:\n{summary}\nThe first traceback:\n{first}",
-            FitFailedWarning,
-            stacklevel=3,
-        )
-
-    def _warn_non_finite(
-        self, evaluations: list[_Evaluation], results: Mapping[str, Any], names: list[str]
-    ) -> None:
-        """Warn about scores that are not finite although every fit worked."""
-        for name in names:
-            means = results[f"mean_test_{name}"]
-            odd = [
-                i
-                for i, e in enumerate(evaluations)
-                if not e.failed_fits and not math.isfinite(float(means[i]))
-            ]
-            if odd:
-                warnings.warn(
-                    f"{len(odd)} configurations have non-finite mean_test_{name} although "
-                    f"every fit worked (rows {odd[:10]} of cv_results_): the scorer returned "
-                    "NaN or infinity.",
-                    UserWarning,
-                    stacklevel=3,
-                )
+        return results
 
     def _select_best(self, results: dict[str, Any], names: list[str], *, budgeted: bool) -> None:
         n = len(results["params"])
         if callable(self.refit):
             index = self.refit(results)
-            if not _is_int(index, 0) or index >= n:
-                raise InvalidArgumentError(
-                    f"SearchCV(refit=...): the callable must return the index of a row of "
-                    f"cv_results_ (an int from 0 to {n - 1}), got {index!r}."
-                )
+            expected = f"a callable that returns a row of cv_results_ (an int from 0 to {n - 1})"
+            check("SearchCV", "refit", index, is_int(plain(index), 0) and index < n, expected)
             self.best_index_ = int(index)
         else:
             metric = self._metric(names)
@@ -661,13 +464,3 @@ class SearchCV(_FittedSearch, MetaEstimatorMixin, BaseEstimator):  # type: ignor
     def __sklearn_tags__(self) -> Any:
         """The estimator's kind (classifier, regressor ...) and input tags."""
         return _tags_of(super().__sklearn_tags__(), self.estimator)
-
-
-def _reason(error: str) -> str:
-    """The exception line of a traceback (``ValueError: ...``), without the frames."""
-    lines = error.splitlines()
-    start = max((i for i, line in enumerate(lines) if line.startswith("Traceback ")), default=-1)
-    for line in lines[start + 1 :]:
-        if line and not line[0].isspace():
-            return line
-    return lines[-1] if lines else error
