@@ -31,17 +31,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from problems import (
-    Problem,
+from benchmarks.harness.space import (
     hyperopt_decode,
     hyperopt_space,
-    hyperscout_objective,
     hyperscout_space,
     keras_tuner_hyperparameters,
     optuna_suggest,
     skopt_decode,
     skopt_dimensions,
 )
+from benchmarks.sample_efficiency.problems import Problem, hyperscout_objective
 
 import hyperscout as hs
 from hyperscout.samplers import Sampler

@@ -1,11 +1,9 @@
-"""The problems of the sample-efficiency benchmark, each defined once, and its space adapters.
+"""The problems of the sample-efficiency benchmark, each defined once.
 
-A problem is a search space (a tuple of :class:`Param`, hyperscout's vocabulary: a float, an
-int with an optional step, a categorical choice; ``log=True`` for a log scale) and a function
-of a dict of values to minimise. The adapters below turn that one description into each
-tuner's own space: hyperscout ``HyperParameters`` and an objective ``f(hp)``, Optuna
-``suggest_*`` calls, a Hyperopt space, scikit-optimize dimensions and KerasTuner
-``HyperParameters``. Every tuner library is imported inside the adapter that needs it.
+A problem is a search space (a tuple of :class:`~benchmarks.harness.space.Param`) and a function
+of a dict of values to minimise; ``benchmarks/harness/space.py`` turns that one space into each
+tuner's own. The objectives below wrap a problem for hyperscout (``f(hp)``) and Optuna
+(``f(trial)``).
 
 Synthetic problems have a known optimum and are scored by simple regret (best value found minus
 the optimum); the two real tuning tasks (scikit-learn models on data sets that ship with
@@ -17,79 +15,31 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+from benchmarks.harness.functions import (
+    STYBLINSKI_TANG_MIN,
+    ackley,
+    branin,
+    hartmann6,
+    levy,
+    rosenbrock,
+    styblinski_tang,
+)
+from benchmarks.harness.space import (
+    Choice,
+    Float,
+    Int,
+    Param,
+    Values,
+    declare_hyperscout,
+    optuna_suggest,
+)
 
-__all__ = [
-    "PROBLEMS",
-    "Param",
-    "Problem",
-    "hyperopt_decode",
-    "hyperopt_space",
-    "hyperscout_objective",
-    "hyperscout_space",
-    "keras_tuner_hyperparameters",
-    "optuna_objective",
-    "optuna_suggest",
-    "skopt_decode",
-    "skopt_dimensions",
-]
-
-Values = Mapping[str, Any]
-
-
-# -- the space description -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Param:
-    """One parameter: ``kind`` is ``"float"``, ``"int"`` or ``"choice"``.
-
-    ``low``/``high`` bound numbers (both included), ``log`` puts them on a log scale, ``step``
-    spaces an int's values ``low, low + step, ...`` (not with ``log``), ``choices`` lists a
-    categorical parameter's values (unordered).
-    """
-
-    name: str
-    kind: Literal["float", "int", "choice"]
-    low: float = 0.0
-    high: float = 1.0
-    log: bool = False
-    step: int | None = None
-    choices: tuple[Any, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.kind == "choice":
-            if len(self.choices) < 2:
-                raise ValueError(f"Param {self.name!r}: a choice needs two values or more.")
-            return
-        if not self.low < self.high:
-            raise ValueError(f"Param {self.name!r}: expected low < high.")
-        if self.log and self.low <= 0:
-            raise ValueError(f"Param {self.name!r}: a log scale needs low > 0.")
-        if self.step is not None:
-            if self.kind != "int" or self.log or self.step < 1:
-                raise ValueError(f"Param {self.name!r}: step is for linear ints only, >= 1.")
-            if (self.high - self.low) % self.step:
-                raise ValueError(f"Param {self.name!r}: high - low must be a multiple of step.")
-
-    @property
-    def n_steps(self) -> int:
-        """How many values a stepped int has."""
-        return int((self.high - self.low) // (self.step or 1)) + 1
-
-
-def Float(name: str, low: float, high: float, *, log: bool = False) -> Param:
-    return Param(name, "float", low, high, log=log)
-
-
-def Int(name: str, low: int, high: int, *, step: int | None = None, log: bool = False) -> Param:
-    return Param(name, "int", low, high, log=log, step=step)
-
-
-def Choice(name: str, choices: Sequence[Any]) -> Param:
-    return Param(name, "choice", choices=tuple(choices))
+__all__ = ["PROBLEMS", "Problem", "hyperscout_objective", "optuna_objective"]
 
 
 @dataclass(frozen=True)
@@ -119,67 +69,6 @@ class Problem:
         if self.optimum is None:
             return value
         return max(value - self.optimum, 0.0)
-
-
-# -- synthetic test functions (vectors in, float out) -----------------------------------------
-def branin(x: np.ndarray) -> float:
-    x1, x2 = x
-    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
-    return float((x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10)
-
-
-_HARTMANN_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
-_HARTMANN_A = np.array(
-    [
-        [10, 3, 17, 3.5, 1.7, 8],
-        [0.05, 10, 17, 0.1, 8, 14],
-        [3, 3.5, 1.7, 10, 17, 8],
-        [17, 8, 0.05, 10, 0.1, 14],
-    ]
-)
-_HARTMANN_P = 1e-4 * np.array(
-    [
-        [1312, 1696, 5569, 124, 8283, 5886],
-        [2329, 4135, 8307, 3736, 1004, 9991],
-        [2348, 1451, 3522, 2883, 3047, 6650],
-        [4047, 8828, 8732, 5743, 1091, 381],
-    ]
-)
-
-
-def hartmann6(x: np.ndarray) -> float:
-    inner = np.sum(_HARTMANN_A * (x - _HARTMANN_P) ** 2, axis=1)
-    return float(-np.sum(_HARTMANN_ALPHA * np.exp(-inner)))
-
-
-def ackley(x: np.ndarray) -> float:
-    d = len(x)
-    return float(
-        -20 * math.exp(-0.2 * math.sqrt(np.sum(x**2) / d))
-        - math.exp(np.sum(np.cos(2 * math.pi * x)) / d)
-        + 20
-        + math.e
-    )
-
-
-def levy(x: np.ndarray) -> float:
-    w = 1 + (x - 1) / 4
-    head = math.sin(math.pi * w[0]) ** 2
-    body = np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2))
-    tail = (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2)
-    return float(head + body + tail)
-
-
-def rosenbrock(x: np.ndarray) -> float:
-    return float(np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (x[:-1] - 1) ** 2))
-
-
-def styblinski_tang(x: np.ndarray) -> float:
-    return float(0.5 * np.sum(x**4 - 16 * x**2 + 5 * x))
-
-
-# The minimum of one Styblinski-Tang term, at x = -2.903534...
-_STYBLINSKI_TANG_MIN = -39.16616570377142
 
 
 def _box(bounds: Sequence[tuple[float, float]]) -> tuple[Param, ...]:
@@ -331,7 +220,7 @@ PROBLEMS: dict[str, Problem] = {
             "Styblinski-Tang (8-D)",
             styblinski_tang,
             [(-5, 5)] * 8,
-            8 * _STYBLINSKI_TANG_MIN,
+            8 * STYBLINSKI_TANG_MIN,
         ),
         Problem(
             "mixed",
@@ -373,26 +262,7 @@ PROBLEMS: dict[str, Problem] = {
 }
 
 
-# -- adapters: hyperscout ------------------------------------------------------------------------
-def _declare_hyperscout(hp: Any, p: Param) -> Any:
-    sampling = "log" if p.log else "linear"
-    if p.kind == "float":
-        return hp.Float(p.name, float(p.low), float(p.high), sampling=sampling)
-    if p.kind == "int":
-        return hp.Int(p.name, int(p.low), int(p.high), step=p.step, sampling=sampling)
-    return hp.Choice(p.name, list(p.choices))
-
-
-def hyperscout_space(space: Sequence[Param]) -> Any:
-    """The space as ``hs.HyperParameters``, declared ahead so a sampler sees all of it."""
-    import hyperscout as hs
-
-    hp = hs.HyperParameters()
-    for p in space:
-        _declare_hyperscout(hp, p)
-    return hp
-
-
+# -- adapters that need a Problem ---------------------------------------------------------------
 def hyperscout_objective(
     problem: Problem, fn: Callable[[Values], float] | None = None
 ) -> Callable[[Any], float]:
@@ -400,25 +270,9 @@ def hyperscout_objective(
     evaluate = fn or problem
 
     def objective(hp: Any) -> float:
-        return evaluate({p.name: _declare_hyperscout(hp, p) for p in problem.space})
+        return evaluate({p.name: declare_hyperscout(hp, p) for p in problem.space})
 
     return objective
-
-
-# -- adapters: Optuna ----------------------------------------------------------------------------
-def optuna_suggest(trial: Any, space: Sequence[Param]) -> dict[str, Any]:
-    """The values of one Optuna trial, asked parameter by parameter."""
-    values: dict[str, Any] = {}
-    for p in space:
-        if p.kind == "float":
-            values[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
-        elif p.kind == "int":
-            values[p.name] = trial.suggest_int(
-                p.name, int(p.low), int(p.high), step=p.step or 1, log=p.log
-            )
-        else:
-            values[p.name] = trial.suggest_categorical(p.name, list(p.choices))
-    return values
 
 
 def optuna_objective(
@@ -427,98 +281,3 @@ def optuna_objective(
     """An Optuna objective ``f(trial)`` for ``study.optimize``."""
     evaluate = fn or problem
     return lambda trial: evaluate(optuna_suggest(trial, problem.space))
-
-
-# -- adapters: Hyperopt --------------------------------------------------------------------------
-def hyperopt_space(space: Sequence[Param]) -> dict[str, Any]:
-    """A Hyperopt space; decode its samples with :func:`hyperopt_decode`.
-
-    A stepped int is searched as the index of its value (``uniformint``), so that its values
-    are exactly ``low + k * step``; a log int is a ``qloguniform`` rounded to integers.
-    """
-    from hyperopt import hp
-
-    out: dict[str, Any] = {}
-    for p in space:
-        if p.kind == "choice":
-            out[p.name] = hp.choice(p.name, list(p.choices))
-        elif p.kind == "float" and p.log:
-            out[p.name] = hp.loguniform(p.name, math.log(p.low), math.log(p.high))
-        elif p.kind == "float":
-            out[p.name] = hp.uniform(p.name, p.low, p.high)
-        elif p.log:
-            out[p.name] = hp.qloguniform(p.name, math.log(p.low), math.log(p.high), 1)
-        else:
-            out[p.name] = hp.uniformint(p.name, 0, p.n_steps - 1)
-    return out
-
-
-def _clip(p: Param, x: float) -> float:
-    return min(max(x, p.low), p.high)
-
-
-def hyperopt_decode(space: Sequence[Param], sample: Mapping[str, Any]) -> dict[str, Any]:
-    """The problem's values from what Hyperopt passes to the objective."""
-    values: dict[str, Any] = {}
-    for p in space:
-        raw = sample[p.name]
-        if p.kind == "choice":
-            values[p.name] = raw
-        elif p.kind == "float":
-            values[p.name] = _clip(p, float(raw))
-        elif p.log:
-            values[p.name] = int(_clip(p, round(float(raw))))
-        else:
-            values[p.name] = int(p.low) + round(float(raw)) * (p.step or 1)
-    return values
-
-
-# -- adapters: scikit-optimize -------------------------------------------------------------------
-def skopt_dimensions(space: Sequence[Param]) -> list[Any]:
-    """scikit-optimize dimensions; a stepped int is searched as the index of its value."""
-    from skopt.space import Categorical, Integer, Real
-
-    dims: list[Any] = []
-    for p in space:
-        prior = "log-uniform" if p.log else "uniform"
-        if p.kind == "choice":
-            dims.append(Categorical(list(p.choices), name=p.name))
-        elif p.kind == "float":
-            dims.append(Real(p.low, p.high, prior=prior, name=p.name))
-        elif p.step is not None:
-            dims.append(Integer(0, p.n_steps - 1, name=p.name))
-        else:
-            dims.append(Integer(int(p.low), int(p.high), prior=prior, name=p.name))
-    return dims
-
-
-def skopt_decode(space: Sequence[Param], x: Sequence[Any]) -> dict[str, Any]:
-    """The problem's values from a point that scikit-optimize asks for."""
-    values: dict[str, Any] = {}
-    for p, raw in zip(space, x, strict=True):
-        if p.kind == "choice":
-            values[p.name] = raw.item() if isinstance(raw, np.generic) else raw
-        elif p.kind == "float":
-            values[p.name] = float(raw)
-        elif p.step is not None:
-            values[p.name] = int(p.low) + int(raw) * p.step
-        else:
-            values[p.name] = int(raw)
-    return values
-
-
-# -- adapters: KerasTuner ------------------------------------------------------------------------
-def keras_tuner_hyperparameters(space: Sequence[Param]) -> Any:
-    """The space as ``keras_tuner.HyperParameters`` for an oracle."""
-    import keras_tuner as kt
-
-    hp = kt.HyperParameters()
-    for p in space:
-        sampling = "log" if p.log else "linear"
-        if p.kind == "float":
-            hp.Float(p.name, float(p.low), float(p.high), sampling=sampling)
-        elif p.kind == "int":
-            hp.Int(p.name, int(p.low), int(p.high), step=p.step, sampling=sampling)
-        else:
-            hp.Choice(p.name, list(p.choices))
-    return hp

@@ -1,27 +1,23 @@
 """The sample-efficiency benchmark's results: saved runs in, markdown tables and figures out.
 
-``sample_efficiency.py`` runs the benchmark and calls :func:`write_report` (and
+``run.py`` runs the benchmark and calls :func:`write_report` (and
 :func:`write_timing_report` for ``--timing``); this module only reads the JSON files of the runs
 (one per problem, method and seed) and draws from them.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import platform
-import shlex
-import sys
-from collections.abc import Iterable, Sequence
-from importlib import metadata
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from methods import METHODS, hyperscout_default_method
-from problems import PROBLEMS
+from benchmarks.harness.folders import cell_path, read_json
+from benchmarks.harness.machine import command_line, machine, versions
+from benchmarks.harness.markdown import fmt, fmt_ms, image_link, md_table
+from benchmarks.sample_efficiency.methods import METHODS, hyperscout_default_method
+from benchmarks.sample_efficiency.problems import PROBLEMS
 
-REPO = Path(__file__).resolve().parents[1]
 PEER_PACKAGES = (
     "hyperscout",
     "optuna",
@@ -39,18 +35,6 @@ WINDOW = 2  # proposal time "at trial n" is the median over trials n-2 .. n+2
 
 
 # -- reading results -----------------------------------------------------------------------------
-def cell_path(raw: Path, problem: str, method: str, seed: int) -> Path:
-    return raw / problem / method / f"seed{seed}.json"
-
-
-def load_record(path: Path) -> dict[str, Any] | None:
-    try:
-        record: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record
-
-
 class Results:
     """The saved runs of a set of problems, methods and seeds."""
 
@@ -63,7 +47,7 @@ class Results:
         self.records: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for problem in problems:
             for method in methods:
-                found = [load_record(cell_path(raw, problem, method, s)) for s in range(seeds)]
+                found = [read_json(cell_path(raw, problem, method, s)) for s in range(seeds)]
                 self.records[problem, method] = [r for r in found if r is not None]
 
     def has(self, problem: str, method: str) -> bool:
@@ -104,25 +88,6 @@ class Results:
 
 
 # -- the report ----------------------------------------------------------------------------------
-def md_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def fmt(x: float | None, digits: int = 3) -> str:
-    if x is None or not np.isfinite(x):
-        return "-"
-    return f"{x:.{digits}g}"
-
-
-def fmt_ms(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    ms = seconds * 1e3
-    return f"{ms:.2f}" if ms < 10 else f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}"
-
-
 def rank_table(results: Results, budgets: Sequence[int]) -> str:
     """Mean rank of each method across problems, by its median at each budget (1 is best)."""
     from scipy.stats import rankdata
@@ -218,59 +183,19 @@ def problem_table(results: Results, problem: str, budgets: Sequence[int]) -> str
     return md_table([*header, "seeds"], rows)
 
 
-def versions() -> dict[str, str]:
-    found = {}
-    for package in PEER_PACKAGES:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def machine() -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    threads = ", ".join(
-        f"{v}={os.environ.get(v, '')}"
-        for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    )
-    return {
-        "CPU": cpu,
-        "cores": str(os.cpu_count()),
-        "OS": platform.platform(),
-        "Python": platform.python_version(),
-        "threads": threads,
-    }
-
-
-def command_line() -> str:
-    script = Path(sys.argv[0]).resolve()
-    shown = script.relative_to(REPO) if script.is_relative_to(REPO) else script
-    return shlex.join(["python", str(shown), *sys.argv[1:]])
-
-
 def environment_section(skipped: dict[str, str]) -> list[str]:
     lines = ["### Machine and command", ""]
     lines += [f"- {k}: {v}" for k, v in machine().items()]
     lines += [f"- command: `{command_line()}`", ""]
-    lines += [md_table(["package", "version"], [[k, v] for k, v in versions().items()]), ""]
+    lines += [
+        md_table(["package", "version"], [[k, v] for k, v in versions(PEER_PACKAGES).items()]),
+        "",
+    ]
     if skipped:
         lines += ["Skipped (library not importable when this ran):", ""]
         lines += [f"- {METHODS[m].label}: {why}" for m, why in skipped.items()]
         lines.append("")
     return lines
-
-
-def image_link(path: Path) -> str:
-    """A link relative to the report, which is written beside its figures."""
-    return path.name
 
 
 def write_report(

@@ -9,24 +9,26 @@ from the objective (``methods.py`` says how each method is timed).
 
 Install the peers in a virtualenv of their own, so that the project's stays clean::
 
-    python3 -m venv /work/benchvenv
-    /work/benchvenv/bin/pip install -e '.[bench]'
+    python3 -m venv .venv-bench
+    .venv-bench/bin/pip install -e '.[bench]'
 
 Run (from the repository root, with that virtualenv's python)::
 
-    python benchmarks/sample_efficiency.py --quick        # smoke run: 2 problems, 15 trials
-    python benchmarks/sample_efficiency.py                # all: 10 seeds, budgets 25,50,100
-    python benchmarks/sample_efficiency.py --problems branin,mixed --methods hs-gp,optuna-gp
-    python benchmarks/sample_efficiency.py --timing       # proposal time against trial count
-    python benchmarks/sample_efficiency.py --report-only  # redraw the report from saved runs
-    python benchmarks/sample_efficiency.py --list         # the problems and the methods
+    python -m benchmarks.sample_efficiency.run --quick        # smoke run: 2 problems, 15 trials
+    python -m benchmarks.sample_efficiency.run                # all: 10 seeds, budgets 25,50,100
+    python -m benchmarks.sample_efficiency.run --problems branin,mixed --methods hs-gp,optuna-gp
+    python -m benchmarks.sample_efficiency.run --timing       # proposal time against trial count
+    python -m benchmarks.sample_efficiency.run --report-only  # redraw the report from saved runs
+    python -m benchmarks.sample_efficiency.run --list         # the problems and the methods
 
 Each run goes to the largest budget once; the best so far is read at every smaller budget.
-Results go to ``--out`` (default ``docs/benchmarks/sample_efficiency/``): one JSON file per
-(problem, method, seed) under ``raw/`` (a rerun skips the runs already there; ``--force`` runs
-them again), ``report.md`` (summarised in ``docs/benchmarks.md``; its image links are
-relative to the report), and ``best_so_far.png``. ``--timing`` writes ``timing.md`` and
-``proposal_time.png`` beside them, from runs under ``timing/raw/``.
+Raw runs go to ``--results`` (default ``benchmarks/results/sample_efficiency/``, git-ignored):
+one JSON file per (problem, method, seed) (a rerun skips the runs already there; ``--force``
+runs them again). The report goes to ``--out`` (default ``docs/benchmarks/sample_efficiency/``):
+``report.md`` (summarised in ``docs/benchmarks.md``; its image links are relative to the
+report) and ``best_so_far.png``. ``--timing`` writes ``timing.md`` and ``proposal_time.png``
+beside them, from runs under ``benchmarks/results/sample_efficiency_timing/``. ``--quick``
+writes both into a temporary folder (``--out`` and ``--out``/raw) unless given folders.
 
 A method whose library does not import (hyperscout's GP and TPE samplers or its
 ``BayesianOptimization`` preset while they are being written) is skipped with a note. Every
@@ -38,48 +40,42 @@ How long: the whole default run (9 problems x 9 methods x 10 seeds x 100 trials)
 a run) and scikit-optimize (about 2 min a run) take most of it, hyperscout GP about 2.5 s a run
 plus the objective. ``--methods`` without those two takes about 1.5 hours.
 
-The modules beside this script: ``problems.py`` (the problems and each tuner's space
-adapters), ``methods.py`` (one timed runner per method), ``efficiency_report.py`` (the
-markdown report and the figures).
+The modules beside this script: ``problems.py`` (the problems; each tuner's space adapters
+are in ``benchmarks/harness/space.py``), ``methods.py`` (one timed runner per method),
+``report.py`` (the markdown report and the figures).
 """
 
+# ruff: noqa: E402 (the thread variables are set before NumPy is first imported)
 from __future__ import annotations
 
-import os
+from benchmarks.harness.machine import single_thread
 
-# Before NumPy, SciPy and torch start their thread pools.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-os.environ.setdefault("KERAS_BACKEND", "torch")
+single_thread()  # before NumPy, SciPy and torch start their thread pools
 
 import argparse
-import json
-import multiprocessing
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from efficiency_report import (
-    REPO,
-    Results,
+from benchmarks.harness.cli import add_run_arguments, available, resolve_folders, split_names
+from benchmarks.harness.folders import (
     cell_path,
-    load_record,
-    write_report,
-    write_timing_report,
+    quick_folder,
+    read_json,
+    results_folder,
+    write_json,
 )
-from methods import METHODS, warm_up
-from problems import PROBLEMS
+from benchmarks.harness.pool import run_all
+from benchmarks.sample_efficiency.methods import METHODS, warm_up
+from benchmarks.sample_efficiency.problems import PROBLEMS
+from benchmarks.sample_efficiency.report import Results, write_report, write_timing_report
 
-DEFAULT_OUT = REPO / "docs" / "benchmarks" / "sample_efficiency"
-QUICK_OUT = Path(tempfile.gettempdir()) / "hyperscout-sample-efficiency-quick"
+NAME = "sample_efficiency"
+TIMING_NAME = "sample_efficiency_timing"
 # --timing: GP methods on Hartmann-6 up to 200 trials, TPE methods on Ackley-5 up to 1,000.
 TIMING_SWEEPS = {
     "gp": ("hartmann6", 200, (25, 50, 100, 150, 200)),
@@ -136,45 +132,20 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         "gap_s": [round(t, 7) for t in result.gap_s],
         "eval_s": [round(t, 7) for t in result.eval_s],
     }
-    cell.path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cell.path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    tmp.replace(cell.path)  # a run killed mid-write leaves no half file behind
+    write_json(cell.path, record)
     return record
 
 
 def run_cells(cells: Sequence[Cell], jobs: int) -> list[str]:
     """Run the cells (in a process pool when ``jobs > 1``); returns the failures' descriptions."""
-    failures: list[str] = []
-    total = len(cells)
 
-    def done(i: int, cell: Cell, record: dict[str, Any] | None, error: str | None) -> None:
-        label = f"[{i}/{total}] {cell.problem} {cell.method} seed {cell.seed}"
-        if error is not None:
-            failures.append(f"{cell.problem} {cell.method} seed {cell.seed}: {error}")
-            print(f"{label}: FAILED\n{error}", flush=True)
-            return
-        assert record is not None
+    def describe(cell: Cell, record: dict[str, Any]) -> str:
         best = PROBLEMS[cell.problem].score(min(record["values"]))
-        print(f"{label}: best {best:.4g} in {record['wall_s']:.1f} s", flush=True)
+        return f"best {best:.4g} in {record['wall_s']:.1f} s"
 
-    if jobs <= 1:
-        for i, cell in enumerate(cells, 1):
-            try:
-                done(i, cell, run_cell(cell), None)
-            except Exception:
-                done(i, cell, None, traceback.format_exc())
-        return failures
-    # spawn: a clean interpreter per worker, safe beside torch's threads.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures: dict[Future[dict[str, Any]], Cell] = {pool.submit(run_cell, c): c for c in cells}
-        for i, future in enumerate(as_completed(futures), 1):
-            try:
-                done(i, futures[future], future.result(), None)
-            except Exception as exc:
-                done(i, futures[future], None, "".join(traceback.format_exception(exc)))
-    return failures
+    return run_all(
+        run_cell, cells, jobs, lambda c: f"{c.problem} {c.method} seed {c.seed}", describe
+    )
 
 
 def plan(
@@ -193,7 +164,7 @@ def plan(
         for method in methods:
             for seed in range(seeds):
                 path = cell_path(raw, problem, method, seed)
-                if not force and is_finished(load_record(path), budget, initial):
+                if not force and is_finished(read_json(path), budget, initial):
                     finished += 1
                     continue
                 todo.append(Cell(problem, method, seed, budget, initial, path))
@@ -201,29 +172,6 @@ def plan(
 
 
 # -- the command line ----------------------------------------------------------------------------
-def split_names(text: str, known: dict[str, Any], kind: str) -> list[str]:
-    if text == "all":
-        return list(known)
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise SystemExit(f"Unknown {kind}: {', '.join(unknown)}. Known: {', '.join(known)}.")
-    return names
-
-
-def available(methods: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """The methods that import here, and why each other one was skipped (printed)."""
-    keep, skipped = [], {}
-    for name in methods:
-        why = METHODS[name].unavailable()
-        if why is None:
-            keep.append(name)
-        else:
-            skipped[name] = why
-            print(f"note: skipping {name} ({METHODS[name].label}): {why}", flush=True)
-    return keep, skipped
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Sample efficiency of hyperscout's samplers beside Optuna, Hyperopt, "
@@ -248,14 +196,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="trial budgets to report, comma-separated; runs go to the largest "
         "(default 25,50,100; --quick: 10,15)",
     )
-    parser.add_argument(
-        "--jobs", type=int, default=1, help="runs at once, in processes (default 1)"
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help=f"results folder (default {DEFAULT_OUT.relative_to(REPO)}; --quick: {QUICK_OUT})",
-    )
+    add_run_arguments(parser, NAME)
     parser.add_argument(
         "--initial-points",
         type=int,
@@ -268,9 +209,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=50,
         help="budget of the hyperscout-vs-Optuna-GP win counts (default 50, at most the largest)",
     )
-    parser.add_argument("--force", action="store_true", help="rerun runs already saved")
-    parser.add_argument("--report-only", action="store_true", help="run nothing; redraw")
-    parser.add_argument("--quick", action="store_true", help="a smoke run of every adapter")
     parser.add_argument(
         "--timing",
         action="store_true",
@@ -285,8 +223,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.seeds = 2 if args.quick or args.timing else 10
     if args.budgets is None:
         args.budgets = "10,15" if args.quick else "25,50,100"
-    if args.out is None:
-        args.out = QUICK_OUT if args.quick else DEFAULT_OUT
+    if args.results is None and args.timing:  # the sweeps keep their runs apart
+        quick_out = args.out or quick_folder(NAME)
+        args.results = quick_out / "raw-timing" if args.quick else results_folder(TIMING_NAME)
+    resolve_folders(args, NAME)
     if args.initial_points is None and args.quick:
         args.initial_points = 5  # so that every model-based method fits a model in 15 trials
     try:
@@ -309,7 +249,7 @@ def list_everything() -> None:
 
 
 def main_timing(args: argparse.Namespace, methods: Sequence[str], skipped: dict[str, str]) -> int:
-    raw = args.out / "timing" / "raw"
+    raw = args.results
     failures: list[str] = []
     sweeps: list[tuple[str, Results, tuple[int, ...]]] = []
     sweep_plan = QUICK_TIMING_SWEEPS if args.quick else TIMING_SWEEPS
@@ -337,18 +277,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         list_everything()
         return 0
     problems = split_names(args.problems, PROBLEMS, "problems")
-    methods, skipped = available(split_names(args.methods, METHODS, "methods"))
+    methods, skipped = available(split_names(args.methods, METHODS, "methods"), METHODS)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.timing:
         return main_timing(args, methods, skipped)
-    raw = args.out / "raw"
+    raw = args.results
     budget = max(args.budgets)
     failures: list[str] = []
     if not args.report_only:
         todo, finished = plan(
             raw, problems, methods, args.seeds, budget, args.initial_points, args.force
         )
-        print(f"{len(todo)} runs to do, {finished} already saved, in {args.out}", flush=True)
+        print(f"{len(todo)} runs to do, {finished} already saved, in {raw}", flush=True)
         started = time.perf_counter()
         failures = run_cells(todo, args.jobs)
         print(f"runs took {time.perf_counter() - started:.0f} s", flush=True)
