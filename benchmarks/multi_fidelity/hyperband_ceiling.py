@@ -14,17 +14,20 @@ costs only the epochs it lacks) until the budget is spent, and records
   the full budget within the budget: what Hyperband would get if every promotion were perfect.
 
 Both are compared with full-budget BO's final median, read from the multi-fidelity results.
-The pool is saved (``--out``/raw), so ``--replay-only`` redraws the tables in seconds.
+The pool is saved (``--results``, default ``benchmarks/results/hyperband_ceiling/``,
+git-ignored), so ``--replay-only`` redraws the tables in seconds; the table goes to ``--out``
+(default ``docs/benchmarks/hyperband_ceiling/<task>.md``).
 
-    python benchmarks/hyperband_ceiling.py --task mlp-digits --configs 405
-    python benchmarks/hyperband_ceiling.py --task torch-digits --configs 405
+    python -m benchmarks.multi_fidelity.hyperband_ceiling --task mlp-digits --configs 405
+    python -m benchmarks.multi_fidelity.hyperband_ceiling --task torch-digits --configs 405
+    python -m benchmarks.multi_fidelity.hyperband_ceiling --quick   # seconds, into a temp folder
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import os
 import platform
 import sys
 import time
@@ -33,15 +36,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from fidelity_correlation import random_configurations, rungs
-from mf_report import Results
-from mf_tasks import LOSS_CAP, get_task
-from multi_fidelity import DEFAULT_MULTIPLIER, RECORD_VERSION, default_out
 
+from benchmarks.harness.folders import (
+    docs_folder,
+    quick_folder,
+    read_json,
+    results_folder,
+    write_json,
+)
+from benchmarks.harness.machine import cpu_model
+from benchmarks.multi_fidelity.fidelity_correlation import random_configurations, rungs
+from benchmarks.multi_fidelity.report import Results
+from benchmarks.multi_fidelity.run import DEFAULT_MULTIPLIER, RECORD_VERSION, folder_name
+from benchmarks.multi_fidelity.tasks import LOSS_CAP, get_task
 from hyperscout.schedulers.halving import _hyperband_brackets
 
-REPO = Path(__file__).resolve().parent.parent
-OUT = REPO / "docs" / "benchmarks" / "hyperband_ceiling"
+NAME = "hyperband_ceiling"
 FACTOR = 3
 
 
@@ -70,7 +80,7 @@ def train_pool(task_name: str, max_epochs: int, configs: int, seed: int) -> dict
         "configs": drawn,
         "losses": losses,
         "seconds": time.perf_counter() - started,
-        "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
 
 
@@ -118,7 +128,7 @@ def replay(
 def final_median(task: str, method: str, full: int, fraction: float = 1.0) -> float | None:
     """A method's median best full-budget score at ``fraction`` of the total budget, in the
     multi-fidelity results at full budget ``full`` (None where they are missing)."""
-    raw = default_out(full, quick=False) / "raw"
+    raw = results_folder(folder_name(full))
     results = Results(raw, [task], [method], 10, DEFAULT_MULTIPLIER * full, RECORD_VERSION, full)
     if not results.has(task, method):
         return None
@@ -196,25 +206,50 @@ def report(pool: dict[str, Any], replicates: int, fractions: Sequence[float]) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--task", default="mlp-digits")
-    parser.add_argument("--max-epochs", type=int, default=81, help="the pool's training length")
-    parser.add_argument("--configs", type=int, default=405, help="random configurations")
+    parser.add_argument("--task", help="a task (default mlp-digits; --quick: synth-rho0.9)")
+    parser.add_argument(
+        "--max-epochs", type=int, help="the pool's training length (default 81; --quick: 9)"
+    )
+    parser.add_argument(
+        "--configs", type=int, help="random configurations (default 405; --quick: 200)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--replicates", type=int, default=2000)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--replicates", type=int, help="replays per row (default 2000; --quick: 20)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help=f"the table's folder (default docs/benchmarks/{NAME})"
+    )
+    parser.add_argument(
+        "--results", type=Path, help=f"the pools' folder (default benchmarks/results/{NAME})"
+    )
     parser.add_argument(
         "--replay-only", action="store_true", help="replay the saved pool, train nothing"
     )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run of a few seconds, into a temp folder"
+    )
     args = parser.parse_args(argv)
-    raw = args.out / "raw" / f"{args.task}-{args.max_epochs}-{args.configs}.json"
+    quick = {"task": "synth-rho0.9", "max_epochs": 9, "configs": 200, "replicates": 20}
+    full = {"task": "mlp-digits", "max_epochs": 81, "configs": 405, "replicates": 2000}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.out is None:
+        args.out = quick_folder(NAME) if args.quick else docs_folder(NAME)
+    if args.results is None:
+        args.results = args.out / "raw" if args.quick else results_folder(NAME)
+    raw = args.results / f"{args.task}-{args.max_epochs}-{args.configs}.json"
     if args.replay_only:
-        pool = json.loads(raw.read_text())
+        pool = read_json(raw)
+        if pool is None:
+            raise SystemExit(f"No saved pool at {raw}: run without --replay-only first.")
     else:
         pool = train_pool(args.task, args.max_epochs, args.configs, args.seed)
-        raw.parent.mkdir(parents=True, exist_ok=True)
-        raw.write_text(json.dumps(pool))
+        write_json(raw, pool)
     text = report(pool, args.replicates, (0.2, 0.5, 1.0))
     print(text)
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.task}.md").write_text(text)
     return 0
 

@@ -1,8 +1,8 @@
 """The methods of the multi-fidelity benchmark: one runner per tuner, every epoch metered.
 
-A runner tunes a :class:`~mf_tasks.Task` from ``seed`` and trains every epoch through the
-run's :class:`~mf_tasks.BudgetMeter`, which raises :class:`~mf_tasks.BudgetExhausted` when the
-total is spent; the caller catches it. A runner that returns on its own (its strategy ran
+A runner tunes a :class:`~.tasks.Task` from ``seed`` and trains every epoch through the run's
+:class:`~.tasks.BudgetMeter`, which raises :class:`~.tasks.BudgetExhausted` when the total is
+spent; the caller catches it. A runner that returns on its own (its strategy ran
 out) leaves budget unspent, which the record shows.
 
 - hyperscout: full-budget ``RandomSearch`` and ``BayesianOptimization`` (each trial trains
@@ -36,10 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mf_tasks import BudgetMeter, Model, Task
-from problems import hyperscout_space, keras_tuner_hyperparameters, optuna_suggest
-
 import hyperscout as hs
+from benchmarks.harness.space import hyperscout_space, keras_tuner_hyperparameters, optuna_suggest
+from benchmarks.multi_fidelity.tasks import BudgetMeter, Model, Task
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
@@ -181,6 +180,7 @@ def run_hs_asha(task: Task, seed: int, meter: BudgetMeter, folder: Path) -> None
         hyperscout_objective(task, seed, meter),
         sampler=hs.RandomSampler(),
         scheduler=hs.ASHAScheduler(1, task.max_epochs, factor=FACTOR, mode="promotion"),
+        run_until_stopped=True,  # no end of its own: the budget meter stops it
         **_common(task, seed, meter, folder, "asha"),
     ) as tuner:
         tuner.search()

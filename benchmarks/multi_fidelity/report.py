@@ -1,26 +1,32 @@
 """The multi-fidelity benchmark's results: saved runs in, markdown tables and figures out.
 
-``multi_fidelity.py`` runs the benchmark and calls :func:`write_report`; this module only reads
-the JSON record of each (task, method, seed) and draws from them. The machine section, the
-table helpers and the figure conventions are the sample-efficiency report's
-(``efficiency_report.py``).
+``run.py`` runs the benchmark and calls :func:`write_report`; this module only reads the JSON
+record of each (task, method, seed) and draws from them. The machine section and the table
+helpers come from the harness (``benchmarks/harness/``).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from efficiency_report import command_line, fmt, image_link, machine, md_table
-from mf_methods import FACTOR, METHODS, hyperband_iteration_budget
-from mf_tasks import LOSS_CAP, MAX_EPOCHS, Task, get_task, synthetic_correlation
 
-__all__ = ["CHECKPOINTS", "Results", "cell_path", "load_record", "write_report"]
+from benchmarks.harness.folders import cell_path, read_json
+from benchmarks.harness.machine import command_line, machine, versions
+from benchmarks.harness.markdown import fmt, image_link, md_table
+from benchmarks.multi_fidelity.methods import FACTOR, METHODS, hyperband_iteration_budget
+from benchmarks.multi_fidelity.tasks import (
+    LOSS_CAP,
+    MAX_EPOCHS,
+    Task,
+    get_task,
+    synthetic_correlation,
+)
+
+__all__ = ["CHECKPOINTS", "Results", "write_report"]
 
 CHECKPOINTS = (0.1, 0.25, 0.5, 1.0)  # fractions of the total budget
 SPEEDUP_TARGET = 5.0  # Hyperband reaches BO's final quality in at most a fifth of BO's budget
@@ -38,18 +44,6 @@ _BIG = 1e300  # stands for "no full-budget result yet" inside percentiles
 
 
 # -- reading results -------------------------------------------------------------------------------
-def cell_path(raw: Path, task: str, method: str, seed: int) -> Path:
-    return raw / task / method / f"seed{seed}.json"
-
-
-def load_record(path: Path) -> dict[str, Any] | None:
-    try:
-        record: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record
-
-
 def quantiles(a: np.ndarray, qs: Sequence[float]) -> np.ndarray:
     """Percentiles over axis 0 where ``inf`` (no result yet) sorts last and stays ``inf``."""
     if a.shape[0] == 0:
@@ -81,7 +75,7 @@ class Results:
         self.records: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for task in tasks:
             for method in methods:
-                found = [load_record(cell_path(raw, task, method, s)) for s in range(seeds)]
+                found = [read_json(cell_path(raw, task, method, s)) for s in range(seeds)]
                 self.records[task, method] = [
                     r
                     for r in found
@@ -412,12 +406,7 @@ def environment_section(skipped: dict[str, str]) -> list[str]:
     lines = ["### Machine and command", ""]
     lines += [f"- {k}: {v}" for k, v in machine().items()]
     lines += [f"- command: `{command_line()}`", ""]
-    found = []
-    for package in PACKAGES:
-        try:
-            found.append([package, metadata.version(package)])
-        except metadata.PackageNotFoundError:
-            found.append([package, "not installed"])
+    found = [[package, version] for package, version in versions(PACKAGES).items()]
     lines += [md_table(["package", "version"], found), ""]
     if skipped:
         lines += ["Skipped (library not importable when this ran):", ""]

@@ -1,24 +1,25 @@
 """Multi-fidelity: hyperscout's early-stopping family beside Optuna and KerasTuner, in epochs.
 
-Every method tunes every task (``mf_tasks.py``) from the same seeds with the same total
+Every method tunes every task (``tasks.py``) from the same seeds with the same total
 budget of epochs: full-budget ``RandomSearch`` and ``BayesianOptimization``,
 ``SuccessiveHalving``, ``Hyperband``, ASHA and ``BOHB`` from hyperscout, Optuna's TPE with its
-``HyperbandPruner`` and KerasTuner's Hyperband (``mf_methods.py`` says how each is run). The
+``HyperbandPruner`` and KerasTuner's Hyperband (``methods.py`` says how each is run). The
 budget is epochs actually trained: a configuration promoted to a higher rung restores its
-checkpoint and trains only the epochs it lacks. The report (``mf_report.py``) gives, per task,
+checkpoint and trains only the epochs it lacks. The report (``report.py``) gives, per task,
 anytime curves of the best full-budget validation loss against the epochs spent (median and
 quartiles over seeds), the best loss at 10, 25, 50 and 100% of the budget, the Hyperband
 paper's speedup against full-budget BayesianOptimization, and pass/fail lines for the targets.
 
-Install the peers in a virtualenv of their own (see ``sample_efficiency.py``); run from the
-repository root with that virtualenv's python::
+Install the peers in a virtualenv of their own (see ``benchmarks/sample_efficiency/run.py``);
+run from the repository root with that virtualenv's python::
 
-    python benchmarks/multi_fidelity.py --quick            # smoke run: 2 seeds, 8 x 27 epochs
-    python benchmarks/multi_fidelity.py --jobs 2           # all: 10 seeds, 40 x 27 epochs
-    python benchmarks/multi_fidelity.py --tasks mlp-digits,synth-rho0.7 --methods hs-hyperband,hs-bo
-    python benchmarks/multi_fidelity.py --max-epochs 81    # four halvings, in multi_fidelity_81/
-    python benchmarks/multi_fidelity.py --report-only      # redraw the report from saved runs
-    python benchmarks/multi_fidelity.py --list             # the tasks and the methods
+    python -m benchmarks.multi_fidelity.run --quick            # smoke run: 2 seeds, 8 x 27 epochs
+    python -m benchmarks.multi_fidelity.run --jobs 2           # all: 10 seeds, 40 x 27 epochs
+    python -m benchmarks.multi_fidelity.run --tasks mlp-digits,synth-rho0.7 \
+        --methods hs-hyperband,hs-bo
+    python -m benchmarks.multi_fidelity.run --max-epochs 81    # four halvings: multi_fidelity_81/
+    python -m benchmarks.multi_fidelity.run --report-only      # redraw the report from saved runs
+    python -m benchmarks.multi_fidelity.run --list             # the tasks and the methods
 
 Tasks: ``mlp-digits`` (scikit-learn ``MLPClassifier``, ``partial_fit``), ``torch-digits`` (a
 PyTorch MLP), ``synth-rho<r>`` for any correlation ``0 < r <= 1`` between the budget-1 and
@@ -30,45 +31,41 @@ method (hyperscout's presets, Optuna's ``HyperbandPruner(max_resource=N)``, Kera
 ``max_epochs``), the synthetic task's fidelity schedule, and the unit of ``--total-budget``
 (full trainings of N epochs).
 
-Results go to ``--out`` (default ``docs/benchmarks/multi_fidelity/``, or
-``docs/benchmarks/multi_fidelity_<N>/`` when ``--max-epochs`` is not 27): one JSON file per
-(task, method, seed) under ``raw/`` (a rerun skips the runs already there with the same total
+Raw runs go to ``--results`` (default ``benchmarks/results/multi_fidelity/``, or
+``benchmarks/results/multi_fidelity_<N>/`` when ``--max-epochs`` is not 27; git-ignored): one
+JSON file per (task, method, seed) (a rerun skips the runs already there with the same total
 budget and max epochs; ``--force`` runs them again; a run into a folder holding records of
-another max epochs stops before it starts, so one folder never mixes two), ``report.md``
-(summarised in ``docs/benchmarks.md``) (image links relative to the report), and
-``anytime_<task>.png``. Every process runs
+another max epochs stops before it starts, so one folder never mixes two). The report goes to
+``--out`` (default ``docs/benchmarks/multi_fidelity/``, or ``multi_fidelity_<N>/``):
+``report.md`` (summarised in ``docs/benchmarks.md``; image links relative to the report) and
+``anytime_<task>.png``. ``--quick`` writes both into a temporary folder. Every process runs
 single-threaded (``OMP_NUM_THREADS=1`` and friends unless already set; torch one thread), so
 ``--jobs 2`` does not oversubscribe two cores.
 """
 
+# ruff: noqa: E402 (the thread variables are set before NumPy is first imported)
 from __future__ import annotations
 
-import os
+from benchmarks.harness.machine import single_thread
 
-# Before NumPy, SciPy and torch start their thread pools.
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-os.environ.setdefault("KERAS_BACKEND", "torch")
+single_thread()  # before NumPy, SciPy and torch start their thread pools
 
 import argparse
-import json
-import multiprocessing
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from efficiency_report import REPO
-from mf_methods import METHODS
-from mf_report import Results, cell_path, load_record, write_report
-from mf_tasks import (
+from benchmarks.harness.cli import add_run_arguments, available, resolve_folders, split_names
+from benchmarks.harness.folders import cell_path, read_json, write_json
+from benchmarks.harness.pool import run_all
+from benchmarks.multi_fidelity.methods import METHODS
+from benchmarks.multi_fidelity.report import Results, write_report
+from benchmarks.multi_fidelity.tasks import (
     DEFAULT_TASKS,
     MAX_EPOCHS,
     MIN_MAX_EPOCHS,
@@ -77,8 +74,7 @@ from mf_tasks import (
     get_task,
 )
 
-DEFAULT_OUT = REPO / "docs" / "benchmarks" / "multi_fidelity"
-QUICK_OUT = Path(tempfile.gettempdir()) / "hyperscout-multi-fidelity-quick"
+NAME = "multi_fidelity"
 DEFAULT_MULTIPLIER = 40  # 40 x 27 = 1,080 epochs: three Hyperband iterations (357 each)
 QUICK_MULTIPLIER = 8
 # Bump when a task or a method changes what a run measures: saved runs of another version
@@ -97,13 +93,10 @@ class Cell:
     max_epochs: int = MAX_EPOCHS
 
 
-def default_out(max_epochs: int, quick: bool) -> Path:
-    """The results folder: runs of another full budget than 27 epochs go to a folder of their
-    own (``multi_fidelity_81``), so that they never meet the default runs."""
-    if max_epochs == MAX_EPOCHS:
-        return QUICK_OUT if quick else DEFAULT_OUT
-    base = QUICK_OUT if quick else DEFAULT_OUT
-    return base.with_name(f"{base.name}_{max_epochs}")
+def folder_name(max_epochs: int) -> str:
+    """The benchmark's folder name: runs of another full budget than 27 epochs go to folders of
+    their own (``multi_fidelity_81``), so that they never meet the default runs."""
+    return NAME if max_epochs == MAX_EPOCHS else f"{NAME}_{max_epochs}"
 
 
 def is_current(record: dict[str, Any] | None, total: int, max_epochs: int = MAX_EPOCHS) -> bool:
@@ -121,7 +114,7 @@ def other_max_epochs(raw: Path, max_epochs: int) -> dict[int, int]:
     """How many saved records under ``raw`` have each full budget other than ``max_epochs``."""
     found: dict[int, int] = {}
     for path in sorted(raw.glob("*/*/seed*.json")):
-        record = load_record(path)
+        record = read_json(path)
         if record is None or record.get("max_epochs") == max_epochs:
             continue
         other = record.get("max_epochs")
@@ -160,51 +153,23 @@ def run_cell(cell: Cell) -> dict[str, Any]:
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "events": [list(e) for e in meter.events],
     }
-    cell.path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cell.path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record))
-    tmp.replace(cell.path)  # a run killed mid-write leaves no half file behind
+    write_json(cell.path, record)
     return record
 
 
 def run_cells(cells: Sequence[Cell], jobs: int) -> list[str]:
     """Run the cells (in a process pool when ``jobs > 1``); returns the failures' descriptions."""
-    failures: list[str] = []
-    total = len(cells)
 
-    def done(i: int, cell: Cell, record: dict[str, Any] | None, error: str | None) -> None:
-        label = f"[{i}/{total}] {cell.task} {cell.method} seed {cell.seed}"
-        if error is not None:
-            failures.append(f"{cell.task} {cell.method} seed {cell.seed}: {error}")
-            print(f"{label}: FAILED\n{error}", flush=True)
-            return
-        assert record is not None
+    def describe(cell: Cell, record: dict[str, Any]) -> str:
         task = get_task(cell.task, cell.max_epochs)
         full = [e[1] for e in record["events"] if e[1] is not None]
         best = f"{task.score(min(full)):.4g}" if full else "none"
-        print(
-            f"{label}: best {best} after {record['spent']} epochs "
-            f"({record['stopped_by']}) in {record['wall_s']:.1f} s",
-            flush=True,
+        return (
+            f"best {best} after {record['spent']} epochs "
+            f"({record['stopped_by']}) in {record['wall_s']:.1f} s"
         )
 
-    if jobs <= 1:
-        for i, cell in enumerate(cells, 1):
-            try:
-                done(i, cell, run_cell(cell), None)
-            except Exception:
-                done(i, cell, None, traceback.format_exc())
-        return failures
-    # spawn: a clean interpreter per worker, safe beside torch's threads.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures: dict[Future[dict[str, Any]], Cell] = {pool.submit(run_cell, c): c for c in cells}
-        for i, future in enumerate(as_completed(futures), 1):
-            try:
-                done(i, futures[future], future.result(), None)
-            except Exception as exc:
-                done(i, futures[future], None, "".join(traceback.format_exception(exc)))
-    return failures
+    return run_all(run_cell, cells, jobs, lambda c: f"{c.task} {c.method} seed {c.seed}", describe)
 
 
 def plan(
@@ -223,7 +188,7 @@ def plan(
         for task in tasks:
             for method in methods:
                 path = cell_path(raw, task, method, seed)
-                record = load_record(path)
+                record = read_json(path)
                 if not force and is_current(record, total, max_epochs):
                     finished += 1
                     continue
@@ -232,9 +197,7 @@ def plan(
 
 
 # -- the command line ------------------------------------------------------------------------------
-def split_names(text: str, known: Sequence[str]) -> list[str]:
-    if text == "all":
-        return list(known)
+def split_tasks(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
@@ -244,22 +207,6 @@ def check_tasks(names: Sequence[str], max_epochs: int = MAX_EPOCHS) -> None:
             get_task(name, max_epochs)
         except ValueError as exc:
             raise SystemExit(str(exc)) from None
-
-
-def available(methods: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """The methods that import here, and why each other one was skipped (printed)."""
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise SystemExit(f"Unknown methods: {', '.join(unknown)}. Known: {', '.join(METHODS)}.")
-    keep, skipped = [], {}
-    for name in methods:
-        why = METHODS[name].unavailable()
-        if why is None:
-            keep.append(name)
-        else:
-            skipped[name] = why
-            print(f"note: skipping {name} ({METHODS[name].label}): {why}", flush=True)
-    return keep, skipped
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -298,17 +245,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         f"{DEFAULT_MULTIPLIER}, i.e. {DEFAULT_MULTIPLIER * MAX_EPOCHS} epochs at "
         f"{MAX_EPOCHS}; --quick: {QUICK_MULTIPLIER})",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once, in processes")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        help=f"results folder (default {DEFAULT_OUT.relative_to(REPO)}, or "
-        f"{DEFAULT_OUT.relative_to(REPO)}_<N> with --max-epochs N other than {MAX_EPOCHS}; "
-        f"--quick: {QUICK_OUT}, or {QUICK_OUT}_<N>)",
-    )
-    parser.add_argument("--force", action="store_true", help="rerun runs already saved")
-    parser.add_argument("--report-only", action="store_true", help="run nothing; redraw")
-    parser.add_argument("--quick", action="store_true", help="a smoke run of every method")
+    add_run_arguments(parser, NAME)
     parser.add_argument("--list", action="store_true", help="list tasks and methods")
     args = parser.parse_args(argv)
     if args.seeds is None:
@@ -319,8 +256,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--seeds, --jobs and --total-budget must be >= 1")
     if args.max_epochs < MIN_MAX_EPOCHS:
         parser.error(f"--max-epochs must be >= {MIN_MAX_EPOCHS}, got {args.max_epochs}")
-    if args.out is None:
-        args.out = default_out(args.max_epochs, args.quick)
+    resolve_folders(args, folder_name(args.max_epochs))
     return args
 
 
@@ -340,19 +276,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         list_everything()
         return 0
-    tasks = split_names(args.tasks, DEFAULT_TASKS)
+    # Any synth-rho<r> is a task: names are checked by building them, not against a list.
+    tasks = list(DEFAULT_TASKS) if args.tasks == "all" else split_tasks(args.tasks)
     check_tasks(tasks, args.max_epochs)
-    methods, skipped = available(split_names(args.methods, list(METHODS)))
+    methods, skipped = available(split_names(args.methods, METHODS, "methods"), METHODS)
     max_epochs = args.max_epochs
     total = args.total_budget * max_epochs
-    raw = args.out / "raw"
+    raw = args.results
     if not args.report_only:
         others = other_max_epochs(raw, max_epochs)
         if others:
             found = ", ".join(f"{n} with max_epochs {e}" for e, n in sorted(others.items()))
             raise SystemExit(
                 f"{raw} holds records of another full budget ({found}); this run has "
-                f"--max-epochs {max_epochs}. Give another --out (or leave --out out: its "
+                f"--max-epochs {max_epochs}. Give another --results (or leave --results out: its "
                 "default depends on --max-epochs) so that one folder never mixes the two."
             )
     args.out.mkdir(parents=True, exist_ok=True)
@@ -362,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         todo, finished = plan(raw, tasks, methods, args.seeds, total, args.force, max_epochs)
         print(
             f"{len(todo)} runs to do, {finished} already saved, {total} epochs each "
-            f"({args.total_budget} x {max_epochs}), in {args.out}",
+            f"({args.total_budget} x {max_epochs}), in {raw}",
             flush=True,
         )
         started = time.perf_counter()

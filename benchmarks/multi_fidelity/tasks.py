@@ -1,7 +1,7 @@
 """The tasks of the multi-fidelity benchmark, where the budget is epochs, and the budget meter.
 
-A :class:`Task` is a search space (``problems.Param``, the sample-efficiency benchmark's
-description, so its adapters serve here too) and a model that trains one epoch at a time and
+A :class:`Task` is a search space (``benchmarks.harness.space.Param``, the description both
+families share, so its adapters serve here too) and a model that trains one epoch at a time and
 can be saved and restored in the middle: :meth:`Model.train_epoch`, :meth:`Model.val_loss`,
 :meth:`Model.save`, and the task's ``load``. A configuration promoted to a higher budget
 continues from its checkpoint and trains only the epochs it lacks; training ``a`` epochs,
@@ -42,7 +42,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from problems import Choice, Float, Int, Param, hartmann6
+
+from benchmarks.harness.functions import hartmann6
+from benchmarks.harness.space import Choice, Float, Int, Param
 
 __all__ = [
     "DEFAULT_TASKS",

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+import hyperscout as hs
 from benchmarks.harness.space import (
     hyperopt_decode,
     hyperopt_space,
@@ -41,8 +43,6 @@ from benchmarks.harness.space import (
     skopt_dimensions,
 )
 from benchmarks.sample_efficiency.problems import Problem, hyperscout_objective
-
-import hyperscout as hs
 from hyperscout.samplers import Sampler
 
 # KerasTuner needs a Keras backend; torch is the one the bench extra installs.

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from benchmarks.harness.functions import (
     STYBLINSKI_TANG_MIN,
     ackley,

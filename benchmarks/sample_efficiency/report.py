@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from benchmarks.harness.folders import cell_path, read_json
 from benchmarks.harness.machine import command_line, machine, versions
 from benchmarks.harness.markdown import fmt, fmt_ms, image_link, md_table
