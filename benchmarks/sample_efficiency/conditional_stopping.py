@@ -21,8 +21,10 @@ For each method: the mean and median of the best complete loss, the number of tr
 ran a configuration already run (the same values of the parameters the objective used), how
 many trials were stopped, and the epochs trained in all.
 
-Run: ``python benchmarks/conditional_stopping.py [--task classifiers|digits|all] [--seeds 10]
-[--scheduler median|asha] [--markdown]``
+Run: ``python -m benchmarks.sample_efficiency.conditional_stopping [--task classifiers|digits|all]
+[--seeds 10] [--scheduler median|asha] [--markdown] [--out DIR]``; ``--quick`` is a smoke run of
+a few seconds (the synthetic task, 2 seeds, 12 trials). ``--out DIR`` also writes the rows to
+``DIR/conditional_stopping.json``.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import hyperscout as hs
+from benchmarks.harness.folders import write_json
 
 TRIALS = 30
 
@@ -152,7 +156,7 @@ class Run:
     seconds: float
 
 
-def run(task: str, method: str, scheduler: str, seed: int) -> Run:
+def run(task: str, method: str, scheduler: str, seed: int, trials: int = TRIALS) -> Run:
     log = Log()
     started = time.perf_counter()
     tuner = hs.Tuner(
@@ -160,7 +164,7 @@ def run(task: str, method: str, scheduler: str, seed: int) -> Run:
         objective="loss",
         sampler=METHODS[method](),
         scheduler=scheduler_of(scheduler, task),
-        max_trials=TRIALS,
+        max_trials=trials,
         seed=seed,
         storage="memory",
         verbose=0,
@@ -178,37 +182,71 @@ def run(task: str, method: str, scheduler: str, seed: int) -> Run:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=[*TASKS, "all"], default="all")
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--task", choices=[*TASKS, "all"], help="default all; --quick: classifiers")
+    parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 10; --quick: 2)")
+    parser.add_argument("--trials", type=int, help=f"trials a run (default {TRIALS}; --quick: 12)")
     parser.add_argument("--scheduler", choices=["median", "asha"], default="median")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--out", type=Path, help="also write the rows to OUT/<this script>.json")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     args = parser.parse_args()
+    quick = {"task": "classifiers", "seeds": 2, "trials": 12}
+    full = {"task": "all", "seeds": 10, "trials": TRIALS}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.seeds < 1 or args.trials < 1:
+        parser.error("--seeds and --trials must be >= 1")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     tasks = list(TASKS) if args.task == "all" else [args.task]
     header = (
         "| task | method | mean best | median best | repeated trials | stopped | epochs | s/run |"
     )
-    print(f"{TRIALS} trials, {args.scheduler} stopping, seeds 0-{args.seeds - 1}")
+    print(f"{args.trials} trials, {args.scheduler} stopping, seeds 0-{args.seeds - 1}")
     print(header if args.markdown else header.replace("|", " "))
     if args.markdown:
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    rows: list[dict[str, Any]] = []
     for task in tasks:
         for method in METHODS:
-            runs = [run(task, method, args.scheduler, seed) for seed in range(args.seeds)]
+            runs = [
+                run(task, method, args.scheduler, seed, args.trials) for seed in range(args.seeds)
+            ]
             bests = [r.best for r in runs]
-            row = [
+            row = {
+                "task": task,
+                "method": method,
+                "mean_best": statistics.mean(bests),
+                "median_best": statistics.median(bests),
+                "repeated": sum(r.repeats for r in runs),
+                "trials": args.trials * len(runs),
+                "stopped": statistics.mean(r.stopped for r in runs),
+                "epochs": statistics.mean(r.epochs for r in runs),
+                "seconds": statistics.mean(r.seconds for r in runs),
+            }
+            rows.append(row)
+            cells = [
                 task,
                 method,
-                f"{statistics.mean(bests):.4f}",
-                f"{statistics.median(bests):.4f}",
-                f"{sum(r.repeats for r in runs)} of {TRIALS * len(runs)}",
-                f"{statistics.mean(r.stopped for r in runs):.1f}",
-                f"{statistics.mean(r.epochs for r in runs):.0f}",
-                f"{statistics.mean(r.seconds for r in runs):.1f}",
+                f"{row['mean_best']:.4f}",
+                f"{row['median_best']:.4f}",
+                f"{row['repeated']} of {row['trials']}",
+                f"{row['stopped']:.1f}",
+                f"{row['epochs']:.0f}",
+                f"{row['seconds']:.1f}",
             ]
-            line = " | ".join(row)
+            line = " | ".join(cells)
             print(f"| {line} |" if args.markdown else line, flush=True)
+    if args.out is not None:
+        settings = {"trials": args.trials, "seeds": args.seeds, "scheduler": args.scheduler}
+        path = write_json(args.out / "conditional_stopping.json", {**settings, "rows": rows}, 1)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":
