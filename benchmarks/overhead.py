@@ -99,7 +99,7 @@ def where(module: str) -> str:
     if done.returncode != 0:
         return "?"
     shown = relative(Path(done.stdout.strip()))
-    head, found, tail = shown.partition("site-packages")
+    _, found, tail = shown.partition("site-packages")
     return f"site-packages{tail}" if found else shown
 
 
