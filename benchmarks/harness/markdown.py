@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -32,3 +33,15 @@ def fmt_ms(seconds: float | None) -> str:
 def image_link(path: Path) -> str:
     """A link relative to the report, which is written beside its figures."""
     return path.name
+
+
+def can_plot() -> bool:
+    """Whether matplotlib is installed (the ``bench`` extra); without it reports have no figures."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+def figure_link(alt: str, path: Path | None) -> str:
+    """A figure's Markdown image, or a note when it was not drawn."""
+    if path is None:
+        return "*(figure not drawn: matplotlib is not installed)*"
+    return f"![{alt}]({image_link(path)})"

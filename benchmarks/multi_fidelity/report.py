@@ -16,7 +16,7 @@ import numpy as np
 
 from benchmarks.harness.folders import cell_path, read_json
 from benchmarks.harness.machine import command_line, machine, versions
-from benchmarks.harness.markdown import fmt, image_link, md_table
+from benchmarks.harness.markdown import can_plot, figure_link, fmt, md_table
 from benchmarks.multi_fidelity.methods import FACTOR, METHODS, hyperband_iteration_budget
 from benchmarks.multi_fidelity.tasks import (
     LOSS_CAP,
@@ -468,8 +468,9 @@ def write_report(
         t = results.task(task)
         info = speedups(results, task)
         infos[task] = info
-        figure = plot_task(
-            out / f"anytime_{task}.png", results, task, info["target"] if info else None
+        target = info["target"] if info else None
+        figure = (
+            plot_task(out / f"anytime_{task}.png", results, task, target) if can_plot() else None
         )
         task_lines += _task_intro(t)
         task_lines += [checkpoint_table(results, task), ""]
@@ -492,7 +493,7 @@ def write_report(
                 "",
             ]
         task_lines += [
-            f"![{t.title}: best full-budget loss against epochs spent]({image_link(figure)})",
+            figure_link(f"{t.title}: best full-budget loss against epochs spent", figure),
             "",
             "Runs (medians per run):",
             "",

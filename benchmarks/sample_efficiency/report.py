@@ -15,7 +15,7 @@ import numpy as np
 
 from benchmarks.harness.folders import cell_path, read_json
 from benchmarks.harness.machine import command_line, machine, versions
-from benchmarks.harness.markdown import fmt, fmt_ms, image_link, md_table
+from benchmarks.harness.markdown import can_plot, figure_link, fmt, fmt_ms, md_table
 from benchmarks.sample_efficiency.methods import METHODS, hyperscout_default_method
 from benchmarks.sample_efficiency.problems import PROBLEMS
 
@@ -209,7 +209,7 @@ def write_report(
 ) -> Path:
     ours, ours_note = hyperscout_default_method()
     theirs = "optuna-gp"
-    figure = plot_best_so_far(out / "best_so_far.png", results)
+    figure = plot_best_so_far(out / "best_so_far.png", results) if can_plot() else None
     seeds_text = f"seeds 0-{results.seeds - 1}" if results.seeds > 1 else "seed 0"
     lines = [
         "## Sample efficiency",
@@ -256,7 +256,7 @@ def write_report(
         "",
         "### Best so far",
         "",
-        f"![Median best so far per problem, quartiles shaded]({image_link(figure)})",
+        figure_link("Median best so far per problem, quartiles shaded", figure),
         "",
     ]
     for problem in results.problems:
@@ -371,7 +371,8 @@ def write_timing_report(
     skipped: dict[str, str],
 ) -> Path:
     """``timing.md`` and ``proposal_time.png``: proposal time against trial count."""
-    figure = plot_proposal_time(out / "proposal_time.png", [(t, r) for t, r, _ in sweeps])
+    curves = [(t, r) for t, r, _ in sweeps]
+    figure = plot_proposal_time(out / "proposal_time.png", curves) if can_plot() else None
     lines = [
         "## Proposal time against trial count",
         "",
@@ -387,7 +388,7 @@ def write_timing_report(
             if results.has(results.problems[0], m)
         ]
         lines += [f"### {title}", "", md_table(["method", *(f"~{c}" for c in centres)], rows), ""]
-    lines += [f"![Proposal time against trial count]({image_link(figure)})", ""]
+    lines += [figure_link("Proposal time against trial count", figure), ""]
     lines += environment_section(skipped)
     report = out / "timing.md"
     report.write_text("\n".join(lines))
