@@ -156,7 +156,7 @@ def hyperscout_run(storage: str, trials: int, directory: Path) -> float:
         lr = hp.Float("lr", 1e-5, 1e-1, sampling="log")
         units = hp.Int("units", 16, 256)
         act = hp.Choice("activation", ["relu", "tanh", "gelu"])
-        return x + lr + units + len(act)
+        return float(x + lr + units + len(act))
 
     started = time.perf_counter()
     tuner = hs.RandomSearch(
