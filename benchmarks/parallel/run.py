@@ -14,8 +14,10 @@ Every run is checked: exactly ``--trials`` trials, all COMPLETE, no configuratio
 figures are wall time from the first process started to the last one ended (process start-up
 included: that is what a user pays), and trials per second.
 
-Run: ``python benchmarks/parallel/run.py [--trials-short 400] [--trials-long 48]
-[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--out docs/benchmarks/parallel]``
+Run: ``python -m benchmarks.parallel.run [--trials-short 400] [--trials-long 48]
+[--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--out docs/benchmarks/parallel]``;
+``--quick`` is a smoke run of a few seconds (sleeping trials of 5 ms, 2 processes, SQLite only,
+into a temporary folder).
 """
 
 from __future__ import annotations
@@ -32,8 +34,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve()
-ROOT = HERE.parents[2]
+from benchmarks.harness.folders import REPO, docs_folder, quick_folder, write_json
+from benchmarks.harness.machine import command_line, cpu_model
+
+NAME = "parallel"
+MODULE = "benchmarks.parallel.run"
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child process: this checkout's ``benchmarks`` importable."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
 
 
 def burn(seconds: float) -> None:
@@ -121,10 +133,10 @@ def check(storage: str, project: str, trials: int) -> None:
 
 def run_processes(kind: str, seconds: float, storage: str, trials: int, n: int) -> float:
     project = f"parallel_{uuid.uuid4().hex[:10]}"
-    command = [sys.executable, str(HERE), "--worker", "--kind", kind, "--seconds", str(seconds)]
+    command = [sys.executable, "-m", MODULE, "--worker", "--kind", kind, "--seconds", str(seconds)]
     command += ["--storage", storage, "--project", project, "--trials", str(trials)]
     started = time.perf_counter()
-    procs = [subprocess.Popen(command) for _ in range(n)]
+    procs = [subprocess.Popen(command, env=child_env()) for _ in range(n)]
     codes = [p.wait() for p in procs]
     elapsed = time.perf_counter() - started
     assert codes == [0] * n, f"worker exit codes {codes}"
@@ -136,12 +148,12 @@ def run_in_process(kind: str, seconds: float, storage: str, trials: int, threads
     """One process; started as a subprocess too, so that start-up is paid as by the others."""
     project = f"parallel_{uuid.uuid4().hex[:10]}"
     code = (
-        f"import sys; sys.path.insert(0, {str(HERE.parent)!r}); import run; "
+        "from benchmarks.parallel import run; "
         f"t = run.tuner_for({kind!r}, {seconds!r}, {storage!r}, {project!r}, {trials!r}, "
         f"{threads!r}); t.search(); t.close()"
     )
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", code], check=True, env=child_env())
     elapsed = time.perf_counter() - started
     check(storage, project, trials)
     return elapsed
@@ -158,7 +170,7 @@ def postgres_reachable(url: str) -> bool:
     return True
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--kind", default="sleep")
@@ -166,24 +178,50 @@ def main() -> None:
     parser.add_argument("--storage", default="")
     parser.add_argument("--project", default="")
     parser.add_argument("--trials", type=int, default=0)
-    parser.add_argument("--trials-short", type=int, default=400)
-    parser.add_argument("--trials-long", type=int, default=48)
-    parser.add_argument("--kinds", default="sleep,cpu")
-    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "parallel"))
+    parser.add_argument("--trials-short", type=int, help="trials of 5 ms (default 400)")
+    parser.add_argument("--trials-long", type=int, help="trials of 0.5 s (default 48)")
+    parser.add_argument("--kinds", help="sleep,cpu (default; --quick: sleep)")
+    parser.add_argument("--processes", type=int, help="processes and threads (default 8)")
+    parser.add_argument(
+        "--postgres",
+        help="a PostgreSQL URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test; "
+        "--quick: none)",
+    )
+    parser.add_argument("--out", type=Path, help=f"default docs/benchmarks/{NAME}")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     args = parser.parse_args()
+    quick = {"trials_short": 12, "trials_long": 0, "kinds": "sleep", "processes": 2}
+    full = {
+        "trials_short": 400,
+        "trials_long": 48,
+        "kinds": "sleep,cpu",
+        "processes": 8,
+        "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    }
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if args.out is None:
+        args.out = quick_folder(NAME) if args.quick else docs_folder(NAME)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     if args.worker:
         worker(args)
         return
 
-    has_postgres = postgres_reachable(args.postgres)
+    has_postgres = bool(args.postgres) and postgres_reachable(args.postgres)
     # Every process burns the same number of loops for a CPU trial of the same length.
     os.environ["HS_BENCH_LOOPS_PER_SECOND"] = str(_loops_per_second())
+    n = args.processes
+    lengths = [(s, t) for s, t in ((0.005, args.trials_short), (0.5, args.trials_long)) if t > 0]
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.kinds.split(","):
-            for seconds, trials in ((0.005, args.trials_short), (0.5, args.trials_long)):
-                for name in ("1 process", "ThreadExecutor(8)", "8 processes"):
+            for seconds, trials in lengths:
+                for name in ("1 process", f"ThreadExecutor({n})", f"{n} processes"):
                     backends = ["sqlite"] + (["postgres"] if has_postgres else [])
                     for backend in backends:
                         url = (
@@ -191,10 +229,10 @@ def main() -> None:
                             if backend == "sqlite"
                             else args.postgres
                         )
-                        if name == "8 processes":
-                            elapsed = run_processes(kind, seconds, url, trials, 8)
+                        if name.endswith("processes"):
+                            elapsed = run_processes(kind, seconds, url, trials, n)
                         else:
-                            threads = 8 if name.startswith("Thread") else 1
+                            threads = n if name.startswith("Thread") else 1
                             elapsed = run_in_process(kind, seconds, url, trials, threads)
                         row = {
                             "kind": kind,
@@ -212,12 +250,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     machine = {
         "machine": platform.machine(),
+        "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "system": platform.platform(),
         "date": time.strftime("%Y-%m-%d"),
+        "command": command_line(),
     }
-    (out / "results.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=1))
+    write_json(out / "results.json", {"machine": machine, "rows": rows}, indent=1)
     (out / "README.md").write_text(report(machine, rows))
     print(f"wrote {out / 'README.md'}")
 
@@ -226,8 +266,9 @@ def report(machine: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     lines = [
         "# Several processes on one study: when do they pay off?",
         "",
-        "Measured by `python benchmarks/parallel/run.py` on "
-        f"{machine['cpus']} CPUs ({machine['system']}, Python {machine['python']}), "
+        f"Measured by `{machine.get('command', 'python -m benchmarks.parallel.run')}` on "
+        f"{machine['cpus']} CPUs ({machine.get('cpu', machine['machine'])}, "
+        f"{machine['system']}, Python {machine['python']}), "
         f"{machine['date']}. Wall time includes process start-up. A random search of the "
         "given number of trials; every run checked: exactly that many trials, all complete, "
         "no configuration twice.",

@@ -1,0 +1,1 @@
+"""The multi_fidelity benchmark family."""

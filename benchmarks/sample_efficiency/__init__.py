@@ -1,0 +1,1 @@
+"""The sample_efficiency benchmark family."""
