@@ -21,7 +21,7 @@ import hyperscout.storage.sql as sql
 from hyperscout.storage import open_storage
 from hyperscout.trial import TrialState
 
-WORKER = Path(__file__).with_name("worker_process.py")
+WORKER = Path(__file__).parents[1] / "worker_process.py"
 
 # The hard stop of the default executor uses SIGALRM, which pytest-timeout's signal method
 # owns during a test: these tests use its thread method, so that the stop is the one users get.
