@@ -34,6 +34,7 @@ from hyperscout.demo import (
 from hyperscout.demo import run as demo_run
 from hyperscout.storage import open_storage
 from hyperscout.storage.sql import sqlite_url
+from hyperscout.tuner.strategies import STRATEGIES as REGISTRY
 
 pytest.importorskip("sklearn", reason="the demo needs the sklearn extra")
 
@@ -209,7 +210,7 @@ def test_every_strategy_runs_its_own_study(tmp_path: Path, strategy: str) -> Non
     assert name == f"digits_{framework}_{strategy}_3epochs"
     trials = stored_trials(tmp_path / name / "hyperscout.db", name)
     assert len(trials) == result["trials"] == 3
-    if strategy in ("bohb", "hyperband"):
+    if REGISTRY[strategy].budgeted:
         assert {t.budget for t in trials} <= {1, 3}
         assert [t.attrs["rung"] for t in trials] == [0, 0, 0]
     else:
@@ -230,7 +231,10 @@ def test_every_strategy_runs_its_own_study(tmp_path: Path, strategy: str) -> Non
 
 
 def test_the_demo_refuses_unknown_choices_and_creates_nothing(tmp_path: Path) -> None:
-    expected = "expected one of ['bohb', 'hyperband', 'random', 'bayes', 'grid'], got 'bayesian'"
+    expected = (
+        "run_demo(strategy=...): expected one of 'random', 'grid', 'bayes', 'halving', "
+        "'hyperband', 'bohb', 'asha', got 'bayesian'"
+    )
     with pytest.raises(hs.InvalidArgumentError, match=re.escape(expected)):
         run_demo("bayesian", directory=tmp_path)
     with pytest.raises(hs.InvalidArgumentError, match=r"framework=.*got 'jax'"):
@@ -243,7 +247,7 @@ def test_the_demo_refuses_unknown_choices_and_creates_nothing(tmp_path: Path) ->
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 2
     assert "Invalid value for '--strategy': 'bayesian' is not one of" in result.output
-    assert "'bohb', 'hyperband', 'random', 'bayes', 'grid'" in result.output
+    assert "'random', 'grid', 'bayes', 'halving', 'hyperband', 'bohb'," in result.output
     assert list(tmp_path.iterdir()) == []
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from hyperscout._validation import check_int, fail
+from hyperscout._validation import check_int
 from hyperscout.demo.data import load_digits_splits
 from hyperscout.demo.networks import (
     NETWORKS,
@@ -37,6 +37,7 @@ from hyperscout.space import HyperParameters
 from hyperscout.trial import RunningTrial, Trial
 from hyperscout.tuner import DATABASE_FILE, Tuner
 from hyperscout.tuner.strategies import STRATEGIES as REGISTRY
+from hyperscout.tuner.strategies import strategy as find_strategy
 
 __all__ = [
     "DEFAULT_DIRECTORY",
@@ -88,8 +89,7 @@ def _is_budgeted(strategy: str) -> bool:
 
 
 def _check_arguments(strategy: str, max_epochs: int) -> None:
-    if strategy not in STRATEGIES:
-        fail("run_demo", "strategy", strategy, f"one of {list(STRATEGIES)}")
+    find_strategy(strategy, owner="run_demo", argument="strategy")
     check_int("run_demo", "max_epochs", max_epochs, minimum=1)
 
 
