@@ -1,0 +1,25 @@
+"""The ``hyperscout`` command: run a search from a file, inspect and export studies, a demo.
+
+::
+
+    hyperscout run train.py:objective --strategy random --max-trials 30 --objective val_loss
+    hyperscout list hyperscout_runs
+    hyperscout show hyperscout_runs/my_project --top 10
+    hyperscout export hyperscout_runs/my_project --format csv --output trials.csv
+    hyperscout check hyperscout_runs/my_project
+    hyperscout demo
+
+A project is a folder ``DIRECTORY/PROJECT_NAME`` holding the SQLite study ``hyperscout.db``, as
+a tuner writes it. ``list``, ``show`` and ``export`` only read: they create nothing.
+
+The package only parses arguments and calls the public API, :mod:`hyperscout.report` (tables,
+summaries, export) and :mod:`hyperscout.demo`.
+"""
+
+from __future__ import annotations
+
+# The command modules register their commands on the group when imported.
+from hyperscout.cli import demo, projects, run
+from hyperscout.cli._common import EXIT_INTERRUPTED, main
+
+__all__ = ["EXIT_INTERRUPTED", "demo", "main", "projects", "run"]
