@@ -26,6 +26,7 @@ from __future__ import annotations
 from hyperscout.report._text import FULL_BUDGET, format_budget, format_value, printable
 from hyperscout.report.budgets import BudgetAgreement, budget_agreement
 from hyperscout.report.export import FORMATS, export_trials, trial_record
+from hyperscout.report.study import StudyData, read_study, study_of
 from hyperscout.report.summary import (
     budget_summary,
     results_summary,
@@ -42,6 +43,7 @@ from hyperscout.report.tables import (
 )
 
 __all__ = [
+    "StudyData",
     "FORMATS",
     "FULL_BUDGET",
     "BudgetAgreement",
@@ -54,10 +56,12 @@ __all__ = [
     "format_value",
     "printable",
     "projects_table",
+    "read_study",
     "results_summary",
     "search_space_summary",
     "space_table",
     "study_heading",
+    "study_of",
     "study_summary",
     "trial_record",
     "trials_table",
