@@ -16,7 +16,12 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from hyperscout.exceptions import StorageError
-from hyperscout.storage._sql_schema import RUNNING, SELECT_NEW_TRIALS, SELECT_REPORTS
+from hyperscout.storage._sql_schema import (
+    RUNNING,
+    SELECT_NEW_TRIALS,
+    SELECT_REPORTS,
+    SELECT_STUDIES,
+)
 from hyperscout.storage.base import StudyInfo, normalize_budget
 from hyperscout.trial import Trial, TrialState
 
@@ -24,6 +29,7 @@ __all__ = [
     "DamagedRowError",
     "StudyCache",
     "check_running",
+    "database_problems",
     "dumps",
     "group_reports",
     "loads",
@@ -220,4 +226,16 @@ def study_problems(conn: Connection, study_row: Sequence[Any]) -> list[str]:
             f"Study {name!r}: {which} missing (deleted from the database); the strategy "
             f"sees the study without {them}."
         )
+    return problems
+
+
+def database_problems(conn: Connection, backend: str) -> list[str]:
+    """Every problem of the database's studies and trials (see :meth:`SQLStorage.check`)."""
+    problems: list[str] = []
+    if backend == "sqlite":
+        verdict = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check")]
+        if verdict != ["ok"]:
+            problems.extend(f"SQLite's quick_check: {line}." for line in verdict)
+    for study_row in conn.execute(SELECT_STUDIES).all():
+        problems.extend(study_problems(conn, study_row))
     return problems

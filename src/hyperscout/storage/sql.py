@@ -20,6 +20,10 @@ A database of an older schema version is upgraded in place when it is opened (ve
 The tuner reads the whole history before every trial, so :class:`SQLStorage` keeps the trials
 that are finished (they never change again) in memory and asks the database only for the
 others.
+
+This module holds what is stored and how; its helpers are ``_sql_engine.py`` (the engine,
+transactions, errors and schema setup), ``_sql_rows.py`` (rows read into trials, the cache,
+``check``) and ``_sql_schema.py`` (tables and statements).
 """
 
 from __future__ import annotations
@@ -40,13 +44,13 @@ from hyperscout.storage._sql_rows import (
     DamagedRowError,
     StudyCache,
     check_running,
+    database_problems,
     dumps,
     group_reports,
     loads,
     object_column,
     reports_of,
     study_from_row,
-    study_problems,
     trial_from_row,
 )
 from hyperscout.storage._sql_schema import (
@@ -98,15 +102,17 @@ class SQLStorage(SQLDatabase, Storage):
     may hang belong on PostgreSQL, whose locks are per row.
 
     Args:
-        url: an SQLAlchemy database URL: ``sqlite:///path/to/study.db`` (the parent
+        url: an SQLite or PostgreSQL URL: ``sqlite:///path/to/study.db`` (the parent
             directories are created; :func:`sqlite_url` builds the URL from a path) or
-            ``postgresql+psycopg://user:password@host:5432/dbname`` (needs the ``postgres``
-            extra). ``sqlite://`` is an in-memory database of this process.
+            ``postgresql://user:password@host:5432/dbname`` (psycopg 3, the ``postgres``
+            extra; ``postgresql+psycopg://`` names it). ``sqlite://`` is an in-memory
+            database of this process.
         engine_kwargs: extra arguments for :func:`sqlalchemy.create_engine`
             (``connect_args`` are merged with the defaults).
 
     Raises:
-        InvalidArgumentError: ``url`` is not a database URL SQLAlchemy knows.
+        InvalidArgumentError: ``url`` is no SQLite or PostgreSQL URL (MySQL, Oracle,
+            another driver, a file path), refused before any driver is imported.
         MissingDependencyError: a PostgreSQL URL and psycopg is not installed.
         SchemaVersionError: the database was written with a newer schema version (an older
             one is upgraded in place).
@@ -483,12 +489,5 @@ class SQLStorage(SQLDatabase, Storage):
         every damaged row, and trial numbers that skip one (a deleted row); on SQLite it also
         runs ``PRAGMA quick_check``. Called by ``hyperscout check``.
         """
-        problems: list[str] = []
         with self._read() as conn:
-            if self._backend == "sqlite":
-                verdict = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA quick_check")]
-                if verdict != ["ok"]:
-                    problems.extend(f"SQLite's quick_check: {line}." for line in verdict)
-            for study_row in conn.execute(SELECT_STUDIES).all():
-                problems.extend(study_problems(conn, study_row))
-        return problems
+            return database_problems(conn, self._backend)
