@@ -713,9 +713,9 @@ def test_check_lists_every_damaged_trial_and_show_and_run_refuse(objectives: Pat
 def test_check_of_an_empty_file_or_a_missing_path_exits_1(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hyperscout.storage._sql_engine as engine_module
+    import hyperscout.storage.sql as sql_module
 
-    monkeypatch.setattr(engine_module, "EMPTY_FILE_GRACE", 0.05)
+    monkeypatch.setattr(sql_module, "EMPTY_FILE_GRACE", 0.05)
     database = tmp_path / "runs" / "p" / "hyperscout.db"
     database.parent.mkdir(parents=True)
     database.write_bytes(b"")

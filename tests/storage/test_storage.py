@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import hyperscout.storage._sql_engine as engine_module
 import hyperscout.storage.sql as sql_module
 from hyperscout.exceptions import (
     DamagedStudyError,
@@ -550,7 +549,7 @@ def _study_file(path: Path, trials: int = 3) -> None:
 def test_sqlite_empty_file_is_refused_and_left_as_it_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(engine_module, "EMPTY_FILE_GRACE", 0.05)
+    monkeypatch.setattr(sql_module, "EMPTY_FILE_GRACE", 0.05)
     path = tmp_path / "truncated.db"
     _study_file(path)
     path.write_bytes(b"")  # truncated to 0 bytes
@@ -673,7 +672,7 @@ def test_tuner_refuses_a_damaged_study_and_keeps_its_files(
 ) -> None:
     import hyperscout as hs
 
-    monkeypatch.setattr(engine_module, "EMPTY_FILE_GRACE", 0.05)
+    monkeypatch.setattr(sql_module, "EMPTY_FILE_GRACE", 0.05)
     project = tmp_path / "runs" / "resnet"
     _study_file(project / "hyperscout.db")
     with contextlib.closing(sqlite3.connect(project / "hyperscout.db")) as db:

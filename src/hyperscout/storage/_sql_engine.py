@@ -12,7 +12,7 @@ import contextlib
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,15 +38,7 @@ from hyperscout.storage._sql_schema import (
 )
 from hyperscout.storage.base import SCHEMA_VERSION
 
-__all__ = ["EMPTY_FILE_GRACE", "SQLITE_BUSY_TIMEOUT", "SQLDatabase"]
-
-#: Seconds an SQLite connection waits for another writer before it gives up with a
-#: StorageError (a writer frozen mid-write holds the lock; see SQLStorage's note on hangs).
-SQLITE_BUSY_TIMEOUT = 30.0
-
-#: Seconds an SQLite file found empty may take to become a database: another process that
-#: creates it leaves it empty for a moment. A file still empty then is refused.
-EMPTY_FILE_GRACE = 1.0
+__all__ = ["SQLDatabase"]
 
 
 def _is_locked(error: BaseException | None) -> bool:
@@ -59,23 +51,28 @@ def _is_memory_sqlite(url: sa.URL) -> bool:
     return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
-def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    """Configure every new SQLite connection (the pysqlite recipe of the SQLAlchemy docs)."""
-    # Stop the sqlite3 module from emitting BEGIN itself: SQLStorage does, so that writes
-    # can say BEGIN IMMEDIATE.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    try:
-        # The busy timeout first, so that switching to WAL waits for other processes too.
-        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
-        _switch_to_wal(cursor)
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-    finally:
-        cursor.close()
+def _sqlite_connect_hook(busy_timeout: float) -> Callable[[Any, Any], None]:
+    """The hook that configures every new SQLite connection (the pysqlite recipe of the
+    SQLAlchemy docs)."""
+
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Stop the sqlite3 module from emitting BEGIN itself: SQLStorage does, so that writes
+        # can say BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # The busy timeout first, so that switching to WAL waits for other processes too.
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            _switch_to_wal(cursor, busy_timeout)
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    return on_connect
 
 
-def _switch_to_wal(cursor: Any) -> None:
+def _switch_to_wal(cursor: Any, busy_timeout: float) -> None:
     """Put the database in WAL mode, waiting while another process does the same.
 
     Changing the journal mode needs the database to itself, and SQLite answers "database is
@@ -84,7 +81,7 @@ def _switch_to_wal(cursor: Any) -> None:
     """
     import sqlite3
 
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    deadline = time.monotonic() + busy_timeout
     while True:
         try:
             cursor.execute("PRAGMA journal_mode = WAL")
@@ -111,10 +108,21 @@ def _begin_sqlite(conn: Connection, statement: str) -> None:
 class SQLDatabase:
     """An SQLite or PostgreSQL database, opened: its engine, transactions and errors.
 
-    The base of :class:`~hyperscout.storage.sql.SQLStorage`, which documents the arguments.
+    The base of :class:`~hyperscout.storage.sql.SQLStorage`, which documents ``url`` and
+    ``engine_kwargs``. ``busy_timeout``: seconds an SQLite connection waits for another
+    writer; ``empty_file_grace``: seconds an empty SQLite file may take to become a database.
     """
 
-    def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        engine_kwargs: Mapping[str, Any] | None,
+        busy_timeout: float,
+        empty_file_grace: float,
+    ) -> None:
+        self._busy_timeout = busy_timeout
+        self._empty_file_grace = empty_file_grace
         parsed = self._parse_url(url)
         self._url = parsed
         self._backend = parsed.get_backend_name()
@@ -147,7 +155,7 @@ class SQLDatabase:
         kwargs: dict[str, Any] = {}
         connect_args: dict[str, Any] = {}
         if self._backend == "sqlite":
-            connect_args["timeout"] = SQLITE_BUSY_TIMEOUT
+            connect_args["timeout"] = self._busy_timeout
             if _is_memory_sqlite(url):
                 self._serial = threading.RLock()
                 connect_args["check_same_thread"] = False
@@ -162,7 +170,7 @@ class SQLDatabase:
         kwargs["connect_args"] = connect_args
         engine = sa.create_engine(url, **kwargs)
         if self._backend == "sqlite":
-            sa.event.listen(engine, "connect", _on_sqlite_connect)
+            sa.event.listen(engine, "connect", _sqlite_connect_hook(self._busy_timeout))
         return engine
 
     def _refuse_empty_file(self, path: Path) -> None:
@@ -170,9 +178,9 @@ class SQLDatabase:
 
         SQLite takes an empty file for a new database, so a study truncated to 0 bytes would
         open as a new, empty one. A process creating the database leaves it empty for a
-        moment, so a file still empty after :data:`EMPTY_FILE_GRACE` seconds is refused.
+        moment, so a file still empty after ``empty_file_grace`` seconds is refused.
         """
-        deadline = time.monotonic() + EMPTY_FILE_GRACE
+        deadline = time.monotonic() + self._empty_file_grace
         while True:
             try:
                 if not path.is_file() or path.stat().st_size > 0:
@@ -380,7 +388,7 @@ class SQLDatabase:
         """Why an SQLite write waited in vain for the lock, and what to do."""
         return (
             f"{self!r}: the SQLite file {self._url.database} stayed locked by another "
-            f"connection's write for the whole busy timeout of {SQLITE_BUSY_TIMEOUT:g} s "
+            f"connection's write for the whole busy timeout of {self._busy_timeout:g} s "
             f"({error}). A worker stopped in the middle of a write (suspended with Ctrl-Z or "
             "SIGSTOP, swapped out, its machine asleep) keeps SQLite's one write lock until it "
             "goes on or ends, and every other worker waits. Resume or end that worker. Run "

@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection
 
 from hyperscout.exceptions import ClaimTakenError, StorageError
 from hyperscout.storage._factory import sqlite_url
-from hyperscout.storage._sql_engine import EMPTY_FILE_GRACE, SQLITE_BUSY_TIMEOUT, SQLDatabase
+from hyperscout.storage._sql_engine import SQLDatabase
 from hyperscout.storage._sql_rows import (
     DamagedRowError,
     StudyCache,
@@ -77,8 +77,16 @@ from hyperscout.storage._sql_schema import (
 from hyperscout.storage.base import Storage, StudyInfo, check_alive_since, normalize_budget
 from hyperscout.trial import Trial, TrialState
 
-# sqlite_url and the SQLite constants are re-exported: users and the README name them here.
+# sqlite_url is re-exported: its earlier home, named by users.
 __all__ = ["EMPTY_FILE_GRACE", "SQLITE_BUSY_TIMEOUT", "SQLStorage", "sqlite_url"]
+
+#: Seconds an SQLite connection waits for another writer before it gives up with a
+#: StorageError (a writer frozen mid-write holds the lock; see SQLStorage's note on hangs).
+SQLITE_BUSY_TIMEOUT = 30.0
+
+#: Seconds an SQLite file found empty may take to become a database: another process that
+#: creates it leaves it empty for a moment. A file still empty then is refused.
+EMPTY_FILE_GRACE = 1.0
 
 # How often create_trial() tries again when a concurrent worker took the same number.
 _CREATE_TRIAL_ATTEMPTS = 10
@@ -137,7 +145,12 @@ class SQLStorage(SQLDatabase, Storage):
     def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
         self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
-        super().__init__(url, engine_kwargs=engine_kwargs)
+        super().__init__(
+            url,
+            engine_kwargs=engine_kwargs,
+            busy_timeout=SQLITE_BUSY_TIMEOUT,
+            empty_file_grace=EMPTY_FILE_GRACE,
+        )
 
     def close(self) -> None:
         """Close every pooled connection (the storage reconnects if used again)."""
@@ -161,16 +174,9 @@ class SQLStorage(SQLDatabase, Storage):
                 if conn.execute(SELECT_STUDY_BY_NAME, {"name": name}).first() is not None:
                     raise exists
                 created_at = self._clock(conn)
+                row = {"name": name, "space": space_json, "meta": meta_json}
                 study_id = int(
-                    conn.execute(
-                        INSERT_STUDY,
-                        {
-                            "name": name,
-                            "space": space_json,
-                            "meta": meta_json,
-                            "created_at": created_at,
-                        },
-                    ).scalar_one()
+                    conn.execute(INSERT_STUDY, {**row, "created_at": created_at}).scalar_one()
                 )
         except sa.exc.IntegrityError as exc:  # another process created it in between
             raise exists from exc
@@ -220,21 +226,15 @@ class SQLStorage(SQLDatabase, Storage):
         return studies
 
     def save_space(self, study_id: int, space: Mapping[str, Any]) -> None:
-        space_json = dumps(space, "the search space")
-        with self._write() as conn:
-            result = conn.execute(
-                sa.update(STUDIES).where(STUDIES.c.id == study_id).values(space=space_json)
-            )
-            if result.rowcount == 0:
-                raise StorageError(f"No study with id {study_id}.")
+        self._update_study(study_id, space=dumps(space, "the search space"))
 
     def save_meta(self, study_id: int, meta: Mapping[str, Any]) -> None:
-        meta_json = dumps(meta, "the study's meta")
+        self._update_study(study_id, meta=dumps(meta, "the study's meta"))
+
+    def _update_study(self, study_id: int, **columns: str) -> None:
         with self._write() as conn:
-            result = conn.execute(
-                sa.update(STUDIES).where(STUDIES.c.id == study_id).values(meta=meta_json)
-            )
-            if result.rowcount == 0:
+            update = sa.update(STUDIES).where(STUDIES.c.id == study_id).values(**columns)
+            if conn.execute(update).rowcount == 0:
                 raise StorageError(f"No study with id {study_id}.")
 
     # -- trials --------------------------------------------------------------------------
