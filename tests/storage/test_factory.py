@@ -50,6 +50,7 @@ UNSUPPORTED = [
     ("nosuchdb://host/db", "'nosuchdb://host/db'"),
     ("postgresql+psycopg2://me@db-host/studies", "'postgresql+psycopg2://me@db-host/studies'"),
     ("postgres://me@db-host/studies", "'postgres://me@db-host/studies'"),
+    ("POSTGRESQL://me@db-host/studies", "'POSTGRESQL://me@db-host/studies'"),
     ("sqlite+pysqlcipher:///study.db", "'sqlite+pysqlcipher:///study.db'"),
     ("runs/study.db", "'runs/study.db'"),
     ("", "''"),
@@ -160,7 +161,6 @@ def test_the_refusal_imports_no_driver_and_not_sqlalchemy() -> None:
     [
         "postgresql://nobody@127.0.0.1:1/none",
         "postgresql+psycopg://nobody@127.0.0.1:1/none",
-        "POSTGRESQL://nobody@127.0.0.1:1/none",
     ],
 )
 def test_postgres_without_psycopg_says_how_to_install(

@@ -101,7 +101,8 @@ or a PostgreSQL URL 'postgresql://user@host/dbname' (psycopg 3: pip install \
     """
     match = _SCHEME.match(url) if isinstance(url, str) else None
     if match is not None:
-        dialect, _, driver = match.group(1).lower().partition("+")
+        # Case matters, as it does to SQLAlchemy: "POSTGRESQL://" names no dialect.
+        dialect, _, driver = match.group(1).partition("+")
         if (driver or None) in _DRIVERS.get(dialect, ()):
             return dialect
     fail(owner, name, hide_password(url), expected)
