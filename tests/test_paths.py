@@ -213,7 +213,7 @@ def test_a_directory_behind_a_file_is_refused_with_a_sentence(tmp_path: Path) ->
         hs.RandomSearch(space, directory=tmp_path / "runs", project_name="p", verbose=0)
 
     assert str(caught.value) == (
-        f"Tuner(directory={str(tmp_path / 'runs')!r}): cannot create the folder "
+        f"RandomSearch(directory={str(tmp_path / 'runs')!r}): cannot create the folder "
         f"{tmp_path / 'runs' / 'p'}: {tmp_path / 'runs'} is a file, not a folder. Choose a "
         "folder that can be created there, or move what is in the way."
     )

@@ -18,6 +18,8 @@ stopped. The hypermodel may also build Keras models (``build_model(hp)`` or a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from hyperscout import applications as applications  # kt.applications.HyperResNet
 from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTuner
 from hyperscout._version import __version__
@@ -58,7 +60,7 @@ from hyperscout.schedulers import (
     SuccessiveHalvingScheduler,
 )
 from hyperscout.space import HyperParameters
-from hyperscout.storage import MemoryStorage, SQLStorage, Storage
+from hyperscout.storage import MemoryStorage, Storage
 from hyperscout.trial import RunningTrial, Trial, TrialState
 from hyperscout.tuner import Tuner
 from hyperscout.tuner.presets import (
@@ -70,6 +72,9 @@ from hyperscout.tuner.presets import (
     RandomSearch,
     SuccessiveHalving,
 )
+
+if TYPE_CHECKING:
+    from hyperscout.storage.sql import SQLStorage
 
 __all__ = [
     "ASHA",
@@ -121,3 +126,12 @@ __all__ = [
     "UsageError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # SQLStorage on first use: it imports SQLAlchemy, which takes a quarter of a second.
+    if name == "SQLStorage":
+        from hyperscout.storage.sql import SQLStorage
+
+        return SQLStorage
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,14 +21,13 @@ import sqlalchemy as sa
 import hyperscout.storage.sql as sql_module
 from hyperscout.exceptions import (
     DamagedStudyError,
-    InvalidArgumentError,
-    MissingDependencyError,
     SchemaVersionError,
     StorageError,
 )
+from hyperscout.storage import sqlite_url
 from hyperscout.storage.base import SCHEMA_VERSION, Storage
 from hyperscout.storage.memory import MemoryStorage
-from hyperscout.storage.sql import SQLStorage, open_storage, sqlite_url
+from hyperscout.storage.sql import SQLStorage
 from hyperscout.testing.storage import StorageConformance
 from hyperscout.trial import TrialState
 
@@ -797,46 +796,7 @@ def test_sqlite_two_processes_share_one_file(tmp_path: Path) -> None:
         storage.close()
 
 
-# -- opening -----------------------------------------------------------------------------------
-
-
-def test_open_storage(tmp_path: Path) -> None:
-    assert isinstance(open_storage(), MemoryStorage)
-    assert isinstance(open_storage("memory"), MemoryStorage)
-    assert isinstance(open_storage(":memory:"), MemoryStorage)
-    memory = MemoryStorage()
-    assert open_storage(memory) is memory
-    path = tmp_path / "open" / "study.db"
-    storage = open_storage(sqlite_url(path))
-    try:
-        assert isinstance(storage, SQLStorage)
-        storage.create_study("opened")
-    finally:
-        storage.close()
-    assert path.is_file()
-    with pytest.raises(InvalidArgumentError):
-        open_storage(42)  # type: ignore[arg-type]
-
-
-def test_sqlite_url_is_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    assert sqlite_url("runs/a.db") == "sqlite:///" + str(tmp_path / "runs" / "a.db")
-    assert sqlite_url(tmp_path / "b.db") == "sqlite:///" + str(tmp_path / "b.db")
-
-
-def test_bad_urls_say_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgumentError, match="sqlite_url"):
-        SQLStorage(str(tmp_path / "study.db"))
-    with pytest.raises(InvalidArgumentError, match="nosuchdb"):
-        SQLStorage("nosuchdb://host/db")
-
-
-def test_postgres_without_psycopg_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "psycopg", None)
-    with pytest.raises(MissingDependencyError, match=r"pip install 'hyperscout\[postgres\]'"):
-        SQLStorage("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    with pytest.raises(MissingDependencyError):
-        SQLStorage("postgresql://nobody@127.0.0.1:1/none")
+# -- opening (more in test_factory.py) --------------------------------------------------------
 
 
 def test_unreachable_postgres_raises_storage_error() -> None:

@@ -19,9 +19,7 @@ from rich.console import Console
 
 import hyperscout as hs
 from hyperscout.report import printable
-from hyperscout.storage import StudyInfo, open_storage
-from hyperscout.storage.sql import sqlite_url
-from hyperscout.tuner import DATABASE_FILE
+from hyperscout.storage import DATABASE_FILE, Project, StudyInfo, find_projects, open_storage
 
 __all__ = ["main"]
 
@@ -173,12 +171,12 @@ def loaded_function(ref: FunctionRef) -> Iterator[Callable[..., Any]]:
 
 
 def database_of(project: Path) -> Path:
-    return project / DATABASE_FILE
+    return Project(project).database
 
 
 def projects_in(directory: Path) -> list[Path]:
     """The subfolders of ``directory`` that hold a study, by name."""
-    return sorted(p for p in directory.iterdir() if p.is_dir() and database_of(p).is_file())
+    return [project.folder for project in find_projects(directory)]
 
 
 def existing_project(text: str) -> Path:
@@ -202,7 +200,7 @@ def existing_project(text: str) -> Path:
 @contextlib.contextmanager
 def open_study(project: Path) -> Iterator[tuple[hs.Storage, StudyInfo]]:
     """The storage and study of an existing project folder, closed afterwards."""
-    storage = open_storage(sqlite_url(database_of(project)))
+    storage = open_storage(Project(project).url)
     try:
         study = storage.load_study(project.name)
         if study is None:

@@ -22,9 +22,7 @@ from hyperscout.cli._common import (
     stdout,
 )
 from hyperscout.report import printable
-from hyperscout.storage import open_storage
-from hyperscout.storage.sql import sqlite_url
-from hyperscout.tuner import DATABASE_FILE
+from hyperscout.storage import DATABASE_FILE, open_storage, sqlite_url
 from hyperscout.tuner._provenance import describe
 
 

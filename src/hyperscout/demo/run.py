@@ -34,8 +34,9 @@ from hyperscout.history import count_states
 from hyperscout.report import format_value, printable
 from hyperscout.schedulers import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.space import HyperParameters
+from hyperscout.storage import for_project
 from hyperscout.trial import RunningTrial, Trial
-from hyperscout.tuner import DATABASE_FILE, Tuner
+from hyperscout.tuner import Tuner
 from hyperscout.tuner.strategies import STRATEGIES as REGISTRY
 from hyperscout.tuner.strategies import strategy as find_strategy
 
@@ -196,7 +197,7 @@ def _open_study(
     objective = demo_objective(framework, strategy, max_epochs)
     options.update(objective=OBJECTIVE, directory=directory, project_name=name)
     tuner = _make_tuner(strategy, objective, max_trials, max_epochs, **options)
-    database = Path(directory) / name / DATABASE_FILE
+    database = for_project(directory, name, owner="run_demo").database
     return tuner, {
         "strategy": strategy,
         "framework": framework,

@@ -2,7 +2,8 @@
 upgrades of a database written with an older schema version.
 
 The statements are built once, at import, so that SQLAlchemy's compiled cache is hit on every
-call. Nothing here is public API: only :mod:`hyperscout.storage.sql` uses it.
+call. Nothing here is public API: only :mod:`hyperscout.storage.sql` and its helper modules
+use it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ __all__ = [
     "SCHEMA_LOCK_KEY",
     "SELECT_NEW_TRIALS",
     "SELECT_REPORTS",
+    "SELECT_RUNNING_AMONG",
     "SELECT_SERVER_TIME",
     "SELECT_STUDIES",
     "SELECT_STUDY_BY_NAME",
@@ -245,6 +247,12 @@ SELECT_REPORTS = (
     sa.select(REPORTS.c.trial_id, REPORTS.c.step, REPORTS.c.metrics)
     .where(REPORTS.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
     .order_by(REPORTS.c.trial_id, REPORTS.c.step)
+)
+# The RUNNING trials among some numbers of a study: heartbeat() answers with the others.
+SELECT_RUNNING_AMONG = sa.select(TRIALS.c.number).where(
+    TRIALS.c.study_id == sa.bindparam("study_id"),
+    TRIALS.c.number.in_(sa.bindparam("numbers", expanding=True)),
+    TRIALS.c.state == RUNNING,
 )
 UPDATE_REPORT = (
     sa.update(REPORTS)

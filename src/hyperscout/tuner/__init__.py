@@ -18,7 +18,6 @@ The package's modules, one role each:
 
 from __future__ import annotations
 
-from hyperscout.tuner._study import DATABASE_FILE
 from hyperscout.tuner._tuner import Tuner
 
-__all__ = ["DATABASE_FILE", "Tuner"]
+__all__ = ["Tuner"]

@@ -13,19 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hyperscout._paths import claim_checkpoint_root, make_folder
+from hyperscout._paths import claim_checkpoint_root
 from hyperscout.objective import Objective
 from hyperscout.samplers import Sampler
 from hyperscout.schedulers import Scheduler
-from hyperscout.storage import Storage, StudyInfo, open_storage
-from hyperscout.storage.sql import sqlite_url
+from hyperscout.storage import Storage, StudyInfo, for_project, open_storage
 from hyperscout.trial import Trial, TrialState
 from hyperscout.tuner._checks import check_same_objective, objective_changed
 from hyperscout.tuner._provenance import check_resume, check_same_seed, new_provenance
 
-__all__ = ["DATABASE_FILE", "clear_study", "open_study", "open_tuner_storage", "resume_provenance"]
-
-DATABASE_FILE = "hyperscout.db"
+__all__ = ["clear_study", "open_study", "open_tuner_storage", "resume_provenance"]
 
 
 def open_tuner_storage(
@@ -35,9 +32,9 @@ def open_tuner_storage(
     if isinstance(storage, Storage):
         return storage
     if storage is not None:
-        return open_storage(storage)
-    make_folder(project_dir, f"{owner}(directory={os.fspath(directory)!r})")
-    return open_storage(sqlite_url(project_dir / DATABASE_FILE))
+        return open_storage(storage, owner=owner, argument="storage")
+    project = for_project(directory, project_dir.name, owner=owner)
+    return project.open(owner=f"{owner}(directory={os.fspath(directory)!r})")
 
 
 def clear_study(storage: Storage, project_name: str, checkpoint_root: Path) -> None:

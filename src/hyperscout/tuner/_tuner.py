@@ -55,14 +55,13 @@ from hyperscout.tuner._limits import (
 )
 from hyperscout.tuner._oracle import OracleView
 from hyperscout.tuner._study import (
-    DATABASE_FILE,
     clear_study,
     open_study,
     open_tuner_storage,
     resume_provenance,
 )
 
-__all__ = ["DATABASE_FILE", "Tuner"]
+__all__ = ["Tuner"]
 
 
 class Tuner(AskTell):
