@@ -425,8 +425,6 @@ NOT_ON_IMPORT = [
     "psycopg",
     "plotly",
 ]
-#: Being made lazy (issue 13, item 11); the lead makes these strict once they are.
-LAZY_SOON = ["scipy", "sqlalchemy"]
 
 
 @pytest.fixture(scope="module")
@@ -444,13 +442,7 @@ def loaded_by_import() -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    [
-        *NOT_ON_IMPORT,
-        *(
-            pytest.param(m, marks=pytest.mark.xfail(reason="made lazy in item 11", strict=False))
-            for m in LAZY_SOON
-        ),
-    ],
+    [*NOT_ON_IMPORT, "scipy", "sqlalchemy", "importlib.metadata"],
 )
 def test_import_hyperscout_does_not_import(module: str, loaded_by_import: set[str]) -> None:
     assert module not in loaded_by_import, f"`import hyperscout` imports {module}"

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import abc
 import functools
-import importlib.metadata
 import inspect
 import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.hypermodel.results import BadResultError, average, metrics_of
@@ -324,8 +326,12 @@ ADAPTER_GROUP = "hyperscout.model_adapters"
 
 
 @functools.cache
-def _adapters() -> dict[str, importlib.metadata.EntryPoint]:
-    found = importlib.metadata.entry_points(group=ADAPTER_GROUP)
+def _adapters() -> dict[str, EntryPoint]:
+    # Imported here: reading the installed packages' metadata is only needed once a model
+    # of some framework turns up, and importing it costs a tenth of `import hyperscout`.
+    from importlib.metadata import entry_points
+
+    found = entry_points(group=ADAPTER_GROUP)
     return {entry.name: entry for entry in sorted(found, key=lambda e: e.name)}
 
 

@@ -27,13 +27,10 @@ from hyperscout._validation import fail
 from hyperscout.history import History
 from hyperscout.objective import Objective
 from hyperscout.space import HyperParameters
-from hyperscout.storage import Storage, open_storage
+from hyperscout.storage import DATABASE_FILE, Project, Storage, open_storage
 from hyperscout.trial import Trial
 
 __all__ = ["StudyData", "read_study", "study_of"]
-
-#: The SQLite file of a project folder (the storage's layout).
-_DATABASE_FILE = "hyperscout.db"
 
 
 @dataclass(frozen=True)
@@ -114,12 +111,10 @@ def study_of(source: Any, project_name: str | None = None) -> StudyData:
             fail("study_of", "project_name", None, "the study's name with a database URL")
         return _read_and_close(open_storage(source), project_name)
     if isinstance(source, (str, os.PathLike)):
-        folder = Path(source)
-        database = folder / _DATABASE_FILE
-        if not database.is_file():
-            fail("study_of", "source", os.fspath(source), f"a project folder with {_DATABASE_FILE}")
-        url = f"sqlite:///{database}"
-        return _read_and_close(open_storage(url), project_name or folder.name)
+        project = Project(Path(source))
+        if not project.database.is_file():
+            fail("study_of", "source", os.fspath(source), f"a project folder with {DATABASE_FILE}")
+        return _read_and_close(open_storage(project.url), project_name or project.name)
     fail(
         "study_of",
         "source",
