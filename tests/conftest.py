@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,19 @@ def project() -> Iterator[str]:
         pass
     finally:
         storage.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless chromium (tests/page_browser.py): skipped where none is installed, but not in CI."""
+    from page_browser import launch
+
+    yield from launch()
+
+
+@pytest.fixture
+def browser_page(browser: Any) -> Iterator[Any]:
+    """A fresh page, with ``.log`` of its console errors, page errors and requests."""
+    from page_browser import open_page
+
+    yield from open_page(browser)
