@@ -133,15 +133,7 @@ def run(
     Running the same command again resumes the search.
     """
     chosen = STRATEGIES[strategy]
-    if float_points is not None and strategy != "grid":
-        raise click.UsageError("--float-points applies to --strategy grid only.")
-    if chosen.budgeted and max_epochs is None:
-        raise click.UsageError(f"--strategy {strategy} needs --max-epochs (a trial's full budget).")
-    if max_epochs is not None and not chosen.budgeted:
-        budgeted = ", ".join(s.name for s in STRATEGIES.values() if s.budgeted)
-        raise click.UsageError(
-            f"--max-epochs applies to the budgeted strategies only ({budgeted})."
-        )
+    _check_budget_options(strategy, float_points, max_epochs)
     objective = hs.Objective.resolve(objective_name, direction)
     options: dict[str, Any] = {
         "objective": objective,
@@ -153,37 +145,52 @@ def run(
         "trial_timeout": trial_timeout,
         "verbose": verbose,
     }
-    if max_trials is not None:
-        options["max_trials"] = max_trials
-    if float_points is not None:
-        options["float_points"] = float_points
-    if max_epochs is not None:
-        options["max_budget"] = max_epochs
-    out = stdout()
+    optional = {"max_trials": max_trials, "float_points": float_points, "max_budget": max_epochs}
+    options.update({name: value for name, value in optional.items() if value is not None})
     with loaded_function(target) as function:
         tuner = chosen.make(function, **options)
         try:
-            before = len(tuner.trials)
-            if before:
-                out.print(f"Resuming {tuner.project_name}: {before} trials already in the study.")
-            tuner.search()
-            tuner.results_summary(5, console=out)
-            best = tuner.get_best_trials(1)
-            if best:
-                out.print(
-                    printable(
-                        f"Best {objective.name} ({objective.direction}): "
-                        f"{format_value(best[0].value)} (trial {best[0].number}, "
-                        f"{dict(best[0].values)})"
-                    )
-                )
-            project = Path(directory) / tuner.project_name
-            # (A search whose trials all failed raised TooManyFailedTrialsError: exit 1.)
-            out.print(
-                printable(
-                    f"The study is saved in {database_of(project)} ({len(tuner.trials)} "
-                    f"trials). Look at it with: hyperscout show {project}"
-                )
-            )
+            _search_and_tell(tuner, Path(directory))
         finally:
             tuner.storage.close()
+
+
+def _check_budget_options(strategy: str, float_points: int | None, max_epochs: int | None) -> None:
+    """The options that only some strategies take, refused where they mean nothing."""
+    if float_points is not None and strategy != "grid":
+        raise click.UsageError("--float-points applies to --strategy grid only.")
+    if STRATEGIES[strategy].budgeted and max_epochs is None:
+        raise click.UsageError(f"--strategy {strategy} needs --max-epochs (a trial's full budget).")
+    if max_epochs is not None and not STRATEGIES[strategy].budgeted:
+        budgeted = ", ".join(s.name for s in STRATEGIES.values() if s.budgeted)
+        raise click.UsageError(
+            f"--max-epochs applies to the budgeted strategies only ({budgeted})."
+        )
+
+
+def _search_and_tell(tuner: hs.Tuner, directory: Path) -> None:
+    """Run (or resume) the search, then print the best trials and where the study is."""
+    out = stdout()
+    objective = tuner.objective
+    before = len(tuner.trials)
+    if before:
+        out.print(f"Resuming {tuner.project_name}: {before} trials already in the study.")
+    tuner.search()
+    tuner.results_summary(5, console=out)
+    best = tuner.get_best_trials(1)
+    if best:
+        out.print(
+            printable(
+                f"Best {objective.name} ({objective.direction}): "
+                f"{format_value(best[0].value)} (trial {best[0].number}, "
+                f"{dict(best[0].values)})"
+            )
+        )
+    project = directory / tuner.project_name
+    # (A search whose trials all failed raised TooManyFailedTrialsError: exit 1.)
+    out.print(
+        printable(
+            f"The study is saved in {database_of(project)} ({len(tuner.trials)} "
+            f"trials). Look at it with: hyperscout show {project}"
+        )
+    )
