@@ -17,8 +17,12 @@ notebook show a study alike, whether it is running, finished or read back from s
 - values as tables print them (:func:`format_value`, :func:`format_budget`) and user text
   made safe for a terminal (:func:`printable`).
 
-The plots, the parameter importance, the HTML report and the dashboard of later work belong
-here too, reading trials the same way.
+- :mod:`~hyperscout.report.plots`: plotly figures of a study (:func:`plot_history`,
+  :func:`plot_slices`, ... and :func:`all_figures`, every figure that fits a study);
+- :mod:`~hyperscout.report.importance`: which parameters matter (:func:`parameter_importance`,
+  PED-ANOVA).
+
+The HTML report and the dashboard belong here too, reading trials the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +30,18 @@ from __future__ import annotations
 from hyperscout.report._text import FULL_BUDGET, format_budget, format_value, printable
 from hyperscout.report.budgets import BudgetAgreement, budget_agreement
 from hyperscout.report.export import FORMATS, export_trials, trial_record
+from hyperscout.report.importance import parameter_importance
+from hyperscout.report.plots import (
+    FIGURE_TITLES,
+    all_figures,
+    plot_contour,
+    plot_history,
+    plot_importance,
+    plot_learning_curves,
+    plot_parallel_coordinates,
+    plot_slices,
+    plot_timeline,
+)
 from hyperscout.report.study import StudyData, read_study, study_of
 from hyperscout.report.summary import (
     budget_summary,
@@ -44,9 +60,11 @@ from hyperscout.report.tables import (
 
 __all__ = [
     "StudyData",
+    "FIGURE_TITLES",
     "FORMATS",
     "FULL_BUDGET",
     "BudgetAgreement",
+    "all_figures",
     "FittedTable",
     "budget_agreement",
     "budget_summary",
@@ -54,6 +72,14 @@ __all__ = [
     "export_trials",
     "format_budget",
     "format_value",
+    "parameter_importance",
+    "plot_contour",
+    "plot_history",
+    "plot_importance",
+    "plot_learning_curves",
+    "plot_parallel_coordinates",
+    "plot_slices",
+    "plot_timeline",
     "printable",
     "projects_table",
     "read_study",
