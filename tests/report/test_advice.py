@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import hyperscout as hs
+from hyperscout.cli import main
 from hyperscout.report.advice import MIN_CONFIGS, Advice, advise
 from hyperscout.report.study import StudyData, study_of
 
@@ -130,7 +133,7 @@ def test_budgets_that_agree_give_no_budget_advice() -> None:
 # -- where the advice is shown ----------------------------------------------------------------
 
 
-def test_sensitivity_trials_are_not_taken_for_a_sample(tmp_path: object) -> None:
+def test_sensitivity_trials_are_not_taken_for_a_sample() -> None:
     data = searched(one_matters, trials=MIN_CONFIGS - 1)
     swept = [
         hs.Trial(
@@ -143,3 +146,31 @@ def test_sensitivity_trials_are_not_taken_for_a_sample(tmp_path: object) -> None
         for i in range(40)
     ]
     assert advise(StudyData(data.name, [*data.trials, *swept], data.objective, data.space)) == []
+
+
+def test_hyperscout_show_prints_the_advice(tmp_path: Path) -> None:
+    def objective(hp: hs.HyperParameters) -> float:
+        hp.Choice("act\x1b[31m", ["relu", "<script>alert(1)</script>"])  # no effect
+        return math.log10(hp.Float("lr", 1e-4, 1e-1, sampling="log"))
+
+    tuner = hs.RandomSearch(
+        objective, max_trials=60, seed=0, directory=tmp_path, project_name="p", verbose=0
+    )
+    tuner.search()
+    tuner.close()
+    result = CliRunner().invoke(main, ["show", str(tmp_path / "p")], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    advice = result.output.split("Advice", 1)[1]
+    assert "lr: the best configuration and" in advice and "widen the range" in advice
+    assert "act\\x1b[31m: its values change the result no more than chance" in advice
+    assert "\x1b" not in advice
+
+
+def test_hyperscout_show_prints_no_advice_section_without_advice(tmp_path: Path) -> None:
+    tuner = hs.RandomSearch(
+        one_matters, max_trials=5, seed=0, directory=tmp_path, project_name="p", verbose=0
+    )
+    tuner.search()
+    tuner.close()
+    result = CliRunner().invoke(main, ["show", str(tmp_path / "p")], terminal_width=200)
+    assert result.exit_code == 0 and "Advice" not in result.output

@@ -21,7 +21,8 @@ from hyperscout.cli._common import (
     projects_in,
     stdout,
 )
-from hyperscout.report import printable
+from hyperscout.report import StudyData, printable
+from hyperscout.report.advice import advise
 from hyperscout.storage import DATABASE_FILE, open_storage, sqlite_url
 from hyperscout.tuner._provenance import describe
 
@@ -66,7 +67,7 @@ def list_projects(directory: Path) -> None:
 )
 @handle_errors()
 def show(project: str, top: int) -> None:
-    """Show a project's provenance, its search space and its best trials.
+    """Show a project's provenance, its search space, its best trials and advice.
 
     The provenance says how the study was made: the tuner, its sampler and scheduler with
     their settings, the seed, when and on which host, with which hyperscout and Python.
@@ -81,6 +82,12 @@ def show(project: str, top: int) -> None:
     for label, text in describe(study.meta.get("provenance")):
         out.print(printable(f"  {label + ':':<11}{text}"), markup=False, highlight=False)
     report.study_summary(history, space, top=top, console=out)
+    data = StudyData(study.name, trials, history.objective, space, dict(study.meta))
+    advice = advise(data)
+    if advice:
+        out.print("Advice", style="bold")
+        for item in advice:
+            out.print(printable(f"  - {item.message}"), markup=False, highlight=False)
 
 
 CHECK_RECOVERY = (
