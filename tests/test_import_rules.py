@@ -56,7 +56,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("samplers", "schedulers", "storage"),
     ("executors", "hypermodel", "report"),
     ("tuner", "testing"),
-    ("integrations", "demo", "cli", "api"),
+    ("integrations", "demo", "cli", "api", "comparison"),
 ]
 #: Layers whose groups are independent roles: a group imports another of its layer only
 #: along an edge of :data:`SIBLING_EDGES`.
@@ -92,6 +92,7 @@ GROUPS: dict[str, str] = {
     "demo": "demo",
     "_mlp_state": "demo",
     "cli": "cli",
+    "comparison": "comparison",  # hs.compare: runs tuners, reads report.compare
 }
 
 #: Optional dependencies: never imported at module level outside their homes.

@@ -57,6 +57,7 @@ PUBLIC = [
     "Tuner",
     "UsageError",
     "__version__",
+    "compare",
 ]
 
 

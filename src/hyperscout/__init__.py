@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from hyperscout import applications as applications  # kt.applications.HyperResNet
 from hyperscout import tuners as tuners  # kt.tuners.RandomSearch, as in KerasTuner
 from hyperscout._version import __version__
+from hyperscout.comparison import compare
 from hyperscout.exceptions import (
     DamagedStudyError,
     HyperscoutError,
@@ -125,6 +126,7 @@ __all__ = [
     "Tuner",
     "UsageError",
     "__version__",
+    "compare",
 ]
 
 
