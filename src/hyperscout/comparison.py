@@ -41,12 +41,11 @@ from hyperscout.objective import Objective
 from hyperscout.report.compare import (
     META_KEY,
     ComparisonData,
-    ComparisonTable,
     comparison_figure,
-    comparison_table,
     read_comparison,
     save_figure,
 )
+from hyperscout.report.compare_table import ComparisonTable, comparison_table
 from hyperscout.samplers import Sampler
 from hyperscout.schedulers import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters
@@ -149,7 +148,7 @@ class Comparison:
     ) -> ComparisonTable:
         """Per strategy: the final best, the budget to reach ``target``, the wall time.
 
-        See :func:`hyperscout.report.compare.comparison_table`.
+        See :func:`hyperscout.report.compare_table.comparison_table`.
         """
         return comparison_table(self.data(), target=target, x=x, band=band)
 

@@ -14,11 +14,11 @@ from hyperscout.report.compare import (
     Run,
     best_so_far,
     comparison_figure,
-    comparison_table,
     read_comparison,
     save_figure,
     strategy_curve,
 )
+from hyperscout.report.compare_table import comparison_table
 from hyperscout.report.study import StudyData
 from hyperscout.trial import Trial, TrialState
 

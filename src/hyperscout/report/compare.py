@@ -1,4 +1,4 @@
-"""A comparison of strategies, read from storage: best-so-far curves, their spread, a table.
+"""A comparison of strategies, read from storage: best-so-far curves and their spread.
 
 :func:`hyperscout.compare` runs each strategy with several seeds, each run its own study, and
 marks every study with ``meta["compare"]`` (the comparison's name, the strategy, the seed, the
@@ -15,6 +15,9 @@ full budget). This module reads those studies back, from storage alone, and draw
 - across seeds, at each point, the median of the runs that have a value, and the
   inter-quartile range (``band="iqr"``) or the whole range (``band="range"``) around it.
 
+The table (final best, budget to reach a target, wall time) is
+:mod:`hyperscout.report.compare_table`'s.
+
 >>> from hyperscout.report.compare import best_so_far
 >>> best_so_far([3.0, None, 1.0, 2.0], "min")
 [3.0, 3.0, 1.0, 1.0]
@@ -23,7 +26,6 @@ full budget). This module reads those studies back, from storage alone, and draw
 from __future__ import annotations
 
 import html
-import io
 import math
 import os
 from collections.abc import Sequence
@@ -31,11 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, JustifyMethod
-
 from hyperscout._validation import check_choice, fail
 from hyperscout.report.study import StudyData, read_study
-from hyperscout.report.tables import FittedTable
 from hyperscout.storage import Project, Storage, find_projects, open_storage
 from hyperscout.trial import TrialState
 
@@ -43,15 +42,16 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = [
+    "META_KEY",
     "ComparisonData",
-    "ComparisonTable",
     "Run",
-    "StrategyRow",
     "best_so_far",
     "comparison_figure",
-    "comparison_table",
+    "quantile",
     "read_comparison",
     "save_figure",
+    "spread",
+    "strategy_curve",
 ]
 
 #: The key of a study's meta that marks it as a run of a comparison.
@@ -238,7 +238,7 @@ def _strategy_order(runs: Sequence[Run]) -> list[str]:
 
 
 # -- the spread over seeds ---------------------------------------------------------------------
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
+def quantile(sorted_values: Sequence[float], q: float) -> float:
     """The ``q`` quantile, linear between the order statistics (numpy's default)."""
     position = (len(sorted_values) - 1) * q
     low, high = math.floor(position), math.ceil(position)
@@ -246,11 +246,11 @@ def _quantile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
 
 
-def _spread(values: Sequence[float], band: str) -> tuple[float, float, float]:
+def spread(values: Sequence[float], band: str) -> tuple[float, float, float]:
     """``(low, median, high)``: quartiles or extremes of ``values``."""
     ordered = sorted(values)
     q = 0.25 if band == "iqr" else 0.0
-    return _quantile(ordered, q), _quantile(ordered, 0.5), _quantile(ordered, 1 - q)
+    return quantile(ordered, q), quantile(ordered, 0.5), quantile(ordered, 1 - q)
 
 
 def _value_at(xs: Sequence[float], best: Sequence[float | None], x: float) -> float | None:
@@ -275,7 +275,7 @@ def strategy_curve(
         present = [v for v in values if v is not None]
         if not present:
             continue
-        low, middle, high = _spread(present, band)
+        low, middle, high = spread(present, band)
         for column, value in zip(out, (point, low, middle, high), strict=True):
             column.append(value)
     return out
@@ -327,7 +327,7 @@ def comparison_figure(data: ComparisonData, *, x: str = "auto", band: str = "iqr
                     meta={"strategy": strategy, "seed": run.seed, "kind": "run"},
                 )
             )
-        _add_spread(figure, go, strategy, strategy_curve(runs, x, band), colour, band)
+        _addspread(figure, go, strategy, strategy_curve(runs, x, band), colour, band)
     objective = data.objective
     figure.update_layout(
         title=html.escape(f"Best {objective.name} so far ({objective.direction}), {data.name}"),
@@ -339,7 +339,7 @@ def comparison_figure(data: ComparisonData, *, x: str = "auto", band: str = "iqr
     return figure
 
 
-def _add_spread(
+def _addspread(
     figure: go.Figure,
     go: Any,
     strategy: str,
@@ -398,164 +398,3 @@ def save_figure(figure: go.Figure, path: str | os.PathLike[str]) -> Path:
         fail("save_figure", "path", os.fspath(path), "an .html file (images need kaleido)")
     figure.write_image(target)
     return target
-
-
-# -- the table ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StrategyRow:
-    """One strategy's line of the comparison's table (medians over its seeds).
-
-    Attributes:
-        strategy: the strategy's name.
-        runs: the seeds it ran with.
-        trials: the median number of finished trials of a run.
-        budget: the median budget spent by a run.
-        best: the median final best (None: no run has a full-budget result).
-        best_low, best_high: the spread of the final best (the band of the figure).
-        to_target: the median budget spent until a run's best reached the target (None: not
-            reached by half the runs).
-        reached: the runs whose best reached the target.
-        wall_seconds: the median seconds a run spent in its trials.
-    """
-
-    strategy: str
-    runs: int
-    trials: float
-    budget: float
-    best: float | None
-    best_low: float | None
-    best_high: float | None
-    to_target: float | None
-    reached: int
-    wall_seconds: float
-
-
-@dataclass(frozen=True)
-class ComparisonTable:
-    """The comparison's table: a :class:`StrategyRow` per strategy, and the target they chase.
-
-    ``target`` is the quality whose budget ``to_target`` counts: given, or by default the
-    median final best of the worst strategy (so every strategy can reach it, and the column
-    says how fast). Print it, or read :attr:`rows`.
-    """
-
-    rows: Sequence[StrategyRow]
-    target: float | None
-    objective: Any
-    band: str
-    x: str
-
-    def fitted(self) -> FittedTable:
-        """The table for a rich console (:class:`~hyperscout.report.FittedTable`)."""
-        unit = "trials" if self.x == "trials" else "budget"
-        spread = "IQR" if self.band == "iqr" else "min-max"
-        target = "-" if self.target is None else f"{self.target:.4g}"
-        table = FittedTable(
-            [
-                "strategy",
-                "runs",
-                "trials",
-                "budget spent",
-                f"final best {self.objective.name} (median)",
-                f"spread ({spread})",
-                f"{unit} to reach {target}",
-                "reached",
-                "wall time (s)",
-            ],
-            title=f"{self.objective.name} ({self.objective.direction}): medians over seeds",
-            justify=_JUSTIFY,
-        )
-        for row in self.rows:
-            table.add_row(*_cells(row))
-        return table
-
-    def __str__(self) -> str:
-        out = io.StringIO()
-        Console(file=out, width=160, color_system=None).print(self.fitted())
-        return out.getvalue().rstrip()
-
-
-_RIGHT: JustifyMethod = "right"
-_JUSTIFY: list[JustifyMethod] = ["left", *([_RIGHT] * 8)]
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
-def _cells(row: StrategyRow) -> list[str]:
-    spread = "-" if row.best_low is None else f"{row.best_low:.4g} to {_number(row.best_high)}"
-    return [
-        row.strategy,
-        str(row.runs),
-        f"{row.trials:g}",
-        f"{row.budget:g}",
-        _number(row.best),
-        spread,
-        "not reached" if row.to_target is None else f"{row.to_target:g}",
-        f"{row.reached}/{row.runs}",
-        f"{row.wall_seconds:.1f}",
-    ]
-
-
-def _reached_at(run: Run, target: float, x: str) -> float | None:
-    direction = run.study.objective.direction
-    xs, best = run.curve(x)
-    for point, value in zip(xs, best, strict=True):
-        if value is not None and (value <= target if direction == "min" else value >= target):
-            return point
-    return None
-
-
-def _median(values: Sequence[float]) -> float:
-    return _spread(values, "range")[1]
-
-
-def _final_bests(runs: Sequence[Run], x: str) -> list[float]:
-    finals = (run.curve(x)[1] for run in runs)
-    return [best[-1] for best in finals if best and best[-1] is not None]
-
-
-def comparison_table(
-    data: ComparisonData, *, target: float | None = None, x: str = "auto", band: str = "iqr"
-) -> ComparisonTable:
-    """Per strategy: final best (median and spread), budget to reach ``target``, wall time.
-
-    Args:
-        target: the quality to reach; None: the median final best of the worst strategy.
-        x: how ``to_target`` counts: ``"trials"``, ``"budget"`` or ``"auto"`` (as the figure).
-        band: the spread of the final best: ``"iqr"`` or ``"range"``.
-    """
-    check_choice("comparison_table", "x", x, ("auto", "trials", "budget"))
-    check_choice("comparison_table", "band", band, ("iqr", "range"))
-    if x == "auto":
-        x = "budget" if data.budgeted else "trials"
-    objective = data.objective
-    finals = {s: _final_bests(data.of(s), x) for s in data.strategies}
-    if target is None:
-        medians = [_median(values) for values in finals.values() if values]
-        if medians:
-            target = max(medians) if objective.direction == "min" else min(medians)
-    rows = []
-    for strategy in data.strategies:
-        runs = data.of(strategy)
-        spread = _spread(finals[strategy], band) if finals[strategy] else (None, None, None)
-        hits = [_reached_at(run, target, x) if target is not None else None for run in runs]
-        # Runs that never reached the target count as never: the median is None when most did not.
-        ranked = sorted(math.inf if hit is None else hit for hit in hits)
-        to_target = _quantile(ranked, 0.5) if ranked else math.inf
-        rows.append(
-            StrategyRow(
-                strategy=strategy,
-                runs=len(runs),
-                trials=_median([float(len(run.trials)) for run in runs]),
-                budget=_median([run.budget_spent for run in runs]),
-                best=spread[1],
-                best_low=spread[0],
-                best_high=spread[2],
-                to_target=to_target if math.isfinite(to_target) else None,
-                reached=sum(hit is not None for hit in hits),
-                wall_seconds=_median([run.wall_seconds for run in runs]),
-            )
-        )
-    return ComparisonTable(rows, target, objective, band, x)
