@@ -35,6 +35,7 @@ from hyperscout.hypermodel import (
 from hyperscout.hypermodel.caller import ObjectiveCaller
 from hyperscout.objective import Objective
 from hyperscout.report import BudgetAgreement
+from hyperscout.report.sensitivity import Sensitivity
 from hyperscout.samplers import RandomSampler, Sampler
 from hyperscout.schedulers import FIFOScheduler, Scheduler
 from hyperscout.space import HyperParameters
@@ -54,6 +55,7 @@ from hyperscout.tuner._limits import (
     HardStop,
 )
 from hyperscout.tuner._oracle import OracleView
+from hyperscout.tuner._sensitivity import run_sensitivity
 from hyperscout.tuner._study import (
     clear_study,
     open_study,
@@ -398,6 +400,39 @@ class Tuner(AskTell):
         low budget misleads the early stopping.
         """
         return report.budget_summary(self.trials, project_name=self.project_name, console=console)
+
+    def sensitivity(
+        self,
+        *args: Any,
+        points: int = 5,
+        parameters: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Sensitivity:
+        """Sweep each parameter around the best configuration, one at a time; record them.
+
+        The lecture's "modify one parameter at a time and see how the model responds": each
+        parameter goes over its range (``points`` values evenly spread in its own scale, on
+        its steps; every category; both booleans) while the others keep the best
+        configuration's values (the best trial that is not itself a sweep's, on its budget).
+        Each point is a trial of the study, marked ``attrs["sensitivity"] = parameter``,
+        run by this tuner's executor; arguments are passed to the objective as by
+        :meth:`search`. Run it again and the points already run are not run again.
+
+        The points count toward ``max_trials`` like enqueued trials: a :meth:`search`
+        resumed later runs ``max_trials`` minus every trial of the study, sweeps included.
+        :func:`hyperscout.report.sensitivity.sensitivity_figure` draws the sweeps.
+
+        Args:
+            points: values of a numeric parameter (at least 2).
+            parameters: the parameters to sweep (default: every one the best trial read).
+
+        Returns:
+            The sweeps as stored (:class:`~hyperscout.report.sensitivity.Sensitivity`).
+
+        Raises:
+            InvalidArgumentError: no complete trial yet, or an unknown parameter.
+        """
+        return run_sensitivity(self, points, parameters, args, kwargs)
 
     def search_space_summary(self, *, console: Console | None = None) -> None:
         """Print a table of the search space; before the first trial, learn it if that is cheap.
