@@ -7,6 +7,7 @@
     hyperscout show hyperscout_runs/my_project --top 10
     hyperscout export hyperscout_runs/my_project --format csv --output trials.csv
     hyperscout check hyperscout_runs/my_project
+    hyperscout report hyperscout_runs/my_project -o report.html
     hyperscout compare train.py:objective --max-trials 20 --seeds 3 --max-epochs 9
     hyperscout demo
 
@@ -20,7 +21,7 @@ summaries, export) and :mod:`hyperscout.demo`.
 from __future__ import annotations
 
 # The command modules register their commands on the group when imported.
-from hyperscout.cli import compare, demo, projects, run
+from hyperscout.cli import compare, demo, projects, report, run
 from hyperscout.cli._common import EXIT_INTERRUPTED, main
 
-__all__ = ["EXIT_INTERRUPTED", "compare", "demo", "main", "projects", "run"]
+__all__ = ["EXIT_INTERRUPTED", "compare", "demo", "main", "projects", "report", "run"]

@@ -32,6 +32,7 @@ from hyperscout.demo.networks import (
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.history import count_states
 from hyperscout.report import format_value, printable
+from hyperscout.report.html import is_report
 from hyperscout.schedulers import HyperbandScheduler, SuccessiveHalvingScheduler
 from hyperscout.space import HyperParameters
 from hyperscout.storage import for_project
@@ -343,6 +344,16 @@ def _narrate_findings(out: Console, tuner: Tuner, result: dict[str, Any], projec
     )
 
 
+def _write_report(tuner: Tuner, project: Path) -> Path:
+    """The study's HTML report, beside it; a file of that name hyperscout did not write is
+    kept, and the report goes to ``report-1.html`` (``-2`` ...) instead."""
+    path, n = project / "report.html", 0
+    while path.exists() and not is_report(path):
+        n += 1
+        path = project / f"report-{n}.html"
+    return tuner.report(path)
+
+
 # -- the demo ----------------------------------------------------------------------------------
 def run_demo(
     strategy: str = DEFAULT_STRATEGY,
@@ -381,7 +392,8 @@ def run_demo(
         ``trials_by_state``, ``best_trial`` (its number), ``best_values``, ``best_epochs``,
         ``best_val_accuracy``, ``test_accuracy``, ``test_model`` (``"checkpoint"`` when the
         best network was reloaded, ``"retrained"`` when its checkpoint was missing),
-        ``best_model`` (the file it was saved to), ``search_seconds``.
+        ``best_model`` (the file it was saved to), ``search_seconds``, ``report`` (the HTML
+        report written beside the study, see :func:`hyperscout.report.html.write_report`).
 
     Raises:
         InvalidArgumentError: an unknown strategy or framework, or a bad ``max_epochs``.
@@ -406,6 +418,13 @@ def run_demo(
         result["search_seconds"] = elapsed
         if verbose >= 1:
             _narrate_findings(out, tuner, result, project)
+        result["report"] = str(_write_report(tuner, project))
+        if verbose >= 1:
+            _say(
+                out,
+                ("Report", "bold"),
+                f" (figures, advice, provenance; opens offline): {result['report']}",
+            )
         return result
     finally:
         tuner.close()

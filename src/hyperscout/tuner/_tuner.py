@@ -401,6 +401,17 @@ class Tuner(AskTell):
         """
         return report.budget_summary(self.trials, project_name=self.project_name, console=console)
 
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write the study's HTML report to ``path``, one file that opens offline; its path.
+
+        Figures, best configurations, space, strategy, advice and provenance, read from the
+        storage (:func:`hyperscout.report.html.write_report`). An existing file is replaced
+        only when it is a report hyperscout wrote.
+        """
+        from hyperscout.report.html import write_report
+
+        return write_report(self, path)
+
     def sensitivity(
         self,
         *args: Any,
