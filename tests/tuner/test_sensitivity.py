@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import hyperscout as hs
+from hyperscout.cli import main
 from hyperscout.report.sensitivity import read_sensitivity, sensitivity_figure
+from hyperscout.report.study import study_of
 from hyperscout.tuner._sensitivity import sweep_values
 
 OPTIMUM = {"x": 0.3, "lr": 1e-3, "units": 64, "act": "tanh", "bias": True}
@@ -152,3 +156,63 @@ def test_sweeps_run_on_the_tuners_workers_and_budget() -> None:
     swept = [t for t in tuner.trials if "sensitivity" in t.attrs]
     assert len(swept) >= 4 and all(t.budget == 9 for t in swept)
     assert all(t.state is hs.TrialState.COMPLETE for t in swept)
+
+
+OBJECTIVE_FILE = """
+def objective(hp):
+    x = hp.Float("x", -1.0, 1.0)
+    act = hp.Choice("act", ["relu", "[red]tanh"])
+    return (x - 0.3) ** 2 + (1.0 if act == "relu" else 0.0)
+"""
+
+
+def test_the_command_sweeps_a_study_made_by_hyperscout_run(tmp_path: Path) -> None:
+    source = tmp_path / "train.py"
+    source.write_text(OBJECTIVE_FILE, encoding="utf-8")
+    runner = CliRunner()
+    made = runner.invoke(
+        main,
+        [
+            "run",
+            f"{source}:objective",
+            "--max-trials",
+            "6",
+            "--seed",
+            "0",
+            "--verbose",
+            "0",
+            "--directory",
+            str(tmp_path / "runs"),
+        ],
+    )
+    assert made.exit_code == 0, made.output
+    project = tmp_path / "runs" / "objective"
+    plot = tmp_path / "sensitivity.html"
+    args = ["sensitivity", str(project), "--points", "3", "-o", str(plot)]
+    result = runner.invoke(main, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Sensitivity around trial" in result.output and "[red]tanh" in result.output
+    html = plot.read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in html or "plotly" in html.lower()
+    data = study_of(str(project))
+    swept = [t for t in data.trials if "sensitivity" in t.attrs]
+    assert len(swept) in (4, 5)  # x: 3 points (one may be the center's value); act: the other
+    again = runner.invoke(main, args[:4], terminal_width=200)
+    assert again.exit_code == 0 and len(study_of(str(project)).trials) == len(data.trials)
+    # The file moved: --function names it.
+    moved = tmp_path / "moved.py"
+    source.rename(moved)
+    lost = runner.invoke(main, args[:4])
+    assert lost.exit_code == 1 and "--function FILE.py:FUNCTION" in lost.output
+    found = runner.invoke(main, [*args[:4], "--function", f"{moved}:objective", "--points", "4"])
+    assert found.exit_code == 0, found.output
+
+
+def test_the_command_refuses_a_study_not_made_by_hyperscout_run(tmp_path: Path) -> None:
+    tuner = hs.RandomSearch(
+        known_optimum, max_trials=3, seed=0, directory=tmp_path, project_name="p", verbose=0
+    )
+    tuner.search()
+    tuner.close()
+    result = CliRunner().invoke(main, ["sensitivity", str(tmp_path / "p")])
+    assert result.exit_code == 1 and "tuner.sensitivity()" in result.output

@@ -9,6 +9,7 @@
     hyperscout check hyperscout_runs/my_project
     hyperscout report hyperscout_runs/my_project -o report.html
     hyperscout compare train.py:objective --max-trials 20 --seeds 3 --max-epochs 9
+    hyperscout sensitivity hyperscout_runs/my_project --points 5 -o sensitivity.html
     hyperscout demo
 
 A project is a folder ``DIRECTORY/PROJECT_NAME`` holding the SQLite study ``hyperscout.db``, as
@@ -21,7 +22,16 @@ summaries, export) and :mod:`hyperscout.demo`.
 from __future__ import annotations
 
 # The command modules register their commands on the group when imported.
-from hyperscout.cli import compare, demo, projects, report, run
+from hyperscout.cli import compare, demo, projects, report, run, sensitivity
 from hyperscout.cli._common import EXIT_INTERRUPTED, main
 
-__all__ = ["EXIT_INTERRUPTED", "compare", "demo", "main", "projects", "report", "run"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "compare",
+    "demo",
+    "main",
+    "projects",
+    "report",
+    "run",
+    "sensitivity",
+]

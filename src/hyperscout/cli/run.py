@@ -150,9 +150,24 @@ def run(
     with loaded_function(target) as function:
         tuner = chosen.make(function, **options)
         try:
+            remember_run(tuner, target, strategy, {**optional, "trial_timeout": trial_timeout})
             _search_and_tell(tuner, Path(directory))
         finally:
             tuner.storage.close()
+
+
+#: The study's meta key where ``hyperscout run`` keeps how it ran the study (the function as
+#: ``FILE.py:FUNCTION``, the strategy and its options), for ``hyperscout sensitivity``.
+RUN_META = "cli_run"
+
+
+def remember_run(tuner: hs.Tuner, target: FunctionRef, strategy: str, options: Any) -> None:
+    """Keep ``FILE.py:FUNCTION``, the strategy and its options in the study's meta."""
+    study = tuner.storage.load_study(tuner.project_name)
+    if study is not None:
+        kept = {name: value for name, value in options.items() if value is not None}
+        run = {"function": str(target), "strategy": strategy, "options": kept}
+        tuner.storage.save_meta(study.id, {**study.meta, RUN_META: run})
 
 
 def _check_budget_options(strategy: str, float_points: int | None, max_epochs: int | None) -> None:
