@@ -22,7 +22,10 @@ notebook show a study alike, whether it is running, finished or read back from s
 - :mod:`~hyperscout.report.importance`: which parameters matter (:func:`parameter_importance`,
   PED-ANOVA).
 
-The HTML report and the dashboard belong here too, reading trials the same way.
+- :mod:`~hyperscout.report.html`: the HTML report, one file that opens offline
+  (:func:`write_report`).
+
+The dashboard belongs here too, reading trials the same way.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 from hyperscout.report._text import FULL_BUDGET, format_budget, format_value, printable
 from hyperscout.report.budgets import BudgetAgreement, budget_agreement
 from hyperscout.report.export import FORMATS, export_trials, trial_record
+from hyperscout.report.html import write_report
 from hyperscout.report.importance import parameter_importance
 from hyperscout.report.plots import (
     FIGURE_TITLES,
@@ -91,4 +95,5 @@ __all__ = [
     "study_summary",
     "trial_record",
     "trials_table",
+    "write_report",
 ]
