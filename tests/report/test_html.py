@@ -152,6 +152,7 @@ def test_write_report_replaces_a_report_and_refuses_any_other_file(
     target = tmp_path / "report.html"
     assert write_report(study, target, figures=[], advice=[]) == target
     assert is_report(target)
+    assert target.stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
     before = target.read_text(encoding="utf-8")
     write_report(study, target, figures=[_figure()], advice=[])  # its own: replaced
     assert target.read_text(encoding="utf-8") != before

@@ -98,6 +98,8 @@ def write_report(
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         _check_target(target)  # a file that appeared while the report was drawn
+        # mkstemp's file is private (0600); a report is read like any document.
+        os.chmod(temporary, target.stat().st_mode & 0o777 if target.exists() else 0o644)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
