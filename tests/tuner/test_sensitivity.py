@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import hyperscout as hs
 from hyperscout.cli import main
+from hyperscout.report.plots._common import esc
 from hyperscout.report.sensitivity import read_sensitivity, sensitivity_figure
 from hyperscout.report.study import study_of
 from hyperscout.tuner._sensitivity import sweep_values
@@ -132,7 +133,7 @@ def test_the_figure_has_a_panel_per_parameter_with_names_escaped() -> None:
     lines = [t for t in figure.data if t.mode == "lines+markers"]
     assert len(lines) == 2
     titles = [a.text for a in figure.layout.annotations]
-    assert titles == ["x&quot;&lt;b&gt;&#x27;", "act"]
+    assert titles == [esc("x\"<b>'"), "act"] and "&lt;b&gt;" in titles[0]
     assert figure.layout.xaxis.type == "log" and figure.layout.xaxis2.type == "category"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in list(lines[1].x)
     assert "<script>" not in figure.to_json()
@@ -216,3 +217,17 @@ def test_the_command_refuses_a_study_not_made_by_hyperscout_run(tmp_path: Path) 
     tuner.close()
     result = CliRunner().invoke(main, ["sensitivity", str(tmp_path / "p")])
     assert result.exit_code == 1 and "tuner.sensitivity()" in result.output
+
+
+def test_sweep_points_count_toward_max_trials_as_enqueued_trials_do() -> None:
+    tuner = tuned()  # max_trials=8, all run
+    tuner.sensitivity(points=3, parameters=["x", "bias"])
+    count = len(tuner.trials)
+    assert count > 8
+    tuner.search()  # the study already holds more than max_trials trials: nothing runs
+    assert len(tuner.trials) == count
+    tuner.max_trials = count + 2
+    tuner.search()
+    new = tuner.trials[count:]
+    assert len(new) == 2 and not any("sensitivity" in t.attrs for t in new)
+    assert [t.slot for t in new] == [count, count + 1]
