@@ -158,3 +158,15 @@ def test_a_tuner_is_read_through_its_storage() -> None:
     tuner.search()
 
     assert list(parameter_importance(tuner)) == ["x", "y"]
+
+
+def test_an_int_with_many_values_and_no_effect_scores_near_0() -> None:
+    space = hs.HyperParameters()
+    space.Int("units", 8, 64)  # 57 values, few trials each: compared as a density
+    space.Float("x", 0.0, 1.0)
+    study = random_study(space, lambda v: v["x"], n=60)
+
+    importance = parameter_importance(study)
+
+    assert list(importance) == ["x", "units"]
+    assert importance["units"] < 0.1

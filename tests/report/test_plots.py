@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
 import hyperscout as hs
@@ -149,7 +150,8 @@ def test_parallel_coordinates_have_an_axis_per_parameter_and_the_objective() -> 
     assert len(dims["val_loss (min)"].values) == 6
     # lr is drawn as log10: 1e-4 at -4.
     assert math.isclose(dims["lr (log)"].values[0], -4.0)
-    assert list(dims["act"].ticktext) == ["relu", "tanh", "&lt;script&gt;alert(1)&lt;/script&gt;"]
+    # Plotly writes these tick texts as plain text: the values as they are.
+    assert list(dims["act"].ticktext) == ["relu", "tanh", "<script>alert(1)</script>"]
     # Trials that did not read units_1 meet its axis at "inactive", below its range.
     units = dims["units_1"]
     assert units.ticktext[0] == "inactive"
@@ -230,7 +232,9 @@ def test_learning_curves_show_rungs_promotions_and_stopped_trials() -> None:
     assert math.isclose(promotions.y[0], 1.1) and math.isclose(promotions.y[1], 0.6)
     stopped = figure.data[4]
     assert list(stopped.x) == [0] and "trial 1" in stopped.text[0]
-    assert sorted(shape.x0 for shape in figure.layout.shapes) == [1.0, 3.0]  # the rungs' budgets
+    # Where budget 1 and budget 3 end: the last step reported on each.
+    assert sorted(shape.x0 for shape in figure.layout.shapes) == [0, 2]
+    assert sorted(a.text for a in figure.layout.annotations) == ["budget 1", "budget 3"]
 
 
 def test_learning_curves_without_rungs_are_one_trace_and_take_a_metric() -> None:
@@ -325,6 +329,15 @@ def test_hostile_names_and_values_are_escaped_in_every_figure() -> None:
         "timeline",
     ]
     for key, figure in figures:
+        page = pio.to_html(figure, include_plotlyjs=False, full_html=False)
+        assert "<script>alert" not in page and "<name>" not in page, key
+        if key == "parallel_coordinates":  # tick texts are plain text there (see above)
+            (parcoords,) = figure.data
+            assert parcoords.dimensions[0].label == "we\"ird'&lt;name&gt;"
+            figure = go.Figure(figure.to_plotly_json()).update_traces(
+                dimensions=[{**d, "ticktext": []} for d in parcoords.to_plotly_json()["dimensions"]]
+            )
+        # Everywhere else plotly reads tags in text: user text reaches it escaped.
         text = json.dumps(figure.to_plotly_json(), default=str)
         assert "<script>" not in text and "<name>" not in text and "<h>" not in text, key
         assert "<study>" not in text and "<m>" not in text, key

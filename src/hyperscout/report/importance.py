@@ -17,7 +17,9 @@ smoothed frequencies of their values. The importances are normalised to sum to 1
 Limits: it measures each parameter alone (no interactions), for reaching the top ``gamma``
 (a parameter that only separates bad from very bad trials scores low), and it is noisy with
 few trials (a parameter without effect gets a few per cent from sampling noise with 100
-trials). A conditional parameter is compared over the trials that read it only. Under
+trials, more with 20). A conditional parameter is compared over the trials that read it
+only, and its divergence is weighted by the fraction of trials that read it (an extension of
+ours: the paper has no conditional parameters). Under
 budgets only one budget's trials are compared (see :func:`analysis_trials`).
 
 Reference: S. Watanabe, A. Bansal, F. Hutter. "PED-ANOVA: Efficiently Quantifying
@@ -42,10 +44,14 @@ __all__ = ["DEFAULT_GAMMA", "parameter_importance"]
 
 #: The fraction of the trials counted as the best (the paper's gamma').
 DEFAULT_GAMMA = 0.1
+# The fewest best trials compared (when the study has twice as many): the top 10 % of 20
+# trials, two, would make noise look like an effect.
+_MIN_TOP = 5
 # Points of the grid on which a continuous parameter's densities are compared.
 _GRID = 101
-# A continuous parameter's values closer than this (in the unit interval) count as discrete.
-_MAX_DISCRETE = 32
+# A numeric parameter with at most this many values is compared value by value (frequencies);
+# one with more (Int("units", 8, 64)) by kernel densities, as a continuous one.
+_MAX_DISCRETE = 16
 
 
 def parameter_importance(
@@ -58,7 +64,8 @@ def parameter_importance(
             :class:`~hyperscout.report.StudyData`.
         seed: breaks ties among equal values at the top-``gamma`` cut, so that equal
             studies give equal importances (the estimate is otherwise deterministic).
-        gamma: the fraction of the (at least 2) best trials compared with all.
+        gamma: the fraction of the best trials compared with all (at least 5 of them when
+            the study has 10 or more).
 
     Returns:
         ``{name: importance}``, most important first; every parameter that varies among
@@ -81,7 +88,10 @@ def parameter_importance(
     if len(trials) < 4 or not axes:
         return {axis.name: 0.0 for axis in axes}
     top = _top_trials(data, trials, gamma, seed)
-    scores = {axis.name: _divergence(data, axis.name, trials, top) for axis in axes}
+    scores = {
+        axis.name: _share(axis.name, trials) * _divergence(data, axis.name, trials, top)
+        for axis in axes
+    }
     total = sum(scores.values())
     normalised = {k: (v / total if total > 0 else 0.0) for k, v in scores.items()}
     return dict(sorted(normalised.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -91,8 +101,14 @@ def _top_trials(data: StudyData, trials: Sequence[Trial], gamma: float, seed: in
     losses = np.array([data.objective.loss(float(t.value or 0.0)) for t in trials])
     ties = np.random.default_rng(seed).random(len(trials))
     order = np.lexsort((ties, losses))
-    n_top = max(2, math.ceil(gamma * len(trials)))
+    n_top = max(math.ceil(gamma * len(trials)), min(_MIN_TOP, len(trials) // 2))
     return {trials[i].number for i in order[:n_top]}
+
+
+def _share(name: str, trials: Sequence[Trial]) -> float:
+    """The fraction of the trials that read ``name``: a conditional parameter's divergence
+    counts in proportion to how often it applies."""
+    return sum(name in t.values for t in trials) / len(trials)
 
 
 def _divergence(data: StudyData, name: str, trials: Sequence[Trial], top: set[int]) -> float:
@@ -110,8 +126,8 @@ def _divergence(data: StudyData, name: str, trials: Sequence[Trial], top: set[in
         return _discrete_divergence(all_codes, top_codes, len(kinds))
     units = np.array(points, dtype=float)
     top_units = np.array([_unit(data, name, t.values[name]) for t in best], dtype=float)
-    distinct = np.unique(units)
-    if len(distinct) <= _MAX_DISCRETE and _is_discrete(data, name):
+    if _is_discrete(data, name):  # a few values: frequencies of each
+        distinct = np.unique(np.concatenate([units, top_units]))
         all_codes = np.searchsorted(distinct, units)
         top_codes = np.searchsorted(distinct, top_units)
         return _discrete_divergence(all_codes, top_codes, len(distinct))
@@ -124,7 +140,8 @@ def _divergence(data: StudyData, name: str, trials: Sequence[Trial], top: set[in
 def _is_discrete(data: StudyData, name: str) -> bool:
     if name not in data.space:
         return False
-    return data.space.parameter(name).cardinality is not None
+    cardinality = data.space.parameter(name).cardinality
+    return cardinality is not None and cardinality <= _MAX_DISCRETE
 
 
 def _unit(data: StudyData, name: str, value: Any) -> float | None:
@@ -143,14 +160,16 @@ def _unit(data: StudyData, name: str, value: Any) -> float | None:
 
 
 def _parzen(units: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """A Gaussian kernel density on ``grid`` (Scott's bandwidth), mixed with a uniform prior.
+    """A Gaussian kernel density on ``grid``, mixed with a uniform prior.
 
     The prior (weight ``1 / (n + 1)``, as the TPE's Parzen estimators) keeps the density
     positive everywhere, so that the ratio of two densities stays finite.
     """
     n = len(units)
     spread = float(np.std(units)) if n > 1 else 0.0
-    bandwidth = min(max(1.06 * spread * n ** (-0.2), 0.02), 0.5)
+    # Scott's rule, floored at 0.1 / sqrt(n): a few top trials that happen to sit together
+    # must not make a spike that reads as a strong effect.
+    bandwidth = min(max(1.06 * spread * n ** (-0.2), 0.1 / math.sqrt(n), 0.02), 0.5)
     kernel = np.exp(-0.5 * ((grid[:, None] - units[None, :]) / bandwidth) ** 2)
     density = kernel.sum(axis=1)
     density = density / density.sum()

@@ -34,7 +34,7 @@ __all__ = [
 #: The fewest complete trials on one budget that the parameter plots and the importance read
 #: (under budgets they read the highest budget that has at least this many, see
 #: :func:`analysis_trials`).
-MIN_ANALYSIS_TRIALS = 10
+MIN_ANALYSIS_TRIALS = 20
 
 # Colours by trial state, shared by the plots so that a pruned trial looks alike everywhere.
 STATE_COLOURS = {
@@ -172,8 +172,15 @@ def _axis(data: StudyData, name: str, values: list[Any]) -> Axis:
 
 def esc(text: Any) -> str:
     """User text (names, values, errors) made literal for plotly's text, which reads a few
-    HTML tags and entities: ``<script>`` is shown as typed, never read as a tag."""
-    return html.escape(str(text), quote=True)
+    HTML tags and entities: ``<script>`` is shown as typed, never read as a tag.
+
+    Quotes are left alone: with ``<`` and ``>`` escaped no tag (nor attribute) can open,
+    and plotly shows ``&quot;`` as typed.
+
+    >>> esc("<b>x</b> & 'y'")
+    "&lt;b&gt;x&lt;/b&gt; &amp; 'y'"
+    """
+    return html.escape(str(text), quote=False)
 
 
 def first_line(text: str | None) -> str:

@@ -63,10 +63,10 @@ def plot_learning_curves(study: Any, metric: str | None = None) -> go.Figure:
 
     Under successive halving, Hyperband and ASHA the curves are grouped by rung (and
     bracket, when there are several), one trace each (``bracket 1 · rung 0 (budget 3)``),
-    and dotted vertical lines mark the rungs' budgets. A promoted trial (``promoted_from``)
-    is linked to the trial it continues by a dashed segment (the ``promotions`` trace); a
-    stopped (PRUNED) trial ends with a cross (``stopped``), a failed one with a red cross
-    (``failed``).
+    and a dotted vertical line marks where each budget ends (the last step reported on it).
+    A promoted trial (``promoted_from``) is linked to the trial it continues by a dashed
+    segment (the ``promotions`` trace); a stopped (PRUNED) trial ends with a cross
+    (``stopped``), a failed one with a red cross (``failed``).
 
     Args:
         study: anything :func:`~hyperscout.report.study_of` accepts.
@@ -113,7 +113,7 @@ def plot_learning_curves(study: Any, metric: str | None = None) -> go.Figure:
     _add_promotions(figure, drawn, curves)
     for state, label in ((TrialState.PRUNED, "stopped"), (TrialState.FAILED, "failed")):
         _add_ends(figure, [t for t in drawn if t.state is state], curves, label, state)
-    _mark_rungs(figure, drawn)
+    _mark_rungs(figure, drawn, curves)
     figure.update_xaxes(title_text="step")
     figure.update_yaxes(title_text=esc(name))
     return figure
@@ -178,8 +178,19 @@ def _add_ends(
     )
 
 
-def _mark_rungs(figure: go.Figure, trials: Sequence[Trial]) -> None:
-    """Dotted vertical lines at the rungs' budgets (trials with a rung and a budget)."""
-    budgets = sorted({float(t.budget) for t in trials if "rung" in t.attrs and t.budget})
-    for budget in budgets:
-        figure.add_vline(x=budget, line={"dash": "dot", "color": "#999", "width": 1})
+def _mark_rungs(
+    figure: go.Figure, trials: Sequence[Trial], curves: dict[int, list[tuple[int, float]]]
+) -> None:
+    """A dotted vertical line where each rung ends: the last step reported on its budget."""
+    ends: dict[float, int] = {}
+    for trial in trials:
+        if "rung" in trial.attrs and trial.budget is not None:
+            last = curves[trial.number][-1][0]
+            ends[float(trial.budget)] = max(ends.get(float(trial.budget), last), last)
+    for budget, step in sorted(ends.items()):
+        figure.add_vline(
+            x=step,
+            line={"dash": "dot", "color": "#999", "width": 1},
+            annotation={"text": budget_label(budget), "font": {"size": 10, "color": "#777"}},
+            annotation_position="top",
+        )

@@ -80,7 +80,7 @@ def plot_slices(study: Any, params: Sequence[str] | None = None) -> go.Figure:
                 name=axis.title,
                 marker={
                     "color": [t.number for t in active],
-                    "colorscale": "Blues",
+                    "colorscale": [[0.0, "#9ecae1"], [1.0, "#08306b"]],
                     "cmin": min(numbers, default=0),
                     "cmax": max(numbers, default=1),
                     "line": {"width": 0.5, "color": "#444"},
@@ -147,7 +147,9 @@ def _dimension(axis: Axis, trials: Sequence[Trial]) -> dict[str, Any]:
     raw = [t.values.get(axis.name) if axis.name in t.values else None for t in trials]
     inactive = any(v is None for v in raw)
     if axis.kind == "category":
-        labels = list(axis.categories) + (["inactive"] if inactive else [])
+        # Plotly writes parallel coordinates' tick texts as plain text (never as markup), so
+        # they take the values as they are; escaped, "<" would show as "&lt;".
+        labels = [str(v) for v in axis.values] + (["inactive"] if inactive else [])
         index = {label: i for i, label in enumerate(axis.categories)}
         codes = [len(axis.categories) if v is None else index.get(esc(v), 0) for v in raw]
         return {
