@@ -24,6 +24,10 @@ notebook show a study alike, whether it is running, finished or read back from s
 
 - :mod:`~hyperscout.report.html`: the HTML report, one file that opens offline
   (:func:`write_report`).
+- :mod:`~hyperscout.report.advice`: what the trials suggest changing (:func:`advise`: ranges
+  to widen, parameters to fix, budgets that mislead);
+- :mod:`~hyperscout.report.sensitivity`: one-factor-at-a-time sweeps read back
+  (:func:`read_sensitivity`) and drawn (:func:`sensitivity_figure`).
 
 The dashboard belongs here too, reading trials the same way.
 """
@@ -31,6 +35,7 @@ The dashboard belongs here too, reading trials the same way.
 from __future__ import annotations
 
 from hyperscout.report._text import FULL_BUDGET, format_budget, format_value, printable
+from hyperscout.report.advice import Advice, advise
 from hyperscout.report.budgets import BudgetAgreement, budget_agreement
 from hyperscout.report.export import FORMATS, export_trials, trial_record
 from hyperscout.report.html import write_report
@@ -46,6 +51,7 @@ from hyperscout.report.plots import (
     plot_slices,
     plot_timeline,
 )
+from hyperscout.report.sensitivity import Sensitivity, Sweep, read_sensitivity, sensitivity_figure
 from hyperscout.report.study import StudyData, read_study, study_of
 from hyperscout.report.summary import (
     budget_summary,
@@ -64,12 +70,16 @@ from hyperscout.report.tables import (
 
 __all__ = [
     "StudyData",
+    "Advice",
     "FIGURE_TITLES",
     "FORMATS",
     "FULL_BUDGET",
     "BudgetAgreement",
     "all_figures",
     "FittedTable",
+    "Sensitivity",
+    "Sweep",
+    "advise",
     "budget_agreement",
     "budget_summary",
     "budgets_table",
@@ -86,9 +96,11 @@ __all__ = [
     "plot_timeline",
     "printable",
     "projects_table",
+    "read_sensitivity",
     "read_study",
     "results_summary",
     "search_space_summary",
+    "sensitivity_figure",
     "space_table",
     "study_heading",
     "study_of",
