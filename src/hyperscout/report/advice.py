@@ -43,6 +43,7 @@ import numpy as np
 from hyperscout._parameters.numeric import _Numeric
 from hyperscout.report._text import format_budget, format_value
 from hyperscout.report.budgets import budget_agreement
+from hyperscout.report.sensitivity import SENSITIVITY_ATTR
 from hyperscout.report.study import StudyData, study_of
 from hyperscout.space import HyperParameters
 from hyperscout.trial import Trial, TrialState
@@ -53,7 +54,6 @@ __all__ = [
     "MIN_BUDGET_CONFIGS",
     "MIN_CONFIGS",
     "NO_EFFECT_F",
-    "SENSITIVITY_ATTR",
     "Advice",
     "advise",
 ]
@@ -70,8 +70,6 @@ EDGE_SHARE = 0.6
 NO_EFFECT_F = 1.5
 #: A rank correlation between two budgets below this says the lower budget misleads.
 BUDGET_RHO = 0.2
-#: The attribute that marks a trial of a one-factor-at-a-time sweep (its parameter's name).
-SENSITIVITY_ATTR = "sensitivity"
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ class Sweep:
         trials: the trial of each value (the center's own trial for its value).
         results: each trial's objective value; None where it failed or has not finished.
         center_value: the best configuration's value, held in the other sweeps.
+        objective: the study's objective (its direction decides :attr:`best_value`).
     """
 
     parameter: str
