@@ -189,3 +189,29 @@ def test_command_prints_the_table_and_writes_the_figure(tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, [*arguments[:3], "random,hyperbnd", *arguments[4:]])
     assert bad.exit_code == 1
     assert "did you mean 'hyperband'?" in bad.output
+
+
+def test_demo_compare_writes_figure_and_table_and_refuses_single_search_options(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("sklearn")
+    arguments = ["demo", "--compare", "--max-trials", "2", "--seeds", "1", "--max-epochs", "3"]
+    arguments += ["--directory", str(tmp_path), "--verbose", "1"]
+    outcome = CliRunner().invoke(main, arguments)
+    assert outcome.exit_code == 0, outcome.output
+    folder = next(tmp_path.iterdir())
+    assert folder.name.endswith("_compare_3epochs")
+    assert sorted(p.name for p in find_projects(folder)) == sorted(
+        f"{s}-seed0" for s in ("grid", "random", "bayes", "hyperband", "bohb")
+    )
+    table = (folder / "comparison.txt").read_text(encoding="utf-8")
+    for strategy in ("grid", "random", "bayes", "hyperband", "bohb"):
+        assert strategy in table and strategy in outcome.output
+    assert "Plotly.newPlot" in (folder / "comparison.html").read_text(encoding="utf-8")
+    rows = read_comparison(folder).runs
+    assert all(run.budget_spent <= 2 * 3 for run in rows)
+    for extra in (["--strategy", "random"], ["--seed", "1"], ["--overwrite"]):
+        refused = CliRunner().invoke(main, [*arguments, *extra])
+        assert refused.exit_code == 2 and "does not apply to --compare" in refused.output
+    refused = CliRunner().invoke(main, ["demo", "--seeds", "2", "--directory", str(tmp_path)])
+    assert refused.exit_code == 2 and "--seeds applies to --compare only" in refused.output

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -199,6 +199,23 @@ def _check_budget(max_budget: Any, chosen: Sequence[Strategy]) -> float | None:
     return float(max_budget)
 
 
+def _check_options(options: Any, chosen: Sequence[Strategy]) -> dict[str, dict[str, Any]]:
+    if options is None:
+        return {}
+    names = [entry.name for entry in chosen]
+    ok = isinstance(options, Mapping) and all(
+        key in names and isinstance(value, Mapping) for key, value in options.items()
+    )
+    check(
+        "compare",
+        "strategy_options",
+        options,
+        ok,
+        "a dict of preset arguments by strategy name, among " + ", ".join(map(repr, names)),
+    )
+    return {str(key): dict(value) for key, value in options.items()}
+
+
 def _check_storage(storage: Any) -> None:
     check(
         "compare",
@@ -222,6 +239,7 @@ def compare(
     storage: Storage | str | None = None,
     project_name: str = "compare",
     metric: Objective | str | None = None,
+    strategy_options: Mapping[str, Mapping[str, Any]] | None = None,
     verbose: int = 0,
 ) -> Comparison:
     """Run each strategy with each seed on ``objective`` with the same budget; compare them.
@@ -239,6 +257,8 @@ def compare(
         storage: None (one project folder per run), a :class:`Storage` or a database URL.
         project_name: the comparison's name (one folder name).
         metric: the metric to optimise, as a tuner's ``objective=`` (name, Objective, None).
+        strategy_options: more arguments of a strategy's preset, by strategy name, e.g.
+            ``{"bayes": {"num_initial_points": 4}}``.
         verbose: the tuners' verbosity (0 silent).
 
     Raises:
@@ -257,6 +277,7 @@ def compare(
     seed_list = _check_seeds(seeds)
     full = _check_budget(max_budget, chosen)
     _check_storage(storage)
+    extra = _check_options(strategy_options, chosen)
     name = check_project_name(project_name, "compare")
     folder = None if storage is not None else for_project(directory, name, owner="compare").folder
     mark = {
@@ -278,8 +299,11 @@ def compare(
                 directory=folder if folder is not None else Path(directory) / name,
                 project_name=study,
                 storage=storage,
+                **extra.get(entry.name, {}),
             )
-            _run(entry, objective, {**mark, "strategy": entry.name, "seed": seed}, options)
+            shown = {key: repr(value) for key, value in extra.get(entry.name, {}).items()}
+            run_mark = {**mark, "strategy": entry.name, "seed": seed, "options": shown}
+            _run(entry, objective, run_mark, options)
             runs.append((entry.name, seed, study))
     return Comparison(name, runs, folder=folder, storage=storage)
 

@@ -109,17 +109,21 @@ def test_figure_has_one_curve_per_run_and_a_median_and_band_per_strategy() -> No
 
 def test_table_rows_target_and_budget_to_reach_it() -> None:
     table = comparison_table(data_of_three())
-    # The default target: the worst strategy's median final best (grid: 5.0).
-    assert table.target == 5.0
+    # The default target: the median of the strategies' median final bests (2 and 5).
+    assert table.target == 3.5
     random, grid = table.rows
     assert (random.strategy, random.runs, random.trials, random.budget) == ("random", 3, 4, 4)
     assert random.best == 2.0 and random.reached == 3
-    # Random's runs reach 5.0 after 1, 3 and 1 trials: median 1.
-    assert random.to_target == 1.0
-    assert grid.best == 5.0 and grid.reached == 2 and grid.to_target == 4.0
+    # Random's runs reach 3.5 after 3, 3 and 2 trials: median 3; the grid never does.
+    assert random.to_target == 3.0
+    assert grid.best == 5.0 and grid.reached == 0 and grid.to_target is None
+    # The worst strategy's median as the target: two of the grid's runs reach it.
+    easy = comparison_table(data_of_three(), target=5.0)
+    assert easy.rows[0].to_target == 1.0 and easy.rows[1].to_target == 4.0
+    assert easy.rows[1].reached == 2
     assert random.wall_seconds == pytest.approx(8.0)
     text = str(table)
-    assert "random" in text and "grid" in text and "2/3" in text
+    assert "random" in text and "grid" in text and "0/3" in text and "3.5" in text
     # A target nobody reaches in most runs is "not reached".
     hard = comparison_table(data_of_three(), target=1.5)
     assert hard.rows[0].to_target is None and hard.rows[0].reached == 1
@@ -135,8 +139,8 @@ def test_maximised_objective_target_is_the_worst_median() -> None:
         ],
     )
     table = comparison_table(data)
-    assert table.target == 0.7
-    assert [row.to_target for row in table.rows] == [2.0, 2.0]
+    assert table.target == pytest.approx(0.8)
+    assert [row.to_target for row in table.rows] == [2.0, None]
 
 
 def test_bad_choices_are_refused_by_the_template() -> None:

@@ -25,6 +25,7 @@ and :mod:`.run` (the search, the evaluation of its best network, and the report)
 
 from __future__ import annotations
 
+from hyperscout.demo.compare import run_compare_demo
 from hyperscout.demo.data import DigitsSplits, load_digits_splits
 from hyperscout.demo.networks import (
     FRAMEWORKS,
@@ -61,5 +62,6 @@ __all__ = [
     "load_sklearn_model",
     "project_name",
     "resolve_framework",
+    "run_compare_demo",
     "run_demo",
 ]

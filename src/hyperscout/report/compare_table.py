@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from hyperscout._validation import check_choice
 from hyperscout.report.compare import ComparisonData, Run, quantile, spread
 from hyperscout.report.tables import FittedTable
 
-__all__ = ["ComparisonTable", "StrategyRow", "comparison_table"]
+__all__ = ["ComparisonTable", "StrategyRow", "comparison_table", "default_target"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class ComparisonTable:
     """The comparison's table: a :class:`StrategyRow` per strategy, and the target they chase.
 
     ``target`` is the quality whose budget ``to_target`` counts: given, or by default the
-    median final best of the worst strategy (so every strategy can reach it, and the column
-    says how fast). Print it, or read :attr:`rows`.
+    median over the strategies of their median final best (:func:`default_target`). Print
+    it, or read :attr:`rows`.
     """
 
     rows: Sequence[StrategyRow]
@@ -136,13 +136,27 @@ def _final_bests(runs: Sequence[Run], x: str) -> list[float]:
     return [best[-1] for best in finals if best and best[-1] is not None]
 
 
+def default_target(finals: Iterable[Sequence[float]]) -> float | None:
+    """The median over the strategies of their median final best (None: no result).
+
+    Half the strategies reach it in most runs, so the column says how fast the better ones
+    get there; the worst strategy's median would be no bar when one strategy fails badly
+    (a grid spending its trials in one corner of the space).
+
+    >>> default_target([[1.0, 2.0, 3.0], [5.0], [9.0, 7.0]])
+    5.0
+    """
+    medians = [_median(values) for values in finals if values]
+    return _median(medians) if medians else None
+
+
 def comparison_table(
     data: ComparisonData, *, target: float | None = None, x: str = "auto", band: str = "iqr"
 ) -> ComparisonTable:
     """Per strategy: final best (median and spread), budget to reach ``target``, wall time.
 
     Args:
-        target: the quality to reach; None: the median final best of the worst strategy.
+        target: the quality to reach; None: :func:`default_target`.
         x: how ``to_target`` counts: ``"trials"``, ``"budget"`` or ``"auto"`` (as the figure).
         band: the spread of the final best: ``"iqr"`` or ``"range"``.
     """
@@ -153,9 +167,7 @@ def comparison_table(
     objective = data.objective
     finals = {s: _final_bests(data.of(s), x) for s in data.strategies}
     if target is None:
-        medians = [_median(values) for values in finals.values() if values]
-        if medians:
-            target = max(medians) if objective.direction == "min" else min(medians)
+        target = default_target(finals.values())
     rows = []
     for strategy in data.strategies:
         runs = data.of(strategy)
