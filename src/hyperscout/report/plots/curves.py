@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hyperscout.report.plots._common import STATE_COLOURS, budget_label, esc, new_figure, study_data
 from hyperscout.report.study import StudyData
 from hyperscout.trial import Trial, TrialState
@@ -86,28 +88,27 @@ def plot_learning_curves(study: Any, metric: str | None = None) -> go.Figure:
     for trial in drawn:
         groups.setdefault(_group(trial, single_bracket), []).append(trial)
     for key, members in sorted(groups.items()):
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        text: list[str] = []
+        # NumPy arrays, NaN between trials (a gap): plotly checks lists element by element,
+        # which took seconds for the 20,000 points of a 2,000-trial study.
+        xs, ys, numbers = [], [], []
         for trial in members:
-            for step, value in curves[trial.number]:
-                xs.append(step)
-                ys.append(value)
-                text.append(f"trial {trial.number} · step {step}: {value:.6g}")
-            xs.append(None)
-            ys.append(None)
-            text.append("")
+            points = curves[trial.number]
+            xs += [p[0] for p in points] + [math.nan]
+            ys += [p[1] for p in points] + [math.nan]
+            numbers += [trial.number] * len(points) + [math.nan]
         figure.add_trace(
             go.Scatter(
-                x=xs,
-                y=ys,
+                x=np.array(xs),
+                y=np.array(ys),
+                customdata=np.array(numbers),
                 mode="lines+markers",
                 name=key[2],
                 line={"color": _PALETTE[key[1] % len(_PALETTE)], "width": 1},
                 marker={"size": 4},
                 opacity=0.8,
-                text=text,
-                hovertemplate="%{text}<extra>" + key[2] + "</extra>",
+                hovertemplate="trial %{customdata} · step %{x}: %{y:.6g}<extra>"
+                + key[2]
+                + "</extra>",
             )
         )
     _add_promotions(figure, drawn, curves)
