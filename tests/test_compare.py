@@ -101,9 +101,16 @@ def test_a_comparison_run_again_runs_nothing_done_and_goes_on(tmp_path: Path) ->
     options = dict(seeds=2, max_budget=9, directory=tmp_path)
     hs.compare(counted, ["random", "hyperband"], max_trials=4, **options)
     first, before = len(calls), trials_by_run(tmp_path / "compare")
-    hs.compare(counted, ["random", "hyperband"], max_trials=4, **options)
+    seconds = [run.wall_seconds for run in read_comparison(tmp_path / "compare").runs]
+    assert all(value > 0 for value in seconds)
+    again = hs.compare(counted, ["random", "hyperband"], max_trials=4, **options)
     assert len(calls) == first  # not one trial run again
     assert trials_by_run(tmp_path / "compare") == before
+    assert [run.wall_seconds for run in again.data().runs] == seconds  # nothing ran
+    # A comparison of fewer strategies shows only its own runs; the others stay stored.
+    fewer = hs.compare(counted, ["random"], max_trials=4, **options)
+    assert [run.strategy for run in fewer.data().runs] == ["random", "random"]
+    assert len(calls) == first
     # More trials: each run goes on where it stopped, keeping what it had.
     hs.compare(counted, ["random", "hyperband"], max_trials=6, **options)
     after = trials_by_run(tmp_path / "compare")

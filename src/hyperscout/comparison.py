@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -127,9 +128,13 @@ class Comparison:
 
     def data(self) -> ComparisonData:
         """The runs' studies, read from storage now."""
-        if self.folder is not None:
-            return read_comparison(self.folder, self.name)
-        return read_comparison(self._storage, self.name)
+        source = self.folder if self.folder is not None else self._storage
+        data = read_comparison(source, self.name)
+        # Runs of an earlier call with other strategies or seeds stay in storage, unread here.
+        wanted = {(strategy, seed) for strategy, seed, _ in self.runs}
+        return ComparisonData(
+            data.name, [run for run in data.runs if (run.strategy, run.seed) in wanted]
+        )
 
     @property
     def studies(self) -> list[Any]:
@@ -330,17 +335,28 @@ def _stored_mark(storage: Storage | str | None, folder: Any, study: str) -> dict
 def _run(
     entry: Strategy, objective: Callable[..., Any], mark: dict[str, Any], options: dict[str, Any]
 ) -> None:
-    """One run: skipped when its study says it finished with these settings."""
+    """One run: skipped when its study says it finished with these settings.
+
+    The mark keeps the run's wall time (``seconds``: the tuner's making, its strategy's
+    proposals and the trials, summed over the sessions that ran it).
+    """
     stored = _stored_mark(options["storage"], options["directory"], options["project_name"])
+    previous = float(stored.pop("seconds", 0.0))
     if stored == {**mark, "finished": True}:
         return
+    started = time.monotonic()
     tuner = _make(entry, objective, mark, options)
+    finished = False
     try:
-        _save_mark(tuner, {**mark, "finished": False})
+        _save_mark(tuner, {**mark, "finished": False, "seconds": previous})
         tuner.search()
-        _save_mark(tuner, {**mark, "finished": True})
+        finished = True
     finally:
-        tuner.close()
+        try:
+            seconds = previous + time.monotonic() - started
+            _save_mark(tuner, {**mark, "finished": finished, "seconds": seconds})
+        finally:
+            tuner.close()
 
 
 def _make(

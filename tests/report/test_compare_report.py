@@ -68,6 +68,11 @@ def test_budgeted_curve_counts_budgets_and_only_full_budget_values() -> None:
     # Without budgets a trial costs the full budget, or 1 when there is none.
     assert run_of("random", 0, [1.0, 2.0], max_budget=9).curve("budget")[0] == [9.0, 18.0]
     assert run_of("random", 0, [1.0, 2.0]).curve("budget")[0] == [1.0, 2.0]
+    # The wall time hs.compare kept with the study stands over the trials' durations.
+    kept = StudyData(
+        "r", run.study.trials, run.study.objective, run.study.space, {"compare": {"seconds": 30.5}}
+    )
+    assert Run("hyperband", 0, kept, 9).wall_seconds == 30.5
 
 
 def data_of_three() -> ComparisonData:

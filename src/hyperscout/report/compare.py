@@ -118,7 +118,12 @@ class Run:
 
     @property
     def wall_seconds(self) -> float:
-        """Seconds spent in the run's trials (their durations summed; resumes add up)."""
+        """The run's wall time as :func:`hyperscout.compare` kept it (making the tuner, the
+        strategy's proposals and the trials; resumes add up), or without it the trials'
+        durations summed."""
+        kept = self.study.meta.get(META_KEY, {}).get("seconds")
+        if isinstance(kept, (int, float)) and not isinstance(kept, bool):
+            return float(kept)
         return sum(t.duration or 0.0 for t in self.trials)
 
 

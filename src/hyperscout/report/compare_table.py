@@ -35,7 +35,7 @@ class StrategyRow:
         to_target: the median budget spent until a run's best reached the target (None: not
             reached by half the runs).
         reached: the runs whose best reached the target.
-        wall_seconds: the median seconds a run spent in its trials.
+        wall_seconds: the median wall time of a run (:attr:`Run.wall_seconds`).
     """
 
     strategy: str
