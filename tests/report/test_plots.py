@@ -12,6 +12,7 @@ import pytest
 
 import hyperscout as hs
 from hyperscout import report
+from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.report import StudyData
 from hyperscout.trial import Trial, TrialState
 
@@ -139,9 +140,15 @@ def test_slices_have_one_subplot_per_parameter_with_log_and_category_axes() -> N
     assert "<script>" not in json.dumps(figure.to_plotly_json(), default=str)
 
 
-def test_slices_take_the_parameters_asked_for() -> None:
+def test_slices_take_the_parameters_asked_for_and_refuse_unknown_ones() -> None:
     figure = report.plot_slices(mixed_study(), params=["dropout"])
     assert names(figure) == ["dropout"]
+    with pytest.raises(InvalidArgumentError, match=r"plot_slices\(params=...\): expected a list"):
+        report.plot_slices(mixed_study(), params=["dropuot"])
+    with pytest.raises(InvalidArgumentError, match=r"plot_parallel_coordinates\(params=...\)"):
+        report.plot_parallel_coordinates(mixed_study(), params="lr")
+    with pytest.raises(InvalidArgumentError, match=r"plot_contour\(params=...\): expected two"):
+        report.plot_contour(mixed_study(), params=["lr"])
 
 
 # -- parallel coordinates ----------------------------------------------------------------

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hyperscout._validation import check
 from hyperscout.history import budget_rank
 from hyperscout.report.study import StudyData, study_of
 from hyperscout.trial import Trial, TrialState
@@ -22,6 +23,7 @@ __all__ = [
     "analysis_trials",
     "axes_of",
     "budget_label",
+    "check_params",
     "esc",
     "first_line",
     "is_result",
@@ -128,13 +130,25 @@ class Axis:
         return esc(value) if self.kind == "category" else value
 
 
-def axes_of(data: StudyData, trials: Sequence[Trial], params: Sequence[str] | None) -> list[Axis]:
+def axes_of(
+    data: StudyData,
+    trials: Sequence[Trial],
+    params: Sequence[str] | None,
+    *,
+    owner: str = "axes_of",
+) -> list[Axis]:
     """The axes of ``params`` (default: every parameter the trials read that varies).
 
     A parameter's axis is logarithmic when it is sampled on a log scale, categorical for
     unordered choices, booleans and values that are not numbers, linear otherwise. Fixed
     parameters and parameters with one value among the trials are left out of the default.
+
+    Raises:
+        InvalidArgumentError: ``params`` is a str, or names a parameter the study does not
+            have (the message names ``owner``, the plot that was asked).
     """
+    if params is not None:
+        check_params(data, params, owner)
     seen: dict[str, list[Any]] = {}
     for trial in trials:
         for name, value in trial.values.items():
@@ -194,3 +208,15 @@ def first_line(text: str | None) -> str:
 def values_text(trial: Trial) -> str:
     """A trial's values for a hover label, escaped: ``x=0.5, act=relu``."""
     return esc(", ".join(f"{k}={v}" for k, v in trial.values.items()))
+
+
+def check_params(data: StudyData, params: Any, owner: str) -> None:
+    """Refuse ``params`` unless it is a list of the study's parameter names."""
+    known = set(data.space.names) | {n for t in data.trials for n in t.values}
+    ok = (
+        isinstance(params, Sequence)
+        and not isinstance(params, str)
+        and all(isinstance(n, str) and n in known for n in params)
+    )
+    expected = f"a list of the study's parameter names ({', '.join(sorted(known)) or 'none'})"
+    check(owner, "params", params, ok, expected)

@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperscout._validation import check
 from hyperscout.report.plots._common import (
     Axis,
     analysis_trials,
     axes_of,
     budget_label,
+    check_params,
     esc,
     new_figure,
     objective_label,
@@ -58,7 +60,7 @@ def plot_slices(study: Any, params: Sequence[str] | None = None) -> go.Figure:
 
     data = study_data(study)
     trials, budget, budgeted = analysis_trials(data)
-    axes = axes_of(data, trials, params)
+    axes = axes_of(data, trials, params, owner="plot_slices")
     columns = min(_COLUMNS, max(1, len(axes)))
     rows = max(1, math.ceil(len(axes) / columns))
     figure = make_subplots(rows=rows, cols=columns, shared_yaxes=True, horizontal_spacing=0.04)
@@ -128,7 +130,7 @@ def plot_parallel_coordinates(study: Any, params: Sequence[str] | None = None) -
 
     data = study_data(study)
     trials, budget, budgeted = analysis_trials(data)
-    axes = axes_of(data, trials, params)
+    axes = axes_of(data, trials, params, owner="plot_parallel_coordinates")
     figure = new_figure(f"Parallel coordinates: {_subtitle(data, budget, budgeted)}")
     dimensions = [_dimension(axis, trials) for axis in axes]
     values = [t.value for t in trials]
@@ -213,23 +215,27 @@ def plot_contour(study: Any, params: Sequence[str] | None = None, *, seed: int =
     The surface is a Gaussian kernel (Nadaraya-Watson) average of the trials' values on a
     40 x 40 grid in the parameters' unit scale (log axes where log-scaled); it shows where
     the trials went well, not a model's prediction far from them. Only trials that read both
-    parameters count.
+    parameters count; a categorical parameter gets a category axis and no surface.
 
     Args:
         study: anything :func:`~hyperscout.report.study_of` accepts.
         params: two parameter names (default: the two most important numeric parameters by
-            :func:`~hyperscout.report.parameter_importance`).
+            :func:`~hyperscout.report.parameter_importance`; none when there are fewer than
+            two: the figure is then empty).
         seed: passed to the importance.
     """
     import plotly.graph_objects as go
 
     data = study_data(study)
     trials, budget, budgeted = analysis_trials(data)
+    if params is not None:
+        check_params(data, params, "plot_contour")
+        check("plot_contour", "params", params, len(params) == 2, "two parameter names")
     names = list(params) if params is not None else _two_numeric(data, trials, seed)
     figure = new_figure(f"Contour: {_subtitle(data, budget, budgeted)}")
     if len(names) != 2:
         return figure
-    axes = axes_of(data, trials, names)
+    axes = axes_of(data, trials, names, owner="plot_contour")
     both = [t for t in trials if all(a.name in t.values for a in axes)]
     if len(both) >= 3 and all(a.is_numeric for a in axes):
         xs, ys, zs = _smoothed(axes, both)
