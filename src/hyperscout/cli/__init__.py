@@ -9,6 +9,7 @@
     hyperscout check hyperscout_runs/my_project
     hyperscout report hyperscout_runs/my_project -o report.html
     hyperscout compare train.py:objective --max-trials 20 --seeds 3 --max-epochs 9
+    hyperscout dashboard hyperscout_runs/my_project --port 8765
     hyperscout sensitivity hyperscout_runs/my_project --points 5 -o sensitivity.html
     hyperscout demo
 
@@ -22,12 +23,13 @@ summaries, export) and :mod:`hyperscout.demo`.
 from __future__ import annotations
 
 # The command modules register their commands on the group when imported.
-from hyperscout.cli import compare, demo, projects, report, run, sensitivity
+from hyperscout.cli import compare, dashboard, demo, projects, report, run, sensitivity
 from hyperscout.cli._common import EXIT_INTERRUPTED, main
 
 __all__ = [
     "EXIT_INTERRUPTED",
     "compare",
+    "dashboard",
     "demo",
     "main",
     "projects",

@@ -1,0 +1,191 @@
+"""What the dashboard's page receives: the study read again, its summary, its trial table
+and its figures as JSON-ready values, rebuilt only when the study changed.
+
+Every text here is the user's text as it is (control characters escaped by
+:func:`~hyperscout.report.printable`); the page shows it with ``textContent``, never as HTML.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from hyperscout.report._text import format_budget, format_value, printable
+from hyperscout.report.study import StudyData, read_study, study_of
+from hyperscout.storage import Project, Storage, open_storage
+from hyperscout.trial import Trial, TrialState
+
+__all__ = ["Snapshots", "StudyReader"]
+
+# The longest error text a table cell shows (the whole text is its tooltip).
+_ERROR_CELL = 120
+
+
+class StudyReader:
+    """Reads the study again on every call; owns the storage it opened (a folder or URL)."""
+
+    def __init__(self, source: Any, project_name: str | None) -> None:
+        first = study_of(source, project_name)  # checks the source, with study_of's errors
+        self.name = first.name
+        self._fixed = first if isinstance(source, StudyData) else None
+        self._source, self._project_name = source, project_name
+        self._storage: Storage | None = None
+        if isinstance(source, str) and "://" in source:
+            self._storage = open_storage(source)
+        elif isinstance(source, (str, os.PathLike)):
+            self._storage = open_storage(Project(Path(source)).url)
+        self._lock = threading.Lock()
+
+    def read(self) -> StudyData:
+        if self._fixed is not None:
+            return self._fixed
+        with self._lock:  # one read at a time on the storage's connection
+            if self._storage is not None:
+                return read_study(self._storage, self.name)
+            return study_of(self._source, self._project_name)
+
+    def close(self) -> None:
+        if self._storage is not None:
+            self._storage.close()
+
+
+def _fingerprint(study: StudyData) -> str:
+    """Changes whenever a trial starts, reports, finishes or the space grows."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(repr(sorted(study.space.to_dict().items())).encode())
+    for t in study.trials:
+        digest.update(
+            repr(
+                (t.number, t.state.name, t.value, t.budget, t.finished_at, len(t.intermediate))
+            ).encode()
+        )
+    return digest.hexdigest()
+
+
+def _summary(study: StudyData) -> dict[str, Any]:
+    objective = study.objective
+    best = study.history.best(1)
+    counts = study.history.counts()
+    return {
+        "name": printable(study.name),
+        "objective": printable(f"{objective.name} ({objective.direction})"),
+        "trials": len(study.trials),
+        "counts": {state.name: counts[state] for state in TrialState},
+        "best": None if not best else f"{format_value(best[0].value)} (trial {best[0].number})",
+    }
+
+
+def _parameter_names(study: StudyData) -> list[str]:
+    names = list(study.space.names)
+    for trial in study.trials:
+        names.extend(name for name in trial.values if name not in names)
+    return names
+
+
+def _table(study: StudyData) -> dict[str, Any]:
+    """The trials, newest first, as the text of each cell (formatted as the terminal shows)."""
+    params = _parameter_names(study)
+    objective = study.objective
+    columns = [
+        "trial",
+        "state",
+        f"{objective.name} ({objective.direction})",
+        "budget",
+        "duration (s)",
+        *params,
+        "error",
+    ]
+    rows = []
+    for trial in sorted(study.trials, key=lambda t: t.number, reverse=True):
+        error = printable(trial.error or "")
+        rows.append(
+            {
+                "number": trial.number,
+                "state": trial.state.name,
+                "error": error,
+                "cells": [
+                    str(trial.number),
+                    trial.state.name,
+                    format_value(trial.value),
+                    format_budget(trial.budget),
+                    format_value(trial.duration),
+                    *(_param_cell(trial, name) for name in params),
+                    _first_line(error),
+                ],
+            }
+        )
+    text = [1, *range(5, 5 + len(params) + 1)]
+    return {
+        "columns": [printable(c) for c in columns],
+        "rows": rows,
+        "text_columns": text,
+        "error_column": len(columns) - 1,
+    }
+
+
+def _param_cell(trial: Trial, name: str) -> str:
+    # An inactive conditional parameter has no value in the trial: an empty cell, not "-".
+    return format_value(trial.values[name]) if name in trial.values else ""
+
+
+def _first_line(error: str) -> str:
+    lines = [line for line in error.splitlines() if line.strip()]
+    line = lines[-1] if lines else ""
+    return line if len(line) <= _ERROR_CELL else line[: _ERROR_CELL - 1] + "\u2026"
+
+
+def _figures(study: StudyData) -> list[tuple[str, Any]]:
+    """The report's figures as ``(key, figure)``; the key stays the same from one update to
+    the next, so the page redraws each figure in place."""
+    from hyperscout.report.plots import all_figures
+
+    return list(all_figures(study))
+
+
+class Snapshots:
+    """The study as the page wants it, rebuilt only when it changed.
+
+    Figures cost more than the table: they are rebuilt at most every few times their last
+    build took (never more than once a second), so a fast search does not keep the server
+    drawing; the table is always current.
+    """
+
+    def __init__(self, reader: StudyReader) -> None:
+        self._reader = reader
+        self._lock = threading.Lock()
+        self._figures: tuple[str, list[dict[str, Any]]] | None = None  # (version, figures)
+        self._built_at = 0.0
+        self._build_seconds = 0.0
+
+    def payload(self, since: str, figures_since: str) -> dict[str, Any]:
+        study = self._reader.read()
+        version = _fingerprint(study)
+        with self._lock:
+            figures_version, figures = self._current_figures(study, version)
+        body: dict[str, Any] = {"version": version, "figures_version": figures_version}
+        if since != version:
+            body["study"] = _summary(study)
+            body["table"] = _table(study)
+        if figures_since != figures_version:
+            body["figures"] = figures
+        return body
+
+    def _current_figures(self, study: StudyData, version: str) -> tuple[str, list[Any]]:
+        stale = self._figures is None or self._figures[0] != version
+        wait = max(1.0, 3 * self._build_seconds)
+        if stale and (self._figures is None or time.monotonic() - self._built_at >= wait):
+            start = time.monotonic()
+            built = [
+                {"name": name, "figure": json.loads(figure.to_json())}
+                for name, figure in _figures(study)
+            ]
+            self._built_at = time.monotonic()
+            self._build_seconds = self._built_at - start
+            self._figures = (version, built)
+        assert self._figures is not None
+        return self._figures
