@@ -94,6 +94,8 @@ def test_history_has_the_values_the_stopped_and_failed_trials_and_the_best_so_fa
     # Values 1.0, 0.95, 0.8, 0.75, 0.6, 0.55: each better than the last.
     assert [round(v, 6) for v in best.y] == [1.0, 0.95, 0.8, 0.75, 0.6, 0.55, 0.55, 0.55]
     assert "&lt;b&gt;boom&lt;/b&gt;" in failed.text[0]
+    assert figure.layout.yaxis.title.text == "val_loss (min)"
+    assert figure.layout.yaxis2.visible is False
 
 
 def test_history_under_budgets_ranks_the_best_as_rank_configurations_does() -> None:

@@ -98,29 +98,11 @@ def plot_history(study: Any) -> go.Figure:
     budgeted = budgets != [None] and bool(budgets)
     for budget in budgets:
         chosen = [t for t in results if t.budget == budget]
-        figure.add_trace(
-            go.Scatter(
-                x=[t.number for t in chosen],
-                y=[t.value for t in chosen],
-                mode="markers",
-                name=budget_label(budget) if budgeted else "complete",
-                text=[_hover(t) for t in chosen],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
+        figure.add_trace(_points(chosen, budget_label(budget) if budgeted else "complete"))
     pruned = [t for t in trials if t.state is TrialState.PRUNED and _finite(t.value)]
     if pruned:
-        figure.add_trace(
-            go.Scatter(
-                x=[t.number for t in pruned],
-                y=[t.value for t in pruned],
-                mode="markers",
-                name="stopped (pruned)",
-                marker={"symbol": "x", "color": STATE_COLOURS[TrialState.PRUNED]},
-                text=[_hover(t) for t in pruned],
-                hovertemplate="%{text}<extra></extra>",
-            )
-        )
+        colour = STATE_COLOURS[TrialState.PRUNED]
+        figure.add_trace(_points(pruned, "stopped (pruned)", {"symbol": "x", "color": colour}))
     best = best_so_far(trials, data.objective)
     if any(b is not None for b in best):
         figure.add_trace(
@@ -136,8 +118,23 @@ def plot_history(study: Any) -> go.Figure:
         )
     _mark_failures(figure, trials)
     figure.update_xaxes(title_text="trial")
-    figure.update_yaxes(title_text=objective_label(data), selector={"overlaying": None})
+    figure.update_layout(yaxis_title_text=objective_label(data))
     return figure
+
+
+def _points(trials: Sequence[Trial], name: str, marker: dict[str, Any] | None = None) -> Any:
+    """A scatter of the trials' values against their numbers."""
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=[t.number for t in trials],
+        y=[t.value for t in trials],
+        mode="markers",
+        name=name,
+        marker=marker or {},
+        text=[_hover(t) for t in trials],
+        hovertemplate="%{text}<extra></extra>",
+    )
 
 
 def _mark_failures(figure: go.Figure, trials: Sequence[Trial]) -> None:
