@@ -114,7 +114,7 @@ def _cells(row: StrategyRow) -> list[str]:
         spread,
         "not reached" if row.to_target is None else f"{row.to_target:g}",
         f"{row.reached}/{row.runs}",
-        f"{row.wall_seconds:.1f}",
+        f"{row.wall_seconds:.3g}",
     ]
 
 
