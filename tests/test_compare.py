@@ -196,6 +196,9 @@ def test_command_prints_the_table_and_writes_the_figure(tmp_path: Path) -> None:
     bad = CliRunner().invoke(main, [*arguments[:3], "random,hyperbnd", *arguments[4:]])
     assert bad.exit_code == 1
     assert "did you mean 'hyperband'?" in bad.output
+    no_budget = CliRunner().invoke(main, arguments[:8])
+    assert no_budget.exit_code == 2
+    assert "--strategies hyperband needs --max-epochs" in no_budget.output
 
 
 def test_demo_compare_writes_figure_and_table_and_refuses_single_search_options(

@@ -48,7 +48,13 @@ def _strategy_list(ctx: click.Context, param: click.Parameter, value: str) -> li
     help="Trials of a strategy without budgets; a budgeted one may spend as many epochs "
     "(max-trials x max-epochs, summed over its trials' budgets).",
 )
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Runs of each strategy, with seeds 0, 1, ...",
+)
 @click.option(
     "--max-epochs",
     type=click.IntRange(min=1),
@@ -64,13 +70,19 @@ def _strategy_list(ctx: click.Context, param: click.Parameter, value: str) -> li
     default=None,
     help="The metric to optimise, a key of the dict the function returns.",
 )
-@click.option("--direction", type=click.Choice(["min", "max"]), default=None)
+@click.option(
+    "--direction",
+    type=click.Choice(["min", "max"]),
+    default=None,
+    help="Minimise or maximise the objective [default: inferred; min for a float].",
+)
 @click.option(
     "--target",
     "target_value",
     type=float,
     default=None,
-    help="The quality whose cost the table counts [default: the worst strategy's median].",
+    help="The quality whose cost the table counts [default: the median over the strategies "
+    "of their median final best].",
 )
 @click.option(
     "--directory",
@@ -111,6 +123,9 @@ def compare(
     time) and writes a figure of the best value so far against the trials or the budget
     spent, with the spread over seeds. Running the same command again reruns nothing done.
     """
+    budgeted = [s for s in strategies if s in STRATEGIES and STRATEGIES[s].budgeted]
+    if budgeted and max_epochs is None:
+        raise click.UsageError(f"--strategies {budgeted[0]} needs --max-epochs (a full budget).")
     objective = hs.Objective.resolve(objective_name, direction)
     with loaded_function(target) as function:
         result = hs.compare(
