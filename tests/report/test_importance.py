@@ -131,6 +131,10 @@ def test_too_few_trials_give_zeros_and_a_bad_gamma_is_refused() -> None:
     assert parameter_importance(study) == {"x": 0.0, "y": 0.0}
     with pytest.raises(InvalidArgumentError, match=r"parameter_importance\(gamma=...\)"):
         parameter_importance(study, gamma=0.0)
+    with pytest.raises(InvalidArgumentError, match=r"parameter_importance\(gamma=...\)"):
+        parameter_importance(study, gamma="0.1")
+    with pytest.raises(InvalidArgumentError, match=r"parameter_importance\(seed=...\)"):
+        parameter_importance(study, seed=-1)
 
 
 def test_under_budgets_one_budget_is_compared() -> None:

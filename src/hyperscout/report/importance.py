@@ -7,8 +7,8 @@ trials, the parameter's importance is the Pearson divergence
 
     D(p_top || p_all) = integral of (p_top(x) / p_all(x) - 1)^2 p_all(x) dx,
 
-which the paper shows is (up to a constant) the variance that the parameter's marginal
-explains of "being among the top gamma": a parameter whose values are spread alike among the
+which the paper shows is, up to a constant, the f-ANOVA variance that the parameter alone
+explains of the indicator "among the top gamma": a parameter whose values are spread alike among the
 best and among all trials scores 0, one whose best trials crowd into a narrow part of its
 range scores high. Densities are Parzen (kernel) estimators in the space's encoded unit
 interval (so log-scaled parameters are measured on their log scale), discrete parameters by
@@ -19,8 +19,8 @@ Limits: it measures each parameter alone (no interactions), for reaching the top
 few trials (a parameter without effect gets a few per cent from sampling noise with 100
 trials, more with 20). A conditional parameter is compared over the trials that read it
 only, and its divergence is weighted by the fraction of trials that read it (an extension of
-ours: the paper has no conditional parameters). Under
-budgets only one budget's trials are compared (see :func:`analysis_trials`).
+ours: the paper has no conditional parameters). Under budgets only one budget's trials are
+compared: the highest budget with at least 20 complete trials (else the one with the most).
 
 Reference: S. Watanabe, A. Bansal, F. Hutter. "PED-ANOVA: Efficiently Quantifying
 Hyperparameter Importance in Arbitrary Subspaces". IJCAI 2023. arXiv:2304.10255.
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperscout._validation import check
+from hyperscout._validation import check_int, check_number
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.report.plots._common import analysis_trials, axes_of, study_data
 from hyperscout.report.study import StudyData
@@ -81,7 +81,8 @@ def parameter_importance(
     >>> list(importance), importance["x"] > 0.8
     (['x', 'y'], True)
     """
-    check("parameter_importance", "gamma", gamma, 0.0 < gamma <= 1.0, "a number in (0, 1]")
+    check_number("parameter_importance", "gamma", gamma, minimum=0.0, maximum=1.0, above=True)
+    check_int("parameter_importance", "seed", seed, minimum=0)
     data = study_data(study)
     trials, _, _ = analysis_trials(data)
     axes = axes_of(data, trials, None)
