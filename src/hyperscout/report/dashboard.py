@@ -223,6 +223,9 @@ class _Handlers:
         except Exception as exc:  # a damaged or vanished study: say so on the page
             body, status = {"error": printable(f"{type(exc).__name__}: {exc}")}, 503
         text = json.dumps(body, allow_nan=False, separators=(",", ":"))
+        # The same JSON, with no character that HTML reads as markup, should it ever be
+        # shown as a page.
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         return Response(text, status_code=status, media_type="application/json", headers=_HEADERS)
 
 
