@@ -225,3 +225,10 @@ def test_demo_compare_writes_figure_and_table_and_refuses_single_search_options(
         assert refused.exit_code == 2 and "does not apply to --compare" in refused.output
     refused = CliRunner().invoke(main, ["demo", "--seeds", "2", "--directory", str(tmp_path)])
     assert refused.exit_code == 2 and "--seeds applies to --compare only" in refused.output
+
+
+def test_the_mark_is_one_key_for_the_running_and_the_reading_side() -> None:
+    from hyperscout import comparison
+    from hyperscout.report import compare as reading
+
+    assert comparison.META_KEY == reading.META_KEY

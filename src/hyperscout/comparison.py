@@ -39,14 +39,6 @@ from hyperscout._paths import check_project_name
 from hyperscout._validation import check, check_int, check_number, fail, is_int
 from hyperscout.history import History
 from hyperscout.objective import Objective
-from hyperscout.report.compare import (
-    META_KEY,
-    ComparisonData,
-    comparison_figure,
-    read_comparison,
-    save_figure,
-)
-from hyperscout.report.compare_table import ComparisonTable, comparison_table
 from hyperscout.samplers import Sampler
 from hyperscout.schedulers import Decision, Scheduler, Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters
@@ -57,6 +49,13 @@ from hyperscout.tuner.strategies import Strategy, strategy
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
+
+    from hyperscout.report.compare import ComparisonData
+    from hyperscout.report.compare_table import ComparisonTable
+
+#: The key of a run's study meta that marks it (:data:`hyperscout.report.compare.META_KEY`,
+#: spelled here so that ``import hyperscout`` need not load the report's comparison modules).
+META_KEY = "compare"
 
 __all__ = ["DEFAULT_STRATEGIES", "BudgetCap", "Comparison", "compare"]
 
@@ -129,6 +128,8 @@ class Comparison:
     def data(self) -> ComparisonData:
         """The runs' studies, read from storage now."""
         source = self.folder if self.folder is not None else self._storage
+        from hyperscout.report.compare import ComparisonData, read_comparison
+
         data = read_comparison(source, self.name)
         # Runs of an earlier call with other strategies or seeds stay in storage, unread here.
         wanted = {(strategy, seed) for strategy, seed, _ in self.runs}
@@ -146,6 +147,8 @@ class Comparison:
 
         See :func:`hyperscout.report.compare.comparison_figure`.
         """
+        from hyperscout.report.compare import comparison_figure
+
         return comparison_figure(self.data(), x=x, band=band)
 
     def table(
@@ -155,10 +158,14 @@ class Comparison:
 
         See :func:`hyperscout.report.compare_table.comparison_table`.
         """
+        from hyperscout.report.compare_table import comparison_table
+
         return comparison_table(self.data(), target=target, x=x, band=band)
 
     def write_figure(self, path: str | os.PathLike[str], **options: Any) -> Path:
         """Write the figure: an ``.html`` file that opens offline (plotly's JS inside)."""
+        from hyperscout.report.compare import save_figure
+
         return save_figure(self.figure(**options), path)
 
     def __repr__(self) -> str:
