@@ -232,3 +232,24 @@ def test_the_mark_is_one_key_for_the_running_and_the_reading_side() -> None:
     from hyperscout.report import compare as reading
 
     assert comparison.META_KEY == reading.META_KEY
+
+
+def test_hostile_names_and_values_never_reach_the_figure_raw(tmp_path: Path) -> None:
+    def hostile(hp: hs.HyperParameters) -> dict[str, float]:
+        choice = hp.Choice("\"'<p>", ["<script>alert(1)</script>", "b"])
+        x = hp.Float("x", 0.0, 1.0)
+        return {"<img src=x onerror=alert(2)>": x + (choice == "b")}
+
+    result = hs.compare(
+        hostile,
+        ["random", "grid"],
+        max_trials=3,
+        seeds=1,
+        directory=tmp_path,
+        metric=hs.Objective("<img src=x onerror=alert(2)>", "min"),
+    )
+    page = result.write_figure(tmp_path / "figure.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "<img src=x onerror=alert(2)>" not in page
+    assert "<p>" not in page
+    assert "onerror=alert(2)" in str(result.table())  # the terminal shows the name as typed
