@@ -28,8 +28,10 @@ notebook show a study alike, whether it is running, finished or read back from s
   to widen, parameters to fix, budgets that mislead);
 - :mod:`~hyperscout.report.sensitivity`: one-factor-at-a-time sweeps read back
   (:func:`read_sensitivity`) and drawn (:func:`sensitivity_figure`).
-
-The dashboard belongs here too, reading trials the same way.
+- :mod:`~hyperscout.report.dashboard`: a live, read-only page of a study on 127.0.0.1
+  (``hyperscout dashboard``; :func:`~hyperscout.report.dashboard.serve_dashboard`,
+  :func:`~hyperscout.report.dashboard.dashboard_app`), with Starlette and uvicorn imported
+  when it is served (the ``dashboard`` extra).
 """
 
 from __future__ import annotations
