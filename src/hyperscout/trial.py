@@ -81,6 +81,8 @@ class Bookkeeping:
     ABANDONED = "abandoned"
     #: The worker that ran the trial.
     WORKER = "worker"
+    #: On a point of a one-factor-at-a-time sweep (tuner.sensitivity): the parameter swept.
+    SENSITIVITY = "sensitivity"
 
 
 @dataclass(frozen=True)

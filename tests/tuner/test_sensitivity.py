@@ -231,3 +231,16 @@ def test_sweep_points_count_toward_max_trials_as_enqueued_trials_do() -> None:
     new = tuner.trials[count:]
     assert len(new) == 2 and not any("sensitivity" in t.attrs for t in new)
     assert [t.slot for t in new] == [count, count + 1]
+
+
+def test_the_plots_and_the_importance_leave_sweep_points_out() -> None:
+    from hyperscout.report.plots._common import analysis_trials
+
+    tuner = tuned()
+    searched = {t.number for t in tuner.trials if t.state is hs.TrialState.COMPLETE}
+    tuner.sensitivity(points=3)
+    data = study_of(tuner)
+    swept = {t.number for t in data.trials if "sensitivity" in t.attrs}
+    assert swept  # the sweep ran
+    compared, _, _ = analysis_trials(data)
+    assert {t.number for t in compared} == searched

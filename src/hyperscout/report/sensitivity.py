@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from hyperscout.objective import Objective
 from hyperscout.report.study import StudyData, study_of
-from hyperscout.trial import Trial, TrialState, config_key
+from hyperscout.trial import Bookkeeping, Trial, TrialState, config_key
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The attr of a sweep's trial that names the parameter swept.
-SENSITIVITY_ATTR = "sensitivity"
+SENSITIVITY_ATTR = Bookkeeping.SENSITIVITY
 #: The attr that holds the number of the trial whose configuration the sweep holds.
 CENTER_ATTR = "sensitivity_center"
 #: The attr that holds the value given to the swept parameter.

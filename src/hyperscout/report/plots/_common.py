@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from hyperscout._validation import check
 from hyperscout.history import budget_rank
 from hyperscout.report.study import StudyData, study_of
-from hyperscout.trial import Trial, TrialState
+from hyperscout.trial import Bookkeeping, Trial, TrialState
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -88,7 +88,9 @@ def analysis_trials(data: StudyData) -> tuple[list[Trial], float | None, bool]:
     :data:`MIN_ANALYSIS_TRIALS` complete trials, else the budget with the most. Returns the
     trials, their budget and whether the study has budgets.
     """
-    results = [t for t in data.trials if is_result(t)]
+    # A sensitivity sweep's points are not a sample of the space: they would bias the slices
+    # and the importance toward the best configuration's neighbourhood.
+    results = [t for t in data.trials if is_result(t) and Bookkeeping.SENSITIVITY not in t.attrs]
     budgets = {t.budget for t in results}
     if len(budgets) <= 1:
         return results, next(iter(budgets), None), budgets != {None} and bool(budgets)
