@@ -226,3 +226,16 @@ def test_the_demo_keeps_a_report_html_it_did_not_write(tmp_path: Path) -> None:
     (tmp_path / "report.html").write_text("theirs", encoding="utf-8")
     assert _write_report(tuner, tmp_path) == tmp_path / "report-1.html"
     assert (tmp_path / "report.html").read_text(encoding="utf-8") == "theirs"
+
+
+def test_a_study_with_sensitivity_sweeps_shows_them() -> None:
+    def bowl(hp: hs.HyperParameters) -> float:
+        return (hp.Float("x", -1.0, 1.0) - 0.2) ** 2 + hp.Choice("c", [0.0, 1.0])
+
+    tuner = hs.RandomSearch(bowl, max_trials=6, seed=0, storage="memory", verbose=0)
+    tuner.search()
+    without = render_report(study_of(tuner))
+    tuner.sensitivity(points=3)
+    with_sweeps = render_report(study_of(tuner))
+    assert 'id="figure-sensitivity"' not in without
+    assert 'id="figure-sensitivity"' in with_sweeps

@@ -147,8 +147,11 @@ def render_report(
 
     if figures is None:
         from hyperscout.report.plots import all_figures
+        from hyperscout.report.sensitivity import read_sensitivity, sensitivity_figure
 
         figures = all_figures(study)
+        if read_sensitivity(study) is not None:  # tuner.sensitivity() ran: its sweeps too
+            figures = [*figures, ("sensitivity", sensitivity_figure(study))]
     if advice is None:
         from hyperscout.report.advice import advise
 

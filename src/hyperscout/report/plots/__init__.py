@@ -58,6 +58,8 @@ FIGURE_TITLES = {
     "parallel_coordinates": "Parallel coordinates",
     "learning_curves": "Learning curves",
     "timeline": "Timeline",
+    # Not drawn by all_figures: the report adds it when tuner.sensitivity() ran.
+    "sensitivity": "Sensitivity: one parameter at a time around the best",
 }
 
 
