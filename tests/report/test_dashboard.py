@@ -272,6 +272,17 @@ def test_a_study_that_cannot_be_read_is_an_error_on_the_page(
     assert "p" in json.loads(raw)["error"]
 
 
+def test_figures_that_fail_leave_the_table_shown(project: Path, monkeypatch: Any) -> None:
+    def broken(study: Any) -> list[Any]:
+        raise ValueError(f"cannot draw {SCRIPT}")
+
+    monkeypatch.setattr("hyperscout.report._dashboard_data._figures", broken)
+    with DashboardServer(project) as server:
+        body = study_json(server)
+    assert len(body["table"]["rows"]) == 6
+    assert body["figures"] == [{"name": "error", "error": f"ValueError: cannot draw {SCRIPT}"}]
+
+
 def test_missing_starlette_names_the_extra(project: Path, monkeypatch: Any) -> None:
     monkeypatch.setitem(sys.modules, "starlette", None)
     with pytest.raises(hs.MissingDependencyError, match=r"pip install 'hyperscout\[dashboard\]'"):

@@ -180,12 +180,20 @@ class Snapshots:
         wait = max(1.0, 3 * self._build_seconds)
         if stale and (self._figures is None or time.monotonic() - self._built_at >= wait):
             start = time.monotonic()
-            built = [
-                {"name": name, "figure": json.loads(figure.to_json())}
-                for name, figure in _figures(study)
-            ]
+            self._figures = (version, _built_figures(study))
             self._built_at = time.monotonic()
             self._build_seconds = self._built_at - start
-            self._figures = (version, built)
         assert self._figures is not None
         return self._figures
+
+
+def _built_figures(study: StudyData) -> list[dict[str, Any]]:
+    """The figures as JSON-ready values; figures that cannot be drawn say why in their place,
+    and the summary and the table are shown still."""
+    try:
+        return [
+            {"name": name, "figure": json.loads(figure.to_json())}
+            for name, figure in _figures(study)
+        ]
+    except Exception as exc:
+        return [{"name": "error", "error": printable(f"{type(exc).__name__}: {exc}")}]

@@ -87,6 +87,10 @@
         holder.append(div); // keep the server's order
       }
       keep.add(item.name);
+      if (item.error !== undefined) {
+        div.replaceChildren(element("p", "The figures cannot be drawn: " + item.error, "error"));
+        continue;
+      }
       const figure = item.figure;
       Plotly.react(div, figure.data || [], figure.layout || {}, {
         responsive: true,
