@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -258,6 +259,18 @@ def test_only_what_changed_is_sent_again(tmp_path: Path) -> None:
         assert done["table"]["rows"][0]["state"] == "COMPLETE"
         assert done["table"]["rows"][0]["cells"][2] == "0.25"
 
+        # The figures follow, drawn in the background: within seconds they are the new ones.
+        deadline = time.monotonic() + 10
+        figures_since = first["figures_version"]
+        while figures_since != done["version"]:
+            assert time.monotonic() < deadline, "the figures were not redrawn"
+            time.sleep(0.2)
+            later = study_json(server, f"?since={done['version']}&figures={figures_since}")
+            if "figures" in later:
+                figures_since = later["figures_version"]
+        history = next(f for f in later["figures"] if f["name"] == "history")["figure"]
+        assert 0.25 in [y for trace in history["data"] for y in trace.get("y") or []]
+
 
 def test_a_study_that_cannot_be_read_is_an_error_on_the_page(
     server: DashboardServer, project: Path
@@ -333,6 +346,14 @@ def test_the_command_reads_a_database_url(project: Path, served: list[DashboardS
     assert result.exit_code == 0, result.output
     missing = CliRunner().invoke(main, ["dashboard", url, "--port", "0"])
     assert missing.exit_code == 1 and "--project-name" in missing.stderr
+
+
+def test_the_command_shows_a_renamed_project_folder(
+    project: Path, served: list[DashboardServer]
+) -> None:
+    renamed = project.rename(project.parent / "renamed")
+    result = CliRunner().invoke(main, ["dashboard", str(renamed), "--port", "0"])
+    assert result.exit_code == 0, result.output
 
 
 def test_the_command_refuses_what_is_not_a_project(

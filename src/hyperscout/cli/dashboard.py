@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hyperscout.cli._common import existing_project, fail, handle_errors, main
+from hyperscout.cli._common import existing_project, fail, handle_errors, main, open_study
 from hyperscout.report.dashboard import DashboardServer, is_loopback
 
 #: The port without ``--port`` (0 asks for a free one).
@@ -40,7 +40,11 @@ def dashboard(source: str, project_name: str | None, host: str | None, port: int
     Needs the dashboard extra: pip install 'hyperscout[dashboard]'. Stop it with Ctrl-C.
     """
     if "://" not in source:
-        source = str(existing_project(source))
+        folder = existing_project(source)
+        if project_name is None:
+            with open_study(folder) as (_, study):  # a renamed folder: its one study
+                project_name = study.name
+        source = str(folder)
     elif project_name is None:
         fail("Error: a database URL needs --project-name, the name of the study to show.")
     try:

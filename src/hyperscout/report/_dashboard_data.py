@@ -150,23 +150,24 @@ def _figures(study: StudyData) -> list[tuple[str, Any]]:
 class Snapshots:
     """The study as the page wants it, rebuilt only when it changed.
 
-    Figures cost more than the table: they are rebuilt at most every few times their last
-    build took (never more than once a second), so a fast search does not keep the server
-    drawing; the table is always current.
+    The table is always current. Figures cost more: after the first, they are redrawn in a
+    background thread (the answer carries the last ones meanwhile), at most every few times
+    their last drawing took and never more than once a second, so a fast search or a large
+    study does not hold the table back nor keep the server drawing.
     """
 
     def __init__(self, reader: StudyReader) -> None:
         self._reader = reader
         self._lock = threading.Lock()
         self._figures: tuple[str, list[dict[str, Any]]] | None = None  # (version, figures)
-        self._built_at = 0.0
-        self._build_seconds = 0.0
+        self._drawing = False
+        self._drawn_at = 0.0
+        self._draw_seconds = 0.0
 
     def payload(self, since: str, figures_since: str) -> dict[str, Any]:
         study = self._reader.read()
         version = _fingerprint(study)
-        with self._lock:
-            figures_version, figures = self._current_figures(study, version)
+        figures_version, figures = self._current_figures(study, version)
         body: dict[str, Any] = {"version": version, "figures_version": figures_version}
         if since != version:
             body["study"] = _summary(study)
@@ -176,15 +177,30 @@ class Snapshots:
         return body
 
     def _current_figures(self, study: StudyData, version: str) -> tuple[str, list[Any]]:
-        stale = self._figures is None or self._figures[0] != version
-        wait = max(1.0, 3 * self._build_seconds)
-        if stale and (self._figures is None or time.monotonic() - self._built_at >= wait):
-            start = time.monotonic()
-            self._figures = (version, _built_figures(study))
-            self._built_at = time.monotonic()
-            self._build_seconds = self._built_at - start
-        assert self._figures is not None
-        return self._figures
+        with self._lock:
+            current = self._figures
+            wait = max(1.0, 3 * self._draw_seconds)
+            due = time.monotonic() - self._drawn_at >= wait
+            redraw = current is not None and current[0] != version and due
+            if redraw and not self._drawing:
+                self._drawing = True
+                thread = threading.Thread(target=self._draw, args=(study, version), daemon=True)
+                thread.start()
+        if current is None:  # the first answer waits for its figures
+            self._draw(study, version)
+            with self._lock:
+                assert self._figures is not None
+                return self._figures
+        return current
+
+    def _draw(self, study: StudyData, version: str) -> None:
+        start = time.monotonic()
+        figures = _built_figures(study)
+        with self._lock:
+            self._figures = (version, figures)
+            self._drawing = False
+            self._drawn_at = time.monotonic()
+            self._draw_seconds = self._drawn_at - start
 
 
 def _built_figures(study: StudyData) -> list[dict[str, Any]]:
