@@ -272,6 +272,23 @@ def test_only_what_changed_is_sent_again(tmp_path: Path) -> None:
         assert 0.25 in [y for trace in history["data"] for y in trace.get("y") or []]
 
 
+def test_the_sensitivity_sweeps_are_shown_when_they_ran(tmp_path: Path) -> None:
+    tuner = hs.RandomSearch(
+        lambda hp: hp.Float("x", 0.0, 1.0) + hp.Float("y", 0.0, 1.0),
+        max_trials=5,
+        seed=0,
+        directory=tmp_path,
+        project_name="p",
+        verbose=0,
+    )
+    tuner.search()
+    with DashboardServer(tmp_path / "p") as server:
+        assert "sensitivity" not in [f["name"] for f in study_json(server)["figures"]]
+    tuner.sensitivity(points=3)
+    with DashboardServer(tmp_path / "p") as server:
+        assert [f["name"] for f in study_json(server)["figures"]][-1] == "sensitivity"
+
+
 def test_a_study_that_cannot_be_read_is_an_error_on_the_page(
     server: DashboardServer, project: Path
 ) -> None:

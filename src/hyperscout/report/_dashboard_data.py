@@ -140,11 +140,16 @@ def _first_line(error: str) -> str:
 
 
 def _figures(study: StudyData) -> list[tuple[str, Any]]:
-    """The report's figures as ``(key, figure)``; the key stays the same from one update to
-    the next, so the page redraws each figure in place."""
+    """The report's figures as ``(key, figure)``, the sensitivity sweeps' too when
+    ``tuner.sensitivity()`` ran; the key stays the same from one update to the next, so the
+    page redraws each figure in place."""
     from hyperscout.report.plots import all_figures
+    from hyperscout.report.sensitivity import read_sensitivity, sensitivity_figure
 
-    return list(all_figures(study))
+    figures = list(all_figures(study))
+    if read_sensitivity(study) is not None:
+        figures.append(("sensitivity", sensitivity_figure(study)))
+    return figures
 
 
 class Snapshots:
