@@ -13,6 +13,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -247,3 +248,17 @@ def test_overhead_quick_optuna(overhead: dict[str, Any]) -> None:
         "memory",
         "sqlite",
     ]
+
+
+# -- the report's rendering time -----------------------------------------------------------------
+def test_report_render_quick(tmp_path: Path) -> None:
+    out = run_benchmark("benchmarks.report_render", "--quick", cwd=tmp_path)
+    assert out.startswith("200 trials (")
+    assert "figures: history, importance, slices, contour" in out
+    timings = {
+        match.group(1): float(match.group(2))
+        for match in re.finditer(r"^  (\w+)\s+([\d.]+) s$", out, flags=re.MULTILINE)
+    }
+    assert {"all_figures", "to_json", "write_report"} <= timings.keys()
+    assert all(value > 0 for value in timings.values())
+    assert list(tmp_path.iterdir()) == []  # it writes nothing where it runs
