@@ -12,9 +12,11 @@ from __future__ import annotations
 import collections
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,11 +58,19 @@ def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def start_worker(
-    strategy: str, url: str, project: str, *, max_trials: int | None, sleep: float
+    strategy: str,
+    url: str,
+    project: str,
+    *,
+    max_trials: int | None,
+    sleep: float,
+    together: Path | None = None,
 ) -> subprocess.Popen[str]:
     command = [sys.executable, str(SCRIPT), strategy, url, project, "--sleep", str(sleep)]
     if max_trials is not None:
         command += ["--max-trials", str(max_trials)]
+    if together is not None:
+        command += ["--start-together", str(together)]
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=SCRIPT.parent
     )
@@ -81,13 +91,24 @@ def run_workers(
     max_trials: int | None = None,
     sleep: float = 0.0,
 ) -> list[dict[str, int]]:
+    together = Path(tempfile.mkdtemp(prefix="hyperscout-start-"))
     workers = [
-        start_worker(strategy, url, project, max_trials=max_trials, sleep=sleep) for _ in range(n)
+        start_worker(strategy, url, project, max_trials=max_trials, sleep=sleep, together=together)
+        for _ in range(n)
     ]
     try:
+        # Every worker's search starts at once, however long each took to start up.
+        deadline = time.monotonic() + 180.0
+        while len(list(together.glob("*.ready"))) < n:
+            exited = [w for w in workers if w.poll() is not None]
+            assert not exited, f"a worker exited before its search: {finish(exited[0])}"
+            assert time.monotonic() < deadline, "the workers did not start within 180 s"
+            time.sleep(0.05)
+        (together / "go").touch()
         return [finish(w) for w in workers]
     finally:
         stop(workers)
+        shutil.rmtree(together, ignore_errors=True)
 
 
 def stop(workers: list[subprocess.Popen[str]]) -> None:

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import hyperscout as hs
@@ -88,6 +89,20 @@ def make_tuner(strategy: str, storage: str, project: str, max_trials: int | None
     raise SystemExit(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
 
 
+def wait_for_the_others(folder: Path, timeout: float = 120.0) -> None:
+    """Say this worker is ready (its imports done, its tuner made), then wait for the go.
+
+    On a loaded machine a worker's start-up (imports, the study opened) can take longer than
+    the whole search; the test starts every worker's search at once so that each takes part.
+    """
+    (folder / f"{os.getpid()}.ready").touch()
+    deadline = time.monotonic() + timeout
+    while not (folder / "go").exists():
+        if time.monotonic() > deadline:
+            raise SystemExit("no go from the test within the timeout")
+        time.sleep(0.02)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("strategy", choices=STRATEGIES)
@@ -95,8 +110,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("project")
     parser.add_argument("--max-trials", type=int, default=None)
     parser.add_argument("--sleep", type=float, default=0.0)
+    parser.add_argument("--start-together", default=None, metavar="FOLDER")
     args = parser.parse_args(argv)
     with make_tuner(args.strategy, args.storage, args.project, args.max_trials, args.sleep) as t:
+        if args.start_together is not None:
+            wait_for_the_others(Path(args.start_together))
         t.heartbeat_interval = 1.0
         t.poll_interval = 0.05
         t.search()
