@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from hyperscout.cli import main
 from hyperscout.trial import TrialState
 from test_workers import _postgres_or_skip, study_trials
 
@@ -136,3 +138,15 @@ def test_run_with_storage_makes_a_study_that_a_worker_joins(target: str, tmp_pat
     code, out, err = finish(start(target, url, "p"))
     assert code == 0, err
     assert "The study is done (2 trials); this worker ran none." in out
+
+
+def test_a_worker_joins_a_project_folder_study_made_by_run(target: str, tmp_path: Path) -> None:
+    """Without --storage, --directory places the study as hyperscout run does."""
+    runner = CliRunner()
+    where = ["--directory", str(tmp_path), "--project-name", "p", "--verbose", "0"]
+    made = runner.invoke(main, ["run", target, "--max-trials", "2", "--seed", "1", *where])
+    assert made.exit_code == 0, made.output
+    joined = runner.invoke(main, ["worker", target, *where], env={"COLUMNS": "400"})
+    assert joined.exit_code == 0, joined.output
+    assert "The study is done (2 trials); this worker ran none." in joined.output
+    assert str(tmp_path / "p" / "hyperscout.db") in joined.output

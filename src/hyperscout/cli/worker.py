@@ -71,15 +71,16 @@ def worker(target: FunctionRef, wait: float, **settings: Any) -> None:
     with loaded_function(target) as function:
         tuner = make_search(function, target, settings)
         try:
+            before = {trial.number for trial in tuner.trials if trial.is_finished}
             tuner.search()
-            mine = sum(1 for trial in tuner.trials if _finished_here(trial))
+            mine = sum(1 for t in tuner.trials if t.number not in before and _finished_here(t))
             _tell(tuner, settings["storage"], mine)
         finally:
             tuner.close()
 
 
 def _study_to_join(settings: Mapping[str, Any], wait: float) -> StudyInfo | None:
-    """The study as its maker recorded it; None when this worker makes it (``--strategy``).
+    """The study as its maker recorded it; None when no record and ``--strategy`` given.
 
     Without ``--strategy`` the worker waits up to ``wait`` seconds for the record: the
     command that makes the study may start after it, or be making it now.
@@ -91,7 +92,8 @@ def _study_to_join(settings: Mapping[str, Any], wait: float) -> StudyInfo | None
         if study is not None and isinstance(study.meta.get(RUN_META), dict):
             return study
         if settings["strategy"] is not None:
-            return study
+            # Made from Python, or not yet: the tuner checks the options against the study.
+            return None
         if time.monotonic() >= deadline:
             raise click.UsageError(_no_study(settings, study))
         if not told:
