@@ -27,7 +27,7 @@ import time
 def objective(hp):
     x = hp.Float("x", -5.0, 5.0)
     n = hp.Int("n", 1, 50)
-    time.sleep(0.2)
+    time.sleep(0.3)
     return (x - 1.0) ** 2 + abs(n - 20) / 10.0
 """
 
@@ -150,3 +150,25 @@ def test_a_worker_joins_a_project_folder_study_made_by_run(target: str, tmp_path
     assert joined.exit_code == 0, joined.output
     assert "The study is done (2 trials); this worker ran none." in joined.output
     assert str(tmp_path / "p" / "hyperscout.db") in joined.output
+
+
+def test_a_worker_that_times_out_says_the_study_goes_on(target: str, tmp_path: Path) -> None:
+    where = ["--directory", str(tmp_path), "--project-name", "p", "--verbose", "0"]
+    result = CliRunner().invoke(
+        main,
+        [
+            "worker",
+            target,
+            "--strategy",
+            "random",
+            "--max-trials",
+            "50",
+            "--timeout",
+            "0.5",
+            *where,
+        ],
+        env={"COLUMNS": "400"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "This worker's --timeout passed: it ran" in result.output
+    assert "the study" in result.output and "goes on with its other workers" in result.output

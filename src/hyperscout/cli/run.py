@@ -54,7 +54,12 @@ def search_options(*, strategy_default: str | None) -> Callable[[F], F]:
             type=click.Choice(list(STRATEGIES)),
             default=strategy_default,
             show_default=strategy_default is not None,
-            help=strategy_help,
+            help=strategy_help
+            + (
+                ""
+                if strategy_default
+                else " [default: the study's, as the command that made it chose]"
+            ),
         ),
         click.option(
             "--max-epochs",

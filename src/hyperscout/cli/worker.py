@@ -72,9 +72,12 @@ def worker(target: FunctionRef, wait: float, **settings: Any) -> None:
         tuner = make_search(function, target, settings)
         try:
             before = {trial.number for trial in tuner.trials if trial.is_finished}
+            started = time.monotonic()
             tuner.search()
+            timeout = settings["timeout"]
+            timed_out = timeout is not None and time.monotonic() - started >= timeout
             mine = sum(1 for t in tuner.trials if t.number not in before and _finished_here(t))
-            _tell(tuner, settings["storage"], mine)
+            _tell(tuner, settings["storage"], mine, timed_out=timed_out)
         finally:
             tuner.close()
 
@@ -182,11 +185,16 @@ def _finished_here(trial: Trial) -> bool:
     )
 
 
-def _tell(tuner: hs.Tuner, storage: str | None, mine: int) -> None:
+def _tell(tuner: hs.Tuner, storage: str | None, mine: int, *, timed_out: bool) -> None:
     """One line on what this worker did, and where the study is."""
     where = where_kept(tuner, storage)
     total = len(tuner.trials)
-    if mine:
+    if timed_out:
+        line = (
+            f"This worker's --timeout passed: it ran {mine} trials; the study ({total} trials "
+            f"so far) goes on with its other workers. It is in {where}."
+        )
+    elif mine:
         line = f"The study is done: this worker ran {mine} of its {total} trials. It is in {where}."
     else:
         line = f"The study is done ({total} trials); this worker ran none. It is in {where}."
