@@ -11,6 +11,7 @@
     hyperscout compare train.py:objective --max-trials 20 --seeds 3 --max-epochs 9
     hyperscout dashboard hyperscout_runs/my_project --port 8765
     hyperscout sensitivity hyperscout_runs/my_project --points 5 -o sensitivity.html
+    hyperscout worker train.py:objective --storage postgresql://user@host/db --project-name p
     hyperscout demo
 
 A project is a folder ``DIRECTORY/PROJECT_NAME`` holding the SQLite study ``hyperscout.db``, as
@@ -23,7 +24,16 @@ summaries, export) and :mod:`hyperscout.demo`.
 from __future__ import annotations
 
 # The command modules register their commands on the group when imported.
-from hyperscout.cli import compare, dashboard, demo, projects, report, run, sensitivity
+from hyperscout.cli import (
+    compare,
+    dashboard,
+    demo,
+    projects,
+    report,
+    run,
+    sensitivity,
+    worker,
+)
 from hyperscout.cli._common import EXIT_INTERRUPTED, main
 
 __all__ = [
@@ -36,4 +46,5 @@ __all__ = [
     "report",
     "run",
     "sensitivity",
+    "worker",
 ]
