@@ -48,3 +48,34 @@ def scaled(
     """Uses the arguments of search() (after hp and the trial)."""
     x = hp.Float("x", -1.0, 1.0)
     return scale * x * x + offset
+
+
+def dies_once(hp: hs.HyperParameters, trial: hs.RunningTrial, marker: str) -> float:
+    """The first trial to run kills its own worker process (SIGKILL); the others sleep a bit."""
+    x = hp.Float("x", -1.0, 1.0)
+    try:
+        with open(marker, "x"):
+            pass
+    except FileExistsError:
+        time.sleep(0.05)
+        return x * x
+    os.kill(os.getpid(), 9)
+    raise AssertionError("unreachable")
+
+
+def slow(hp: hs.HyperParameters) -> float:
+    """A long trial (for Ctrl-C)."""
+    x = hp.Float("x", -1.0, 1.0)
+    time.sleep(30.0)
+    return x * x
+
+
+if __name__ == "__main__":  # python -m tests.executors.process_objectives URL: a long search
+    import signal
+    import sys
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job ignores it
+    tuner = hs.RandomSearch(
+        slow, max_trials=4, storage=sys.argv[1], project_name="p", seed=0, verbose=0
+    )
+    tuner.search(n_jobs=2)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import collections
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from tests.executors import process_objectives as objectives
 
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.storage import sqlite_url
+from hyperscout.storage import open_storage, sqlite_url
 from hyperscout.trial import TrialState
 
 
@@ -155,3 +159,59 @@ def test_process_executor_runs_calls_in_other_processes() -> None:
         executor.close()
     with pytest.raises(InvalidArgumentError, match="n_workers"):
         hs.ProcessExecutor(0)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_process_has_its_trial_run_again(tmp_path: Path) -> None:
+    tuner = hs.RandomSearch(
+        objectives.dies_once, max_trials=8, executor=hs.ProcessExecutor(2), **common(tmp_path)
+    )
+    tuner.search(str(tmp_path / "died"))
+    trials = tuner.trials
+    given_up = [t for t in trials if t.state is TrialState.FAILED]
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert given_up, "the killed trial was not recorded"
+    assert all("worker process" in (t.error or "") for t in given_up)
+    assert len({t.slot for t in complete}) == 8 == len(complete)
+    assert {t.slot for t in given_up} <= {t.slot for t in complete}
+
+
+def test_a_call_that_cannot_be_pickled_fails_in_its_future() -> None:
+    executor = hs.ProcessExecutor(1)
+    try:
+        future = executor.submit(lambda: 1)
+        with pytest.raises(Exception, match="pickle"):
+            future.result(timeout=10)
+    finally:
+        executor.close()
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_gives_their_trials_up(tmp_path: Path) -> None:
+    study = url(tmp_path)
+    root = Path(__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    command = [sys.executable, "-m", "tests.executors.process_objectives", study]
+    driver = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
+    storage = open_storage(study)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # until both workers run a trial
+            info = storage.load_study("p")
+            if info is not None and len(storage.trials(info.id)) == 2:
+                break
+            time.sleep(0.2)
+        time.sleep(1.0)
+        os.killpg(driver.pid, signal.SIGINT)  # as a terminal's Ctrl-C: every process
+        assert driver.wait(timeout=30) != 0
+        info = storage.load_study("p")
+        assert info is not None
+        trials = storage.trials(info.id)
+        assert len(trials) == 2
+        for trial in trials:
+            assert trial.state is TrialState.FAILED and trial.is_rerun
+            assert "interrupted (Ctrl-C)" in (trial.error or "")
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+        storage.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -55,6 +56,14 @@ class ProcessExecutor(Executor):
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        try:
+            # A call that cannot be pickled fails in the pool's feeder thread, where it can
+            # leave close() waiting forever (CPython 3.11): refuse it here, in its future.
+            pickle.dumps((fn, args))
+        except Exception as exc:
+            future: Future[T] = Future()
+            future.set_exception(exc)
+            return future
         try:
             return self._live_pool().submit(fn, *args)
         except BrokenProcessPool:

@@ -165,6 +165,9 @@ class SearchLoop(TrialRunner):
             try:
                 self._loop(started, running, progress, args, kwargs)
             except (KeyboardInterrupt, UsageError) as exc:
+                if self._process_plan is not None:  # before its ended processes say "ended"
+                    for number in running.values():
+                        self._abandon(number, _stopped_by(exc))
                 self.executor.cancel()
                 for number in running.values():
                     self._abandon(number, _stopped_by(exc))
