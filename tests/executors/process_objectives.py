@@ -70,6 +70,14 @@ def slow(hp: hs.HyperParameters) -> float:
     return x * x
 
 
+class SquareTuner(hs.RandomSearch):
+    """A tuner whose run_trial is overridden (KerasTuner's way); it needs no hypermodel."""
+
+    def run_trial(self, trial: hs.RunningTrial, *args: object, **kwargs: object) -> float:
+        x = trial.hyperparameters.Float("x", -1.0, 1.0)
+        return x * x + 1.0
+
+
 if __name__ == "__main__":  # python -m tests.executors.process_objectives URL: a long search
     import signal
     import sys

@@ -215,3 +215,28 @@ def test_ctrl_c_stops_every_worker_and_gives_their_trials_up(tmp_path: Path) -> 
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
         storage.close()
+
+
+@pytest.mark.slow
+def test_an_overridden_run_trial_and_trial_timeout_work_in_processes(tmp_path: Path) -> None:
+    tuner = objectives.SquareTuner(max_trials=4, executor=hs.ProcessExecutor(2), **common(tmp_path))
+    tuner.search()
+    assert [t.value for t in tuner.trials] == [
+        pytest.approx(t.values["x"] ** 2 + 1.0) for t in tuner.trials
+    ]
+    late = hs.RandomSearch(
+        objectives.slow,
+        max_trials=1,
+        trial_timeout=1.0,
+        max_retries_per_trial=0,
+        storage=url(tmp_path),
+        project_name="late",
+        seed=0,
+        verbose=0,
+    )
+    started = time.monotonic()
+    with pytest.raises(hs.TooManyFailedTrialsError):
+        late.search(n_jobs=1)
+    assert time.monotonic() - started < 20
+    (trial,) = late.trials
+    assert trial.state is TrialState.FAILED and "trial_timeout" in (trial.error or "")
