@@ -36,6 +36,7 @@ PUBLIC = [
     "MissingDependencyError",
     "Objective",
     "ObjectiveDirectionError",
+    "ProcessExecutor",
     "RandomSampler",
     "RandomSearch",
     "RunningTrial",

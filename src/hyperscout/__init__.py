@@ -39,7 +39,7 @@ from hyperscout.exceptions import (
     TrialPruned,
     UsageError,
 )
-from hyperscout.executors import Executor, InlineExecutor, ThreadExecutor
+from hyperscout.executors import Executor, InlineExecutor, ProcessExecutor, ThreadExecutor
 from hyperscout.hypermodel import HyperModel
 from hyperscout.objective import Objective
 from hyperscout.samplers import (
@@ -105,6 +105,7 @@ __all__ = [
     "MissingDependencyError",
     "Objective",
     "ObjectiveDirectionError",
+    "ProcessExecutor",
     "RandomSampler",
     "RandomSearch",
     "RunningTrial",

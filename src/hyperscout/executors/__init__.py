@@ -1,8 +1,9 @@
-"""Executors run objectives: in the calling process or in threads (Dask and Ray to come)."""
+"""Executors run objectives: in the calling process, in threads or in worker processes."""
 
 from __future__ import annotations
 
 from hyperscout.executors.base import Executor
 from hyperscout.executors.local import InlineExecutor, ThreadExecutor
+from hyperscout.executors.process import ProcessExecutor
 
-__all__ = ["Executor", "InlineExecutor", "ThreadExecutor"]
+__all__ = ["Executor", "InlineExecutor", "ProcessExecutor", "ThreadExecutor"]

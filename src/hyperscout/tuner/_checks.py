@@ -24,7 +24,7 @@ from hyperscout._validation import (
     near_miss,
 )
 from hyperscout.exceptions import InvalidArgumentError, UsageError
-from hyperscout.executors import Executor
+from hyperscout.executors import Executor, ProcessExecutor
 from hyperscout.hypermodel import HyperModel
 from hyperscout.objective import Objective
 from hyperscout.samplers import Sampler
@@ -94,15 +94,16 @@ def check_tuner_arguments(
         ("executor", executor, Executor, "an Executor"),
     ):
         check(owner, name, value, value is None or isinstance(value, kind), expected)
-    if isinstance(hypermodel, HyperModel) and executor is not None and executor.n_workers > 1:
+    threads = executor is not None and not isinstance(executor, ProcessExecutor)
+    if isinstance(hypermodel, HyperModel) and threads and executor.n_workers > 1:
         # An hs.HyperModel builds framework models, and the one framework hyperscout trains,
         # Keras, cannot train two in one process (hypermodel.ModelAdapter.supports_threads).
         raise UsageError(
             f"executor={executor!r} runs {executor.n_workers} trials at once in threads, but "
             f"the hypermodel {type(hypermodel).__name__} builds Keras models, which train one "
             "trial at a time in a process (Keras keeps global state that is reset between "
-            "trials). Drop executor=; run several processes on one storage to train in "
-            "parallel."
+            "trials). Use executor=hs.ProcessExecutor(n) (one Keras per process), or drop "
+            "executor=."
         )
 
 

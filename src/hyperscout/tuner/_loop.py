@@ -16,6 +16,7 @@ from hyperscout.exceptions import (
     TooManyFailedTrialsError,
     UsageError,
 )
+from hyperscout.executors.process import ProcessExecutor, resolve_n_jobs
 from hyperscout.history import History
 from hyperscout.schedulers import Stop, Suggestion, Wait
 from hyperscout.space import HyperParameters
@@ -29,6 +30,7 @@ from hyperscout.tuner._limits import (
     search_timeout_reason,
     trial_timeout_reason,
 )
+from hyperscout.tuner._processes import ProcessPlan, plan_processes, submit_to_process
 from hyperscout.tuner._trial_run import TrialRunner
 from hyperscout.tuner.progress import SearchProgress
 
@@ -106,13 +108,18 @@ class SearchLoop(TrialRunner):
             attrs[Bookkeeping.STRATEGY_CLAIM] = suggestion.claim
         return dataclasses.replace(suggestion, attrs=attrs, claim=f"slot/{slot}")
 
-    def search(self, *args: Any, **kwargs: Any) -> None:
+    _process_plan: ProcessPlan | None = None
+
+    def search(self, *args: Any, n_jobs: int | None = None, **kwargs: Any) -> None:
         """Run trials until ``max_trials`` count, the strategy stops, or ``timeout`` passes.
 
         Finished trials of earlier runs count; a resumed search goes on where it stopped.
         Arguments are passed to the objective after ``hp`` (and ``trial``); for a hypermodel
         that builds models, to the model's ``fit`` (``search(x, y, validation_data=...,
         epochs=...)``, see :mod:`hyperscout.integrations.keras`).
+
+        ``n_jobs=N`` runs N trials at once in worker processes for this search, as
+        ``executor=hs.ProcessExecutor(N)`` does (-1: one per core of the machine).
 
         Raises:
             TooManyFailedTrialsError: ``max_consecutive_failed_trials`` failures in a row, or
@@ -128,6 +135,21 @@ class SearchLoop(TrialRunner):
                 "with hypermodel=None is otherwise driven by ask() and tell()."
             )
         self._check_has_end()
+        if n_jobs is None:
+            self._search_with(args, kwargs)
+            return
+        workers = resolve_n_jobs(f"{type(self).__name__}.search", n_jobs)
+        executor, self.executor = self.executor, ProcessExecutor(workers)
+        try:
+            self._search_with(args, kwargs)
+        finally:
+            self.executor = executor
+
+    def _search_with(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """:meth:`search` on the tuner's executor."""
+        self._process_plan = None
+        if isinstance(self.executor, ProcessExecutor):  # checked before any trial starts
+            self._process_plan = plan_processes(self, args, kwargs)
         started = time.monotonic()
         self._search_deadline = None if self.timeout is None else started + self.timeout
         progress = SearchProgress(
@@ -143,6 +165,9 @@ class SearchLoop(TrialRunner):
             try:
                 self._loop(started, running, progress, args, kwargs)
             except (KeyboardInterrupt, UsageError) as exc:
+                if self._process_plan is not None:  # before its ended processes say "ended"
+                    for number in running.values():
+                        self._abandon(number, _stopped_by(exc))
                 self.executor.cancel()
                 for number in running.values():
                     self._abandon(number, _stopped_by(exc))
@@ -206,12 +231,18 @@ class SearchLoop(TrialRunner):
             except ClaimTakenError:  # another worker took that slot: look again
                 history = self._history()
                 continue
-            future = self.executor.submit(self._run_trial, trial, args, kwargs)
+            future = self._submit(trial, args, kwargs)
             running[future] = trial.number
             if len(running) < self.executor.n_workers:
                 history = self._history()
             stop = self._should_stop(started, history, len(running))
         return history, stop
+
+    def _submit(self, trial: Trial, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Trial]:
+        """Run ``trial`` on the executor: here or in threads, or in a worker process."""
+        if self._process_plan is not None:
+            return submit_to_process(self, self._process_plan, trial)
+        return self.executor.submit(self._run_trial, trial, args, kwargs)
 
     def _check_has_end(self) -> None:
         """Refuse a search that would never end by itself (before any trial)."""

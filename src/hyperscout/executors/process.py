@@ -1,0 +1,113 @@
+"""Worker processes on this machine: N trials at once, each in a process of its own."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from hyperscout._validation import check_int
+from hyperscout.executors.base import Executor
+
+__all__ = ["ProcessExecutor", "resolve_n_jobs"]
+
+T = TypeVar("T")
+
+
+def resolve_n_jobs(owner: str, n_jobs: int) -> int:
+    """The number of worker processes ``n_jobs`` asks for: -1 is every core of the machine.
+
+    >>> resolve_n_jobs("search", 3)
+    3
+    >>> resolve_n_jobs("search", -1) == (os.cpu_count() or 1)
+    True
+    """
+    check_int(owner, "n_jobs", n_jobs, minimum=-1)
+    if n_jobs == 0:
+        check_int(owner, "n_jobs", n_jobs, minimum=1)  # the template's sentence for 0
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+
+
+class ProcessExecutor(Executor):
+    """Runs up to ``n_workers`` trials at once, each in a worker process (spawn start method).
+
+    For CPU-bound objectives in pure Python, and for frameworks that keep one runtime per
+    process (Keras, PyTorch): each worker process imports the objective's module afresh (the
+    spawn start method, the same on Linux, macOS and Windows) and is reused for the trials
+    that follow. What a call needs is pickled: a tuner's objective must be a function defined
+    at module level, and the storage a file or a database that every process opens (SQLite,
+    PostgreSQL). Ctrl-C stops every worker process.
+
+    Args:
+        n_workers: worker processes, and trials running at once (at least 1).
+
+    >>> executor = ProcessExecutor(2)
+    >>> executor
+    ProcessExecutor(n_workers=2)
+    """
+
+    def __init__(self, n_workers: int) -> None:
+        check_int("ProcessExecutor", "n_workers", n_workers, minimum=1)
+        self.n_workers = n_workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        try:
+            # A call that cannot be pickled fails in the pool's feeder thread, where it can
+            # leave close() waiting forever (CPython 3.11): refuse it here, in its future.
+            pickle.dumps((fn, args))
+        except Exception as exc:
+            future: Future[T] = Future()
+            future.set_exception(exc)
+            return future
+        try:
+            return self._live_pool().submit(fn, *args)
+        except BrokenProcessPool:
+            # A worker process died (killed, out of memory) and took the pool with it; the
+            # trials it ran were recorded by the tuner. The next calls go to a fresh pool.
+            self._retire(kill=True)
+            return self._live_pool().submit(fn, *args)
+
+    def _live_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.n_workers, mp_context=context)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def give_up(self, future: Future[Any]) -> None:
+        """Stop the late call of ``future``: the pool is stopped, its processes ended.
+
+        A process cannot be told apart from its pool's others, so every call still running
+        in the pool ends too; the tuner has already recorded the late trial, and the trials
+        of the others are recorded as their futures fail.
+        """
+        if not future.done():
+            self._retire(kill=True)
+
+    def cancel(self) -> None:
+        self._retire(kill=True)
+
+    def _retire(self, *, kill: bool) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # Taken before shutdown, which forgets them: the processes to end. (The pool has no
+        # public way to end its processes before Python 3.14's terminate_workers.)
+        processes = list(dict(getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        if kill:
+            for process in processes:
+                if process.is_alive():
+                    process.terminate()
+
+    def __repr__(self) -> str:
+        return f"ProcessExecutor(n_workers={self.n_workers})"

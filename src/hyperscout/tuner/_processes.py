@@ -1,0 +1,234 @@
+"""Trials in worker processes: what a worker needs to run one trial, and how it runs it.
+
+The driver (the process that calls :meth:`search`) keeps the loop: it asks the strategy,
+claims the slot and starts the trial in storage, as with threads. A worker process runs only
+one trial's run (:meth:`TrialRunner._run_trial`) against the same storage, opened from its
+URL: the objective's reports go to storage from the worker, and the scheduler's
+``on_report`` is asked there with the history read from storage, so stopping and promotion
+are decided exactly as in one process. Storage stays the one source of truth: the driver
+reads the trial's record from it when the worker's call ends.
+
+What a worker needs (the objective, its arguments, the strategy, the tuner's class) is
+pickled once per search, checked before any trial starts, and unpickled once per worker
+process (kept by the search's key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from hyperscout.exceptions import InvalidArgumentError
+from hyperscout.executors import InlineExecutor
+from hyperscout.hypermodel.caller import ObjectiveCaller
+from hyperscout.space import HyperParameters
+from hyperscout.storage import Storage, open_storage
+from hyperscout.storage.sql import SQLStorage
+from hyperscout.trial import Trial
+from hyperscout.tuner._leases import Heartbeat
+from hyperscout.tuner._ledger import Ledger
+from hyperscout.tuner._limits import HardStop
+from hyperscout.tuner._trial_run import TrialRunner
+
+__all__ = ["ProcessPlan", "plan_processes", "submit_to_process"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcessPlan:
+    """One search's worker setup: its key and the pickled :class:`_WorkerSpec`."""
+
+    key: str
+    spec: bytes
+
+
+@dataclasses.dataclass
+class _WorkerSpec:
+    """What a worker process needs to run the trials of one search."""
+
+    tuner_class: type[TrialRunner]
+    settings: dict[str, Any]  # the tuner's plain attributes, set on the worker's runner
+    storage_url: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    heartbeat_interval: float
+
+
+#: The tuner's attributes a worker's runner copies (all picklable).
+_SETTINGS = (
+    "hypermodel",
+    "objective",
+    "sampler",
+    "scheduler",
+    "seed",
+    "max_trials",
+    "executions_per_trial",
+    "max_retries_per_trial",
+    "max_consecutive_failed_trials",
+    "timeout",
+    "trial_timeout",
+    "run_until_stopped",
+    "poll_interval",
+    "project_name",
+    "checkpoint_root",
+    "_study_id",
+    "_stored_names",
+    "_trial_lease",
+)
+
+
+def storage_url(storage: Storage, owner: str) -> str:
+    """The URL every worker process opens ``storage`` from.
+
+    Raises:
+        InvalidArgumentError: the storage lives in this process only (memory).
+    """
+    # SQLStorage keeps its URL private (it hides the password when shown); a worker needs
+    # it whole to connect.
+    url = getattr(storage, "_url", None) if isinstance(storage, SQLStorage) else None
+    in_memory = url is None or (
+        url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    )
+    if url is not None and not in_memory:
+        return str(url.render_as_string(hide_password=False))
+    raise InvalidArgumentError(
+        f"{owner}: executor=ProcessExecutor(...) (or n_jobs=) runs trials in other processes, "
+        f"which cannot see {storage!r}: it lives in this process only. Give storage= an "
+        "SQLite file or a PostgreSQL URL (or leave storage= out: the project folder's "
+        "SQLite file), or use executor=hs.ThreadExecutor(n) to run trials in threads."
+    )
+
+
+def plan_processes(
+    tuner: TrialRunner, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> ProcessPlan:
+    """Pickle what worker processes need for this search; say what cannot be pickled.
+
+    Raises:
+        InvalidArgumentError: the storage is in memory, or a part cannot be pickled.
+    """
+    owner = f"{type(tuner).__name__}.search()"
+    url = storage_url(tuner.storage, owner)
+    settings = {name: getattr(tuner, name) for name in _SETTINGS}
+    interval = tuner._heartbeat.interval
+    spec = _WorkerSpec(type(tuner), settings, url, tuple(args), dict(kwargs), interval)
+    parts: dict[str, Any] = {
+        "the objective (hypermodel)": tuner.hypermodel,
+        "the sampler": tuner.sampler,
+        "the scheduler": tuner.scheduler,
+        f"the tuner's class {type(tuner).__qualname__}": type(tuner),
+        **{f"search() argument {i + 1}": value for i, value in enumerate(args)},
+        **{f"search() argument {name}=": value for name, value in kwargs.items()},
+    }
+    for what, value in parts.items():
+        _check_pickles(owner, what, value)
+    return ProcessPlan(uuid.uuid4().hex, pickle.dumps(spec))
+
+
+def _check_pickles(owner: str, what: str, value: Any) -> None:
+    try:
+        pickle.dumps(value)
+    except Exception as exc:
+        raise InvalidArgumentError(
+            f"{owner}: {what} cannot be pickled ({type(exc).__name__}: {exc}), and "
+            "executor=ProcessExecutor(...) (or n_jobs=) sends it to worker processes. "
+            "Define it at module level (not a lambda, a nested function or a class inside a "
+            "function), in a module the workers can import (not typed into an interactive "
+            "session), or run trials in threads with executor=hs.ThreadExecutor(n)."
+        ) from None
+
+
+def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Future[Trial]:
+    """Run ``trial`` (started in storage) in a worker process; the future holds its record.
+
+    The driver beats for the trial while the worker runs it (the worker beats too). A worker
+    process that dies (killed, out of memory) gives its trial up: it is recorded FAILED and
+    runs again, as a trial of a dead worker does.
+    """
+    with tuner._space_lock:
+        space = tuner._space.copy()
+    left = None if tuner._search_deadline is None else tuner._search_deadline - time.monotonic()
+    inner = tuner.executor.submit(_run_in_worker, plan.key, plan.spec, trial, space, left)
+    outer: Future[Trial] = Future()
+
+    def done(future: Future[int]) -> None:
+        try:
+            exc = future.exception()
+            if isinstance(exc, BrokenProcessPool):
+                tuner._abandon(trial.number, "The worker process running this trial ended.")
+            elif exc is not None:
+                outer.set_exception(exc)
+                return
+            outer.set_result(tuner.storage.get_trial(tuner._study_id, trial.number))
+        except BaseException as error:  # never leave the loop waiting on outer
+            if not outer.done():
+                outer.set_exception(error)
+        finally:
+            tuner._heartbeat.discard(trial.number)
+
+    inner.add_done_callback(done)
+    return outer
+
+
+#: In a worker process: the runner of each search it serves, by the search's key.
+_RUNNERS: dict[str, TrialRunner] = {}
+_ARGUMENTS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_RUNNERS_LOCK = threading.Lock()
+
+
+def _run_in_worker(
+    key: str, spec: bytes, trial: Trial, space: HyperParameters, left: float | None
+) -> int:
+    """In a worker process: run ``trial`` as the driver's tuner would; its number."""
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            worker_spec: _WorkerSpec = pickle.loads(spec)
+            runner = _RUNNERS[key] = _worker_runner(worker_spec)
+            _ARGUMENTS[key] = (worker_spec.args, worker_spec.kwargs)
+    args, kwargs = _ARGUMENTS[key]
+    runner._space = space
+    runner._search_deadline = None if left is None else time.monotonic() + left
+    runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
+    runner._run_trial(trial, args, kwargs)
+    return trial.number
+
+
+def _worker_runner(spec: _WorkerSpec) -> TrialRunner:
+    """The tuner's trial runner, rebuilt in a worker process without opening the study again.
+
+    Made without the tuner's constructor (which would open, check and maybe clear the
+    study): the class's methods (an overridden ``run_trial``) with the driver's settings.
+    """
+    runner = spec.tuner_class.__new__(spec.tuner_class)
+    for name, value in spec.settings.items():
+        setattr(runner, name, value)
+    runner.checkpoint_root = Path(runner.checkpoint_root)
+    runner.executor = InlineExecutor()
+    runner.storage = open_storage(spec.storage_url)
+    runner.verbose = 0
+    runner._space = HyperParameters()
+    runner._space_lock = threading.Lock()
+    runner._asked = {}
+    runner._queue = []
+    runner._handles = {}
+    runner._search_deadline = None
+    runner._hard_stop = HardStop()
+    runner._ledger = Ledger(runner.objective)
+    runner._ledger_lock = threading.Lock()
+    runner._caller = ObjectiveCaller(
+        runner.hypermodel,
+        runner.objective,
+        seed=runner.seed,
+        n_workers=1,  # one trial at a time in this process: any framework works
+        metric_seen=runner._metric_seen,
+    )
+    interval = spec.heartbeat_interval
+    runner._heartbeat = Heartbeat(runner.storage, runner._study_id, interval=interval)
+    return runner
