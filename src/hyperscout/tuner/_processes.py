@@ -30,7 +30,6 @@ from hyperscout.executors import InlineExecutor
 from hyperscout.hypermodel.caller import ObjectiveCaller
 from hyperscout.space import HyperParameters
 from hyperscout.storage import Storage, open_storage
-from hyperscout.storage.sql import SQLStorage
 from hyperscout.trial import Trial
 from hyperscout.tuner._leases import Heartbeat
 from hyperscout.tuner._ledger import Ledger
@@ -91,6 +90,10 @@ def storage_url(storage: Storage, owner: str) -> str:
     """
     # SQLStorage keeps its URL private (it hides the password when shown); a worker needs
     # it whole to connect.
+    # (Imported here: SQLAlchemy is loaded only when a database is opened, and a storage that
+    # is an SQLStorage has loaded it already.)
+    from hyperscout.storage.sql import SQLStorage
+
     url = getattr(storage, "_url", None) if isinstance(storage, SQLStorage) else None
     in_memory = url is None or (
         url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
