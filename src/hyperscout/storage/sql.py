@@ -281,19 +281,19 @@ class SQLStorage(SQLDatabase, Storage):
         """One attempt of :meth:`create_trial`: the new trial's number and start time."""
         with self._write() as conn:
             self._lock(conn, LOCK_STUDY, {"study_id": study_id})
-            started_at = self._clock(conn)
-            if (
-                claim is not None
-                and conn.execute(CLAIM_TAKEN, {"study_id": study_id, "claim": claim}).first()
-            ):
-                raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
-            number = conn.execute(
-                INSERT_NEXT_TRIAL,
-                {**row, "study_id": study_id, "new_started_at": started_at, "new_claim": claim},
-            ).scalar()
-            if number is None:
+            params = {**row, "study_id": study_id, "new_claim": claim}
+            if self._backend == "sqlite":
+                params["new_started_at"] = self._clock(conn)
+            # One statement checks the claim, numbers the trial and (PostgreSQL) reads the clock.
+            inserted = conn.execute(INSERT_NEXT_TRIAL[self._backend], params).first()
+            if inserted is None:
+                if (
+                    claim is not None
+                    and conn.execute(CLAIM_TAKEN, {"study_id": study_id, "claim": claim}).first()
+                ):
+                    raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
                 raise StorageError(f"No study with id {study_id}.")
-        return number, started_at
+        return inserted.number, inserted.started_at
 
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
@@ -381,17 +381,15 @@ class SQLStorage(SQLDatabase, Storage):
         trial's attrs. None: the row was finished meanwhile, and nothing was written.
         """
         attrs = {**before.attrs, **new_attrs}
-        finished_at = self._clock(conn)
-        changed = conn.execute(
-            FINISH_TRIAL,
-            {
-                **change,
-                "trial_id": trial_id,
-                "new_attrs": dumps(attrs, "trial attrs"),
-                "new_finished_at": finished_at,
-            },
-        ).rowcount
-        if changed != 1:
+        params = {
+            **change,
+            "trial_id": trial_id,
+            "new_attrs": dumps(attrs, "trial attrs"),
+        }
+        if self._backend == "sqlite":
+            params["new_finished_at"] = self._clock(conn)
+        finished_at = conn.execute(FINISH_TRIAL[self._backend], params).scalar()
+        if finished_at is None:
             return None
         # Everything the row now holds is known here: build the record without reading it.
         return Trial(
