@@ -30,6 +30,7 @@ __all__ = [
     "RUNNING",
     "SCHEMA_LOCK_KEY",
     "SELECT_NEW_TRIALS",
+    "SELECT_NEW_TRIALS_AND_REPORTS",
     "SELECT_REPORTS",
     "SELECT_RUNNING_AMONG",
     "SELECT_SERVER_TIME",
@@ -285,6 +286,30 @@ SELECT_NEW_TRIALS = (
     )
     .where(STUDIES.c.id == sa.bindparam("study_id"))
     .order_by(TRIALS.c.number)
+)
+# The trials numbered above ``after`` with their reports (one row per report, or one row whose
+# step is NULL), except the reports of the trials numbered in ``known``, already read; one row
+# with NULL trial columns when the study has no such trial, none when there is no study. One
+# statement, so that it needs no transaction for a consistent answer.
+SELECT_NEW_TRIALS_AND_REPORTS = (
+    sa.select(*TRIAL_COLUMNS, REPORTS.c.step, REPORTS.c.metrics)
+    .select_from(
+        STUDIES.outerjoin(
+            TRIALS,
+            sa.and_(
+                TRIALS.c.study_id == STUDIES.c.id,
+                TRIALS.c.number > sa.bindparam("after"),
+            ),
+        ).outerjoin(
+            REPORTS,
+            sa.and_(
+                REPORTS.c.trial_id == TRIALS.c.id,
+                TRIALS.c.number.not_in(sa.bindparam("known", expanding=True)),
+            ),
+        )
+    )
+    .where(STUDIES.c.id == sa.bindparam("study_id"))
+    .order_by(TRIALS.c.number, REPORTS.c.step)
 )
 SELECT_REPORTS = (
     sa.select(REPORTS.c.trial_id, REPORTS.c.step, REPORTS.c.metrics)

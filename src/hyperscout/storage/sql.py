@@ -46,7 +46,6 @@ from hyperscout.storage._sql_rows import (
     check_running,
     database_problems,
     dumps,
-    group_reports,
     loads,
     object_column,
     reports_of,
@@ -63,8 +62,7 @@ from hyperscout.storage._sql_schema import (
     LOCK_STUDY,
     LOCK_TRIAL,
     REPORTS,
-    SELECT_NEW_TRIALS,
-    SELECT_REPORTS,
+    SELECT_NEW_TRIALS_AND_REPORTS,
     SELECT_RUNNING_AMONG,
     SELECT_STUDIES,
     SELECT_STUDY_BY_NAME,
@@ -433,29 +431,30 @@ class SQLStorage(SQLDatabase, Storage):
         with self._cache_lock:
             cache = self._cache.get(study_id)
             after = -1 if cache is None else cache.horizon
-        with self._read() as conn:
-            rows = conn.execute(SELECT_NEW_TRIALS, {"study_id": study_id, "after": after}).all()
-            if not rows:
-                with self._cache_lock:
-                    self._cache.pop(study_id, None)
-                raise StorageError(f"No study with id {study_id}.")
-            rows = [row for row in rows if row.number is not None]
+            # Finished trials above the horizon already read: their reports are not read again.
+            known = {} if cache is None else dict(cache.later)
+        params = {"study_id": study_id, "after": after, "known": sorted(known)}
+        with self._read_one() as conn:
+            rows = conn.execute(SELECT_NEW_TRIALS_AND_REPORTS, params).all()
+        if not rows:
             with self._cache_lock:
-                unknown = [row.id for row in rows if cache is None or cache.get(row.number) is None]
-            reports = (
-                group_reports(conn.execute(SELECT_REPORTS, {"trial_ids": unknown}))
-                if unknown
-                else {}
-            )
+                self._cache.pop(study_id, None)
+            raise StorageError(f"No study with id {study_id}.")
+        by_number: dict[int, list[Any]] = {}
+        for row in rows:
+            if row.number is not None:
+                by_number.setdefault(row.number, []).append(row)
         with self._reading_rows(study_id), self._cache_lock:
             cache = self._cache.setdefault(study_id, StudyCache())
             fresh: list[Trial] = []
-            for row in rows:
-                if row.number <= cache.horizon:
+            for number, group in by_number.items():
+                if number <= cache.horizon:
                     continue  # another thread cached it meanwhile
-                trial = cache.get(row.number)
+                trial = cache.get(number)
                 if trial is None:
-                    trial = trial_from_row(row, reports.get(row.id, {}))
+                    trial = known.get(number)
+                if trial is None:
+                    trial = trial_from_row(group[0], reports_of(group))
                     if trial.is_finished:
                         cache.add(trial)
                 fresh.append(trial)
