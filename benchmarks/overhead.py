@@ -9,10 +9,11 @@ listed by their own (self) time.
 
 Overhead per trial: 1,000 trials of an objective that does nothing. hyperscout (RandomSearch)
 with MemoryStorage and with SQLite, side by side with Optuna's RandomSampler on its in-memory
-storage and on SQLite. The figure is wall time of the whole search divided by the number of
-trials, the median of ``--repeats`` runs; the objective draws four parameters (a float, a log
-float, an int and a choice) and returns at once, so what is measured is sampling, bookkeeping
-and storage. Optuna comes with the ``bench`` extra: ``pip install -e '.[bench]'``.
+storage and on SQLite (and, given ``--postgres URL``, both on that PostgreSQL database). The
+figure is wall time of the whole search divided by the number of trials, the median of
+``--repeats`` runs; the objective draws four parameters (a float, a log float, an int and
+a choice) and returns at once, so what is measured is sampling, bookkeeping and storage.
+Optuna comes with the ``bench`` extra: ``pip install -e '.[bench]'``.
 
 Run from the repository root::
 
@@ -20,6 +21,7 @@ Run from the repository root::
     python -m benchmarks.overhead --only import         # import time only (seconds)
     python -m benchmarks.overhead --repeats 5 --markdown
     python -m benchmarks.overhead --quick               # smoke run, into a temporary folder
+    python -m benchmarks.overhead --only trials --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 The report goes to ``--out`` (default ``docs/benchmarks/overhead/``: ``report.md`` and
 ``results.json``, with the machine: CPU model and cores). A full run also rewrites the import
@@ -148,6 +150,11 @@ def import_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 # -- overhead per trial --------------------------------------------------------------------------
+def _study_name() -> str:
+    """A fresh study name: a database server keeps every run's study until it is deleted."""
+    return f"overhead-{os.getpid()}-{time.time_ns()}"
+
+
 def hyperscout_run(storage: str, trials: int, directory: Path) -> float:
     import hyperscout as hs
 
@@ -165,12 +172,14 @@ def hyperscout_run(storage: str, trials: int, directory: Path) -> float:
         seed=0,
         verbose=0,
         directory=directory,
-        project_name="overhead",
-        storage="memory" if storage == "memory" else None,
+        project_name=_study_name() if storage.startswith("postgresql") else "overhead",
+        storage=None if storage == "sqlite" else storage,
     )
     tuner.search()
     elapsed = time.perf_counter() - started
     assert len(tuner.trials) == trials
+    if storage.startswith("postgresql"):
+        tuner.storage.delete_study(tuner.project_name)
     tuner.storage.close()
     return elapsed
 
@@ -187,12 +196,17 @@ def optuna_run(storage: str, trials: int, directory: Path) -> float:
         act = trial.suggest_categorical("activation", ["relu", "tanh", "gelu"])
         return float(x + lr + units + len(act))
 
-    url = None if storage == "memory" else f"sqlite:///{directory / 'optuna.db'}"
+    url = {"memory": None, "sqlite": f"sqlite:///{directory / 'optuna.db'}"}.get(storage, storage)
+    name = _study_name()
     started = time.perf_counter()
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0), storage=url)
+    study = optuna.create_study(
+        sampler=optuna.samplers.RandomSampler(seed=0), storage=url, study_name=name
+    )
     study.optimize(objective, n_trials=trials)
     elapsed = time.perf_counter() - started
     assert len(study.trials) == trials
+    if url is not None and url.startswith("postgresql"):
+        optuna.delete_study(study_name=name, storage=url)
     return elapsed
 
 
@@ -202,11 +216,15 @@ RUNNERS: dict[str, Callable[[str, int, Path], float]] = {
 }
 
 
-def measure_trials(trials: int, repeats: int) -> list[dict[str, Any]]:
-    """Milliseconds per trial of each tuner and storage (the median of ``repeats`` searches)."""
+def measure_trials(trials: int, repeats: int, postgres: str | None = None) -> list[dict[str, Any]]:
+    """Milliseconds per trial of each tuner and storage (the median of ``repeats`` searches).
+
+    ``postgres``: a PostgreSQL URL; both tuners then also run on that server, side by side.
+    """
+    storages = ["memory", "sqlite", *([postgres] if postgres else [])]
     rows = []
     for name, runner in RUNNERS.items():
-        for storage in ("memory", "sqlite"):
+        for storage in storages:
             times = []
             for _ in range(repeats):
                 with tempfile.TemporaryDirectory() as tmp:
@@ -217,8 +235,9 @@ def measure_trials(trials: int, repeats: int) -> list[dict[str, Any]]:
                         break
             if times:
                 per_trial = statistics.median(times) / trials * 1000
-                rows.append({"tuner": name, "storage": storage, "ms_per_trial": per_trial})
-                print(f"{name:26s} {storage:7s} {per_trial:8.3f} ms/trial", flush=True)
+                label = "postgresql" if storage == postgres else storage
+                rows.append({"tuner": name, "storage": label, "ms_per_trial": per_trial})
+                print(f"{name:26s} {label:10s} {per_trial:8.3f} ms/trial", flush=True)
     return rows
 
 
@@ -292,6 +311,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--import-repeats", type=int, help="fresh processes an import (default 7; --quick: 3)"
     )
     parser.add_argument("--only", choices=["import", "trials"], help="measure one of the two")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also measure both tuners on this PostgreSQL database "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
     parser.add_argument(
         "--out", type=Path, help=f"report folder (default {relative(docs_folder(NAME))})"
@@ -330,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in results["import"]:
             print(f"import {r['module']:12s} {r['median_s']:.3f} s (median)", flush=True)
     if args.only != "import":
-        results["trials"] = measure_trials(args.trials, args.repeats)
+        results["trials"] = measure_trials(args.trials, args.repeats, args.postgres)
     report = write_report(args.out, results)
     print(f"wrote {report}")
     if args.markdown:

@@ -30,6 +30,7 @@ __all__ = [
     "RUNNING",
     "SCHEMA_LOCK_KEY",
     "SELECT_NEW_TRIALS",
+    "SELECT_NEW_TRIALS_AND_REPORTS",
     "SELECT_REPORTS",
     "SELECT_RUNNING_AMONG",
     "SELECT_SERVER_TIME",
@@ -153,7 +154,8 @@ UPDATE_VERSION = (
     sa.update(META).where(META.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
 )
 # PostgreSQL's clock: one clock for every machine that shares the database.
-SELECT_SERVER_TIME = sa.select(sa.func.extract("epoch", sa.func.clock_timestamp()))
+SERVER_TIME = sa.func.extract("epoch", sa.func.clock_timestamp())
+SELECT_SERVER_TIME = sa.select(SERVER_TIME)
 SELECT_STUDY_BY_NAME = sa.select(*STUDY_COLUMNS).where(STUDIES.c.name == sa.bindparam("name"))
 SELECT_STUDIES = sa.select(*STUDY_COLUMNS).order_by(STUDIES.c.name)
 INSERT_STUDY = sa.insert(STUDIES).returning(STUDIES.c.id)
@@ -173,42 +175,84 @@ LOCK_TRIAL = sa.select(TRIALS.c.id).where(THIS_TRIAL).with_for_update()
 CLAIM_TAKEN = sa.select(TRIALS.c.number).where(
     TRIALS.c.study_id == sa.bindparam("study_id"), TRIALS.c.claim == sa.bindparam("claim")
 )
-# A new RUNNING trial numbered one above the study's highest, in one statement; it inserts
-# nothing when the study does not exist.
-INSERT_NEXT_TRIAL = (
-    sa.insert(TRIALS)
-    .from_select(
-        [
-            "study_id",
-            "number",
-            "state",
-            "values",
-            "metrics",
-            "budget",
-            "attrs",
-            "started_at",
-            "claim",
-        ],
-        sa.select(
-            STUDIES.c.id,
-            sa.func.coalesce(
-                sa.select(sa.func.max(TRIALS.c.number))
-                .where(TRIALS.c.study_id == STUDIES.c.id)
-                .scalar_subquery(),
-                -1,
-            )
-            + 1,
-            sa.literal(RUNNING, sa.String),
-            sa.bindparam("new_values", type_=sa.Text),
-            sa.literal("{}", sa.Text),
-            sa.bindparam("new_budget", type_=sa.Double),
-            sa.bindparam("new_attrs", type_=sa.Text),
-            sa.bindparam("new_started_at", type_=sa.Double),
-            sa.bindparam("new_claim", type_=sa.Text),
-        ).where(STUDIES.c.id == sa.bindparam("study_id")),
+
+
+def _insert_next_trial(started_at: sa.ColumnElement[float]) -> sa.Insert:
+    """A new RUNNING trial numbered one above the study's highest, in one statement.
+
+    It inserts nothing when the study does not exist or when another trial holds its claim
+    (``new_claim``; NULL claims nothing), and returns the new number and ``started_at``.
+    """
+    claim_taken = sa.exists().where(
+        TRIALS.c.study_id == sa.bindparam("study_id"),
+        TRIALS.c.claim == sa.bindparam("new_claim", type_=sa.Text),
     )
-    .returning(TRIALS.c.number)
-)
+    return (
+        sa.insert(TRIALS)
+        .from_select(
+            [
+                "study_id",
+                "number",
+                "state",
+                "values",
+                "metrics",
+                "budget",
+                "attrs",
+                "started_at",
+                "claim",
+            ],
+            sa.select(
+                STUDIES.c.id,
+                sa.func.coalesce(
+                    sa.select(sa.func.max(TRIALS.c.number))
+                    .where(TRIALS.c.study_id == STUDIES.c.id)
+                    .scalar_subquery(),
+                    -1,
+                )
+                + 1,
+                sa.literal(RUNNING, sa.String),
+                sa.bindparam("new_values", type_=sa.Text),
+                sa.literal("{}", sa.Text),
+                sa.bindparam("new_budget", type_=sa.Double),
+                sa.bindparam("new_attrs", type_=sa.Text),
+                started_at,
+                sa.bindparam("new_claim", type_=sa.Text),
+            ).where(STUDIES.c.id == sa.bindparam("study_id"), ~claim_taken),
+        )
+        .returning(TRIALS.c.number, TRIALS.c.started_at)
+    )
+
+
+def _finish_trial(finished_at: sa.ColumnElement[float]) -> sa.Update:
+    """Finish a RUNNING trial; returns its ``finished_at``, or no row when it was not running.
+
+    The WHERE state = 'RUNNING' is what makes finishing happen at most once.
+    """
+    return (
+        sa.update(TRIALS)
+        .where(TRIALS.c.id == sa.bindparam("trial_id"), TRIALS.c.state == RUNNING)
+        .values(
+            {
+                "state": sa.bindparam("new_state"),
+                "values": sa.bindparam("new_values"),
+                "value": sa.bindparam("new_value"),
+                "metrics": sa.bindparam("new_metrics"),
+                "attrs": sa.bindparam("new_attrs"),
+                "error": sa.bindparam("new_error"),
+                "finished_at": finished_at,
+            }
+        )
+        .returning(TRIALS.c.finished_at)
+    )
+
+
+# By backend. PostgreSQL reads its clock inside the statement (no round trip of its own), after
+# the transaction took its lock, as a separate SELECT_SERVER_TIME did; SQLite is given
+# time.time() as ``new_started_at`` / ``new_finished_at``.
+INSERT_NEXT_TRIAL = {
+    "sqlite": _insert_next_trial(sa.bindparam("new_started_at", type_=sa.Double)),
+    "postgresql": _insert_next_trial(sa.cast(SERVER_TIME, sa.Double)),
+}
 # A trial and its reports: one row per report, or one row whose step is NULL.
 SELECT_TRIAL_WITH_REPORTS = (
     sa.select(*TRIAL_COLUMNS, REPORTS.c.step, REPORTS.c.metrics)
@@ -243,6 +287,30 @@ SELECT_NEW_TRIALS = (
     .where(STUDIES.c.id == sa.bindparam("study_id"))
     .order_by(TRIALS.c.number)
 )
+# The trials numbered above ``after`` with their reports (one row per report, or one row whose
+# step is NULL), except the reports of the trials numbered in ``known``, already read; one row
+# with NULL trial columns when the study has no such trial, none when there is no study. One
+# statement, so that it needs no transaction for a consistent answer.
+SELECT_NEW_TRIALS_AND_REPORTS = (
+    sa.select(*TRIAL_COLUMNS, REPORTS.c.step, REPORTS.c.metrics)
+    .select_from(
+        STUDIES.outerjoin(
+            TRIALS,
+            sa.and_(
+                TRIALS.c.study_id == STUDIES.c.id,
+                TRIALS.c.number > sa.bindparam("after"),
+            ),
+        ).outerjoin(
+            REPORTS,
+            sa.and_(
+                REPORTS.c.trial_id == TRIALS.c.id,
+                TRIALS.c.number.not_in(sa.bindparam("known", expanding=True)),
+            ),
+        )
+    )
+    .where(STUDIES.c.id == sa.bindparam("study_id"))
+    .order_by(TRIALS.c.number, REPORTS.c.step)
+)
 SELECT_REPORTS = (
     sa.select(REPORTS.c.trial_id, REPORTS.c.step, REPORTS.c.metrics)
     .where(REPORTS.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
@@ -272,22 +340,10 @@ HEARTBEAT = (
     )
     .values(heartbeat_at=sa.bindparam("new_heartbeat_at"))
 )
-# The WHERE state = 'RUNNING' is what makes finishing happen at most once.
-FINISH_TRIAL = (
-    sa.update(TRIALS)
-    .where(TRIALS.c.id == sa.bindparam("trial_id"), TRIALS.c.state == RUNNING)
-    .values(
-        {
-            "state": sa.bindparam("new_state"),
-            "values": sa.bindparam("new_values"),
-            "value": sa.bindparam("new_value"),
-            "metrics": sa.bindparam("new_metrics"),
-            "attrs": sa.bindparam("new_attrs"),
-            "error": sa.bindparam("new_error"),
-            "finished_at": sa.bindparam("new_finished_at"),
-        }
-    )
-)
+FINISH_TRIAL = {
+    "sqlite": _finish_trial(sa.bindparam("new_finished_at", type_=sa.Double)),
+    "postgresql": _finish_trial(sa.cast(SERVER_TIME, sa.Double)),
+}
 
 
 def schema_version(stored: str) -> int | None:

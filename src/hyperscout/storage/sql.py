@@ -46,7 +46,6 @@ from hyperscout.storage._sql_rows import (
     check_running,
     database_problems,
     dumps,
-    group_reports,
     loads,
     object_column,
     reports_of,
@@ -63,8 +62,7 @@ from hyperscout.storage._sql_schema import (
     LOCK_STUDY,
     LOCK_TRIAL,
     REPORTS,
-    SELECT_NEW_TRIALS,
-    SELECT_REPORTS,
+    SELECT_NEW_TRIALS_AND_REPORTS,
     SELECT_RUNNING_AMONG,
     SELECT_STUDIES,
     SELECT_STUDY_BY_NAME,
@@ -281,19 +279,19 @@ class SQLStorage(SQLDatabase, Storage):
         """One attempt of :meth:`create_trial`: the new trial's number and start time."""
         with self._write() as conn:
             self._lock(conn, LOCK_STUDY, {"study_id": study_id})
-            started_at = self._clock(conn)
-            if (
-                claim is not None
-                and conn.execute(CLAIM_TAKEN, {"study_id": study_id, "claim": claim}).first()
-            ):
-                raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
-            number = conn.execute(
-                INSERT_NEXT_TRIAL,
-                {**row, "study_id": study_id, "new_started_at": started_at, "new_claim": claim},
-            ).scalar()
-            if number is None:
+            params = {**row, "study_id": study_id, "new_claim": claim}
+            if self._backend == "sqlite":
+                params["new_started_at"] = self._clock(conn)
+            # One statement checks the claim, numbers the trial and (PostgreSQL) reads the clock.
+            inserted = conn.execute(INSERT_NEXT_TRIAL[self._backend], params).first()
+            if inserted is None:
+                if (
+                    claim is not None
+                    and conn.execute(CLAIM_TAKEN, {"study_id": study_id, "claim": claim}).first()
+                ):
+                    raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
                 raise StorageError(f"No study with id {study_id}.")
-        return number, started_at
+        return inserted.number, inserted.started_at
 
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
@@ -381,17 +379,15 @@ class SQLStorage(SQLDatabase, Storage):
         trial's attrs. None: the row was finished meanwhile, and nothing was written.
         """
         attrs = {**before.attrs, **new_attrs}
-        finished_at = self._clock(conn)
-        changed = conn.execute(
-            FINISH_TRIAL,
-            {
-                **change,
-                "trial_id": trial_id,
-                "new_attrs": dumps(attrs, "trial attrs"),
-                "new_finished_at": finished_at,
-            },
-        ).rowcount
-        if changed != 1:
+        params = {
+            **change,
+            "trial_id": trial_id,
+            "new_attrs": dumps(attrs, "trial attrs"),
+        }
+        if self._backend == "sqlite":
+            params["new_finished_at"] = self._clock(conn)
+        finished_at = conn.execute(FINISH_TRIAL[self._backend], params).scalar()
+        if finished_at is None:
             return None
         # Everything the row now holds is known here: build the record without reading it.
         return Trial(
@@ -435,29 +431,30 @@ class SQLStorage(SQLDatabase, Storage):
         with self._cache_lock:
             cache = self._cache.get(study_id)
             after = -1 if cache is None else cache.horizon
-        with self._read() as conn:
-            rows = conn.execute(SELECT_NEW_TRIALS, {"study_id": study_id, "after": after}).all()
-            if not rows:
-                with self._cache_lock:
-                    self._cache.pop(study_id, None)
-                raise StorageError(f"No study with id {study_id}.")
-            rows = [row for row in rows if row.number is not None]
+            # Finished trials above the horizon already read: their reports are not read again.
+            known = {} if cache is None else dict(cache.later)
+        params = {"study_id": study_id, "after": after, "known": sorted(known)}
+        with self._read_one() as conn:
+            rows = conn.execute(SELECT_NEW_TRIALS_AND_REPORTS, params).all()
+        if not rows:
             with self._cache_lock:
-                unknown = [row.id for row in rows if cache is None or cache.get(row.number) is None]
-            reports = (
-                group_reports(conn.execute(SELECT_REPORTS, {"trial_ids": unknown}))
-                if unknown
-                else {}
-            )
+                self._cache.pop(study_id, None)
+            raise StorageError(f"No study with id {study_id}.")
+        by_number: dict[int, list[Any]] = {}
+        for row in rows:
+            if row.number is not None:
+                by_number.setdefault(row.number, []).append(row)
         with self._reading_rows(study_id), self._cache_lock:
             cache = self._cache.setdefault(study_id, StudyCache())
             fresh: list[Trial] = []
-            for row in rows:
-                if row.number <= cache.horizon:
+            for number, group in by_number.items():
+                if number <= cache.horizon:
                     continue  # another thread cached it meanwhile
-                trial = cache.get(row.number)
+                trial = cache.get(number)
                 if trial is None:
-                    trial = trial_from_row(row, reports.get(row.id, {}))
+                    trial = known.get(number)
+                if trial is None:
+                    trial = trial_from_row(group[0], reports_of(group))
                     if trial.is_finished:
                         cache.add(trial)
                 fresh.append(trial)
