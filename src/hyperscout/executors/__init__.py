@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from hyperscout.executors.base import Executor
+from hyperscout.executors.base import Executor, WorkerLostError
 from hyperscout.executors.local import InlineExecutor, ThreadExecutor
 from hyperscout.executors.process import ProcessExecutor
 
-__all__ = ["Executor", "InlineExecutor", "ProcessExecutor", "ThreadExecutor"]
+__all__ = [
+    "Executor",
+    "InlineExecutor",
+    "ProcessExecutor",
+    "ThreadExecutor",
+    "WorkerLostError",
+]

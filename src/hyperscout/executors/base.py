@@ -7,9 +7,18 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "WorkerLostError"]
 
 T = TypeVar("T")
+
+
+class WorkerLostError(RuntimeError):
+    """The worker running a call ended before the call did (killed, out of memory, lost).
+
+    An executor whose calls run in other processes sets this as the exception of a call's
+    future when that call's worker is gone: the tuner records the trial FAILED and runs it
+    again as a retry, as it does for a trial of a dead worker.
+    """
 
 
 class Executor(abc.ABC):
@@ -17,9 +26,16 @@ class Executor(abc.ABC):
 
     The function does all of a trial's work, storage writes included, so an executor only
     needs to call it. ``n_workers`` is how many trials the tuner keeps running at once.
+
+    ``runs_elsewhere`` is True for an executor whose calls run in other processes (a
+    process pool, a Dask or Ray cluster): the tuner then sends each trial to a worker with
+    what it needs pickled, checks before any trial that all of it pickles, and has the worker
+    open the search's storage from its URL (a file or a database every worker reaches).
+    Such an executor reports a lost worker as :class:`WorkerLostError` in the call's future.
     """
 
     n_workers: int = 1
+    runs_elsewhere: bool = False
 
     @abc.abstractmethod
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:

@@ -11,7 +11,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from hyperscout._validation import check_int
-from hyperscout.executors.base import Executor
+from hyperscout.executors.base import Executor, WorkerLostError
 
 __all__ = ["ProcessExecutor", "resolve_n_jobs"]
 
@@ -50,6 +50,8 @@ class ProcessExecutor(Executor):
     ProcessExecutor(n_workers=2)
     """
 
+    runs_elsewhere = True
+
     def __init__(self, n_workers: int) -> None:
         check_int("ProcessExecutor", "n_workers", n_workers, minimum=1)
         self.n_workers = n_workers
@@ -65,12 +67,13 @@ class ProcessExecutor(Executor):
             future.set_exception(exc)
             return future
         try:
-            return self._live_pool().submit(fn, *args)
+            inner = self._live_pool().submit(fn, *args)
         except BrokenProcessPool:
             # A worker process died (killed, out of memory) and took the pool with it; the
             # trials it ran were recorded by the tuner. The next calls go to a fresh pool.
             self._retire(kill=True)
-            return self._live_pool().submit(fn, *args)
+            inner = self._live_pool().submit(fn, *args)
+        return _lost_as_worker_lost(inner)
 
     def _live_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -111,3 +114,25 @@ class ProcessExecutor(Executor):
 
     def __repr__(self) -> str:
         return f"ProcessExecutor(n_workers={self.n_workers})"
+
+
+def _lost_as_worker_lost(inner: Future[T]) -> Future[T]:
+    """``inner``'s outcome, with a broken pool (a dead worker process) as WorkerLostError."""
+    outer: Future[T] = Future()
+
+    def done(future: Future[T]) -> None:
+        if future.cancelled():
+            outer.cancel()
+            outer.set_running_or_notify_cancel()
+            return
+        exc = future.exception()
+        if isinstance(exc, BrokenProcessPool):
+            lost = WorkerLostError(f"The worker process running this call ended: {exc}")
+            outer.set_exception(lost)
+        elif exc is not None:
+            outer.set_exception(exc)
+        else:
+            outer.set_result(future.result())
+
+    inner.add_done_callback(done)
+    return outer

@@ -24,7 +24,7 @@ from hyperscout._validation import (
     near_miss,
 )
 from hyperscout.exceptions import InvalidArgumentError, UsageError
-from hyperscout.executors import Executor, ProcessExecutor
+from hyperscout.executors import Executor
 from hyperscout.hypermodel import HyperModel
 from hyperscout.objective import Objective
 from hyperscout.samplers import Sampler
@@ -94,7 +94,7 @@ def check_tuner_arguments(
         ("executor", executor, Executor, "an Executor"),
     ):
         check(owner, name, value, value is None or isinstance(value, kind), expected)
-    threads = executor is not None and not isinstance(executor, ProcessExecutor)
+    threads = executor is not None and not executor.runs_elsewhere
     if isinstance(hypermodel, HyperModel) and threads and executor.n_workers > 1:
         # An hs.HyperModel builds framework models, and the one framework hyperscout trains,
         # Keras, cannot train two in one process (hypermodel.ModelAdapter.supports_threads).

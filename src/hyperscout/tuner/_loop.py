@@ -148,7 +148,7 @@ class SearchLoop(TrialRunner):
     def _search_with(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """:meth:`search` on the tuner's executor."""
         self._process_plan = None
-        if isinstance(self.executor, ProcessExecutor):  # checked before any trial starts
+        if self.executor.runs_elsewhere:  # checked before any trial starts
             self._process_plan = plan_processes(self, args, kwargs)
         started = time.monotonic()
         self._search_deadline = None if self.timeout is None else started + self.timeout

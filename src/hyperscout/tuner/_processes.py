@@ -21,12 +21,11 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 from hyperscout.exceptions import InvalidArgumentError
-from hyperscout.executors import InlineExecutor
+from hyperscout.executors import InlineExecutor, WorkerLostError
 from hyperscout.hypermodel.caller import ObjectiveCaller
 from hyperscout.space import HyperParameters
 from hyperscout.storage import Storage, open_storage
@@ -82,7 +81,7 @@ _SETTINGS = (
 )
 
 
-def storage_url(storage: Storage, owner: str) -> str:
+def storage_url(storage: Storage, owner: str, executor: str = "ProcessExecutor(...)") -> str:
     """The URL every worker process opens ``storage`` from.
 
     Raises:
@@ -101,7 +100,7 @@ def storage_url(storage: Storage, owner: str) -> str:
     if url is not None and not in_memory:
         return str(url.render_as_string(hide_password=False))
     raise InvalidArgumentError(
-        f"{owner}: executor=ProcessExecutor(...) (or n_jobs=) runs trials in other processes, "
+        f"{owner}: executor={executor} runs trials in other processes, "
         f"which cannot see {storage!r}: it lives in this process only. Give storage= an "
         "SQLite file or a PostgreSQL URL (or leave storage= out: the project folder's "
         "SQLite file), or use executor=hs.ThreadExecutor(n) to run trials in threads."
@@ -117,7 +116,7 @@ def plan_processes(
         InvalidArgumentError: the storage is in memory, or a part cannot be pickled.
     """
     owner = f"{type(tuner).__name__}.search()"
-    url = storage_url(tuner.storage, owner)
+    url = storage_url(tuner.storage, owner, repr(tuner.executor))
     settings = {name: getattr(tuner, name) for name in _SETTINGS}
     interval = tuner._heartbeat.interval
     spec = _WorkerSpec(type(tuner), settings, url, tuple(args), dict(kwargs), interval)
@@ -130,17 +129,17 @@ def plan_processes(
         **{f"search() argument {name}=": value for name, value in kwargs.items()},
     }
     for what, value in parts.items():
-        _check_pickles(owner, what, value)
+        _check_pickles(owner, what, value, repr(tuner.executor))
     return ProcessPlan(uuid.uuid4().hex, pickle.dumps(spec))
 
 
-def _check_pickles(owner: str, what: str, value: Any) -> None:
+def _check_pickles(owner: str, what: str, value: Any, executor: str) -> None:
     try:
         pickle.dumps(value)
     except Exception as exc:
         raise InvalidArgumentError(
             f"{owner}: {what} cannot be pickled ({type(exc).__name__}: {exc}), and "
-            "executor=ProcessExecutor(...) (or n_jobs=) sends it to worker processes. "
+            f"executor={executor} sends it to worker processes. "
             "Define it at module level (not a lambda, a nested function or a class inside a "
             "function), in a module the workers can import (not typed into an interactive "
             "session), or run trials in threads with executor=hs.ThreadExecutor(n)."
@@ -163,8 +162,8 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
     def done(future: Future[int]) -> None:
         try:
             exc = future.exception()
-            if isinstance(exc, BrokenProcessPool):
-                tuner._abandon(trial.number, "The worker process running this trial ended.")
+            if isinstance(exc, WorkerLostError):
+                tuner._abandon(trial.number, f"The worker running this trial was lost: {exc}")
             elif exc is not None:
                 outer.set_exception(exc)
                 return
