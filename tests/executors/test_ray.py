@@ -98,6 +98,9 @@ def test_calls_run_in_ray_workers_and_their_exceptions_reach_the_future() -> Non
     with pytest.raises(KeyError, match="no such key") as info:
         failed.result(PATIENCE)
     assert "ray_objectives.py" in str(info.value.__cause__)  # Ray's remote traceback
+    blob = bytes(300_000)  # large: stored once in Ray's object store, shared by the calls
+    assert [executor.submit(len, blob).result(PATIENCE) for _ in range(3)] == [300_000] * 3
+    assert len(executor._puts) == 1
     executor.close()
     assert ray.is_initialized()  # Ray was running before: it is left running
     assert executor.submit(pow, 3, 2).result(PATIENCE) == 9  # runs again after close

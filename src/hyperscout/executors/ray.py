@@ -34,6 +34,11 @@ _LOST = (
 )
 
 
+#: Bytes arguments this large are put in Ray's object store once and shared by the calls;
+#: the last few of them are kept there.
+_SHARE_FROM = 100_000
+_PUTS_KEPT = 4
+
 #: For the Ray instances an executor starts: no usage statistics sent, no notice printed
 #: about them. (Set only while ray.init runs, and only when the user has not set them.)
 _QUIET = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_USAGE_STATS_PROMPT_ENABLED": "0"}
@@ -134,7 +139,8 @@ class RayExecutor(Executor):
         self._lock = threading.Lock()
         self._running: dict[Future[Any], Any] = {}  # a call's future -> its ObjectRef
         self._owned = False  # this executor called ray.init (and calls ray.shutdown)
-        self._remote: Any = None
+        self._remote: Any = None  # the remote function, made on first need
+        self._puts: list[tuple[bytes, Any]] = []  # large arguments in the object store
         self._connect()
         self.n_workers = n_workers if n_workers is not None else self._cluster_slots()
 
@@ -150,6 +156,8 @@ class RayExecutor(Executor):
         with _environment(_QUIET):  # read by ray.init and the processes it starts
             ray.init(**kwargs)
         self._owned = True
+        self._remote = None  # made again for this session, and the objects stored again
+        self._puts = []
 
     def _cluster_slots(self) -> int:
         """How many trials the cluster's CPUs (and GPUs) hold at once."""
@@ -186,7 +194,7 @@ class RayExecutor(Executor):
         future.set_running_or_notify_cancel()  # Ray does not say when a task starts
         try:
             self._connect()
-            ref = self._task().remote(fn, *args)
+            ref = self._task().remote(fn, *[self._shared(arg) for arg in args])
         except Exception as exc:  # the call cannot be sent (cannot be pickled, no Ray)
             future.set_exception(exc)
             return future
@@ -194,6 +202,24 @@ class RayExecutor(Executor):
             self._running[future] = ref
         ref.future().add_done_callback(lambda done: self._settle(future, done))
         return future
+
+    def _shared(self, arg: Any) -> Any:
+        """A large bytes argument as a reference to one copy in Ray's object store.
+
+        The tuner sends every trial of a search the same pickled setup (the objective, the
+        arguments of ``search()``, which may hold a data set): it is stored once per search,
+        and each task reads it from the object store of its node, instead of a copy per task.
+        """
+        if not isinstance(arg, bytes) or len(arg) < _SHARE_FROM:
+            return arg
+        with self._lock:
+            for kept, ref in self._puts:
+                if kept is arg:
+                    return ref
+        ref = self._ray.put(arg)
+        with self._lock:
+            self._puts = [(arg, ref), *self._puts[: _PUTS_KEPT - 1]]
+        return ref
 
     def _settle(self, future: Future[T], done: Future[T]) -> None:
         """Hand the task's outcome to the call's future, a lost worker as WorkerLostError."""
@@ -270,7 +296,6 @@ class RayExecutor(Executor):
         if not self._owned:
             return
         self._owned = False
-        self._remote = None
         with self._lock:
             left, self._running = self._running, {}
         self._ray.shutdown()
