@@ -70,3 +70,10 @@ def fail_with(message: str) -> None:
 def sleep_and_pid(seconds: float) -> int:
     time.sleep(seconds)
     return os.getpid()
+
+
+def sleeps(hp: hs.HyperParameters) -> float:
+    """A trial far longer than the search's timeout."""
+    x = hp.Float("x", -1.0, 1.0)
+    time.sleep(30.0)
+    return x * x

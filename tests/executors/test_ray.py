@@ -108,24 +108,6 @@ def test_calls_run_in_ray_workers_and_their_exceptions_reach_the_future() -> Non
     assert executor.submit(pow, 2, 3).result(PATIENCE) == 8  # and after cancel
 
 
-@pytest.mark.usefixtures("local_ray")
-def test_give_up_cancels_that_task_only_and_cancel_every_task() -> None:
-    executor = RayExecutor()
-    late = executor.submit(objectives.sleep_and_pid, 60.0)
-    other = executor.submit(objectives.sleep_and_pid, 1.0)
-    time.sleep(0.3)
-    executor.give_up(late)
-    with pytest.raises(WorkerLostError, match="cancelled"):
-        late.result(PATIENCE)
-    assert isinstance(other.result(PATIENCE), int)  # the other call ran on
-    running = [executor.submit(objectives.sleep_and_pid, 60.0) for _ in range(2)]
-    executor.cancel()
-    for future in running:
-        with pytest.raises(WorkerLostError):
-            future.result(PATIENCE)
-    executor.close()  # nothing left to wait for
-
-
 def test_bad_arguments_are_refused_with_the_template() -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         ({"address": ""}, r"RayExecutor\(address=...\): expected None .* got ''"),
@@ -273,6 +255,7 @@ def test_memory_storage_and_unpicklable_objectives_are_refused_before_any_trial(
     assert tuner.trials == []
 
 
+# Last: the tests that end Ray worker processes (new ones take a second or two to start).
 @pytest.mark.usefixtures("local_ray")
 def test_a_killed_worker_process_has_its_trial_run_again_as_a_retry(tmp_path: Path) -> None:
     folder = tmp_path / "kill"
@@ -311,3 +294,41 @@ def test_a_killed_worker_process_has_its_trial_run_again_as_a_retry(tmp_path: Pa
     assert retry[0].slot == lost[0].slot
     # Nothing lost, nothing run twice: six finished trials, one per slot.
     assert sorted(t.slot for t in complete) == list(range(6))
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_trials_running_at_the_search_timeout_are_given_up_and_their_tasks_cancelled(
+    tmp_path: Path,
+) -> None:
+    executor = RayExecutor()
+    tuner = hs.RandomSearch(
+        objectives.sleeps, max_trials=4, timeout=1.5, executor=executor, **common(tmp_path)
+    )
+    started = time.monotonic()
+    tuner.search()
+    assert time.monotonic() - started < 25.0  # not the trials' 30 s
+    trials = tuner.trials
+    assert len(trials) == 2 and all(t.state is TrialState.FAILED for t in trials)
+    assert all("runs again when the search resumes" in (t.error or "") for t in trials)
+    assert executor._running == {}
+    # The cancelled tasks freed Ray's CPUs: two new calls run at once, now.
+    calls = [executor.submit(objectives.sleep_and_pid, 0.0) for _ in range(2)]
+    assert all(isinstance(call.result(10.0), int) for call in calls)
+
+
+@pytest.mark.usefixtures("local_ray")
+def test_give_up_cancels_that_task_only_and_cancel_every_task() -> None:
+    executor = RayExecutor()
+    late = executor.submit(objectives.sleep_and_pid, 60.0)
+    other = executor.submit(objectives.sleep_and_pid, 1.0)
+    time.sleep(0.3)
+    executor.give_up(late)
+    with pytest.raises(WorkerLostError, match="cancelled"):
+        late.result(PATIENCE)
+    assert isinstance(other.result(PATIENCE), int)  # the other call ran on
+    running = [executor.submit(objectives.sleep_and_pid, 60.0) for _ in range(2)]
+    executor.cancel()
+    for future in running:
+        with pytest.raises(WorkerLostError):
+            future.result(PATIENCE)
+    executor.close()  # nothing left to wait for
