@@ -16,11 +16,19 @@ def grid(hp: hs.HyperParameters) -> float:
     return float((a - 1) ** 2 + (b - 5) ** 2)
 
 
-def pid(hp: hs.HyperParameters) -> dict[str, float]:
-    """A short trial that says which process ran it."""
+def meets(hp: hs.HyperParameters, trial: hs.RunningTrial, folder: str) -> dict[str, float]:
+    """A short trial that says which process ran it, once a trial of another process runs.
+
+    Each trial leaves its process id in FOLDER, and waits (up to 30 s) until another process
+    has left one: ``met`` is 1 when trials ran in two processes at once.
+    """
     x = hp.Float("x", -1.0, 1.0)
-    time.sleep(0.05)
-    return {"loss": x * x, "pid": float(os.getpid())}
+    (Path(folder) / str(os.getpid())).touch()
+    deadline = time.monotonic() + 30.0
+    while len(list(Path(folder).iterdir())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    met = len(list(Path(folder).iterdir())) >= 2
+    return {"loss": x * x, "pid": float(os.getpid()), "met": float(met)}
 
 
 def curve(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
@@ -72,8 +80,9 @@ def sleep_and_pid(seconds: float) -> int:
     return os.getpid()
 
 
-def sleeps(hp: hs.HyperParameters) -> float:
-    """A trial far longer than the search's timeout."""
+def sleeps(hp: hs.HyperParameters, trial: hs.RunningTrial, folder: str) -> float:
+    """A trial far longer than the search's timeout; its process id is a file in FOLDER."""
     x = hp.Float("x", -1.0, 1.0)
+    (Path(folder) / str(os.getpid())).touch()
     time.sleep(30.0)
     return x * x

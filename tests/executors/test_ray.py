@@ -123,10 +123,13 @@ def test_bad_arguments_are_refused_with_the_template() -> None:
 
 
 @pytest.mark.usefixtures("local_ray")
-def test_more_cpus_per_trial_than_the_cluster_has_is_refused() -> None:
-    with pytest.raises(InvalidArgumentError, match=r"num_cpus=...\): expected what the cluster"):
+def test_trials_that_fit_on_no_node_are_refused_unless_n_workers_is_given() -> None:
+    one_node = r"expected what one node .* \(2 CPUs and 0 GPUs in all\)"
+    with pytest.raises(InvalidArgumentError, match=r"RayExecutor\(num_cpus=...\): " + one_node):
         RayExecutor(num_cpus=4)
-    assert RayExecutor(num_cpus=4, n_workers=1).n_workers == 1  # a cluster that grows
+    with pytest.raises(InvalidArgumentError, match=r"RayExecutor\(num_gpus=...\): " + one_node):
+        RayExecutor(num_gpus=1)
+    assert RayExecutor(num_cpus=4, n_workers=1).n_workers == 1  # a cluster that will grow
 
 
 def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,17 +141,19 @@ def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.usefixtures("local_ray")
 def test_max_trials_is_exact_with_four_trials_at_once(tmp_path: Path) -> None:
     tuner = hs.RandomSearch(
-        objectives.pid,
+        objectives.meets,
         objective="loss",
         max_trials=12,
         executor=RayExecutor(n_workers=4, num_cpus=0.5),
         **common(tmp_path),
     )
-    tuner.search()
+    (tmp_path / "pids").mkdir()
+    tuner.search(str(tmp_path / "pids"))
     trials = tuner.trials
     assert len(trials) == 12
     assert all(t.state is TrialState.COMPLETE for t in trials)
     assert sorted(t.slot for t in trials) == list(range(12))
+    assert all(t.metrics["met"] == 1.0 for t in trials)  # trials ran in two processes at once
     pids = {int(t.metrics["pid"]) for t in trials}
     assert os.getpid() not in pids
     assert 2 <= len(pids) <= 4, pids
@@ -304,16 +309,27 @@ def test_trials_running_at_the_search_timeout_are_given_up_and_their_tasks_cance
     tuner = hs.RandomSearch(
         objectives.sleeps, max_trials=4, timeout=1.5, executor=executor, **common(tmp_path)
     )
-    started = time.monotonic()
-    tuner.search()
-    assert time.monotonic() - started < 25.0  # not the trials' 30 s
+    tuner.search(str(tmp_path))
     trials = tuner.trials
     assert len(trials) == 2 and all(t.state is TrialState.FAILED for t in trials)
     assert all("runs again when the search resumes" in (t.error or "") for t in trials)
     assert executor._running == {}
-    # The cancelled tasks freed Ray's CPUs: two new calls run at once, now.
-    calls = [executor.submit(objectives.sleep_and_pid, 0.0) for _ in range(2)]
-    assert all(isinstance(call.result(10.0), int) for call in calls)
+    # Their tasks were cancelled: the worker processes that ran them end (not in 30 s).
+    pids = [int(p.name) for p in tmp_path.iterdir() if p.name.isdigit()]
+    assert len(pids) == 2
+    deadline = time.monotonic() + PATIENCE
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in pids)
+    assert executor.submit(pow, 2, 5).result(PATIENCE) == 32  # Ray runs the next calls
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.mark.usefixtures("local_ray")

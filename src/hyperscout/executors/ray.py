@@ -80,8 +80,8 @@ class RayExecutor(Executor):
             cluster's address (``"10.0.0.5:6379"``, ``"auto"``, ``"ray://host:10001"``)
             connects to it. When Ray is already initialised in this process, the executor
             uses that connection and leaves it open.
-        n_workers: trials running at once; None: as many as the cluster's CPUs (and GPUs,
-            with ``num_gpus``) hold, ``num_cpus`` each.
+        n_workers: trials running at once; None: as many as the nodes of the cluster hold,
+            ``num_cpus`` CPUs (and ``num_gpus`` GPUs) each.
         num_cpus: CPUs Ray reserves for each trial (a fraction, such as 0.5, runs two
             trials per CPU).
         num_gpus: GPUs Ray reserves for each trial (0: none).
@@ -160,21 +160,27 @@ class RayExecutor(Executor):
         self._puts = []
 
     def _cluster_slots(self) -> int:
-        """How many trials the cluster's CPUs (and GPUs) hold at once."""
-        resources = self._ray.cluster_resources()
-        cpus = float(resources.get("CPU", 0.0))
-        slots = int(cpus // self.num_cpus + 1e-9)
-        if self.num_gpus > 0:
-            gpus = float(resources.get("GPU", 0.0))
-            slots = min(slots, int(gpus // self.num_gpus + 1e-9))
+        """How many trials fit at once on the cluster's nodes (their CPUs, and GPUs)."""
+        slots = 0
+        cpus = gpus = 0.0
+        for node in self._ray.nodes():
+            if not node.get("Alive"):
+                continue
+            resources = node.get("Resources") or {}
+            cpus += float(resources.get("CPU", 0.0))
+            gpus += float(resources.get("GPU", 0.0))
+            fit = int(float(resources.get("CPU", 0.0)) / self.num_cpus + 1e-9)
+            if self.num_gpus > 0:
+                fit = min(fit, int(float(resources.get("GPU", 0.0)) / self.num_gpus + 1e-9))
+            slots += fit
         if slots < 1:
+            short = "num_gpus" if self.num_gpus > 0 and cpus >= self.num_cpus else "num_cpus"
             fail(
                 _OWNER,
-                "num_gpus" if cpus >= self.num_cpus else "num_cpus",
-                self.num_gpus if cpus >= self.num_cpus else self.num_cpus,
-                f"what the cluster has for one trial ({cpus:g} CPUs, "
-                f"{float(resources.get('GPU', 0.0)):g} GPUs), or n_workers= for a cluster "
-                "that grows",
+                short,
+                getattr(self, short),
+                f"what one node of the cluster has ({cpus:g} CPUs and {gpus:g} GPUs in all), "
+                "or n_workers= for a cluster that will grow",
             )
         return slots
 
