@@ -60,7 +60,8 @@ def local_ray() -> Iterator[RayExecutor]:
     That executor owns the instance: closing it at the end shuts Ray down. The tests make
     executors of their own, which find Ray running and leave it running.
     """
-    assert not ray.is_initialized()
+    if ray.is_initialized():  # left by another test module: this one needs to start Ray
+        ray.shutdown()
     # "local": an instance of our own, even if another program's runs on this machine.
     owner = RayExecutor("local", init_kwargs={"num_cpus": 2, **RAY_OPTIONS})
     try:
