@@ -77,9 +77,10 @@ class RayExecutor(Executor):
     Args:
         address: None starts a local Ray instance (or joins the one ``ray start --head``
             started on this machine, or ``RAY_ADDRESS``), as ``ray.init()`` does; a
-            cluster's address (``"10.0.0.5:6379"``, ``"auto"``, ``"ray://host:10001"``)
-            connects to it. When Ray is already initialised in this process, the executor
-            uses that connection and leaves it open.
+            cluster's address (``"10.0.0.5:6379"``, or ``"auto"`` on one of its machines)
+            connects to it; ``"local"`` always starts a new local instance. When Ray is
+            already initialised in this process, the executor uses that connection and
+            leaves it open.
         n_workers: trials running at once; None: as many as the nodes of the cluster hold,
             ``num_cpus`` CPUs (and ``num_gpus`` GPUs) each.
         num_cpus: CPUs Ray reserves for each trial (a fraction, such as 0.5, runs two
@@ -89,9 +90,10 @@ class RayExecutor(Executor):
             to Ray (``runtime_env={"working_dir": "."}`` sends the objective's code to the
             nodes, say).
 
-    The executor started (or connected to) Ray itself shuts it down (or disconnects) when
-    the search ends, and starts it again for the next search. An instance it starts has no
-    dashboard and sends no usage statistics (unless ``RAY_USAGE_STATS_ENABLED=1`` says so).
+    An executor that started Ray (or connected to it) shuts it down (or disconnects) when
+    the search ends, and starts (or connects) again for the next search. An instance it
+    starts has no dashboard and sends no usage statistics (unless
+    ``RAY_USAGE_STATS_ENABLED=1`` says so).
     """
 
     runs_elsewhere = True
