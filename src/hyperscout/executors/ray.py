@@ -10,7 +10,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 from hyperscout._validation import check, check_int, check_number, fail, is_number
@@ -143,6 +143,7 @@ class RayExecutor(Executor):
         self._owned = False  # this executor called ray.init (and calls ray.shutdown)
         self._remote: Any = None  # the remote function, made on first need
         self._puts: list[tuple[bytes, Any]] = []  # large arguments in the object store
+        self._settler: ThreadPoolExecutor | None = None  # settles futures (see _hand_over)
         self._connect()
         self.n_workers = n_workers if n_workers is not None else self._cluster_slots()
 
@@ -208,8 +209,23 @@ class RayExecutor(Executor):
             return future
         with self._lock:
             self._running[future] = ref
-        ref.future().add_done_callback(lambda done: self._settle(future, done))
+        ref.future().add_done_callback(lambda done: self._hand_over(future, done))
         return future
+
+    def _hand_over(self, future: Future[T], done: Future[T]) -> None:
+        """Settle ``future`` in a thread of this executor, not in Ray's own.
+
+        Ray calls this on a thread of its own, and what the future's callbacks do (the
+        tuner reads and writes the storage there) must not hold that thread up.
+        """
+        with self._lock:
+            if self._settler is None:
+                self._settler = ThreadPoolExecutor(1, thread_name_prefix="hyperscout-ray")
+            settler = self._settler
+        try:
+            settler.submit(self._settle, future, done)
+        except RuntimeError:  # the interpreter is exiting: no new threads
+            self._settle(future, done)
 
     def _shared(self, arg: Any) -> Any:
         """A large bytes argument as a reference to one copy in Ray's object store.
