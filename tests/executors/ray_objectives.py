@@ -19,12 +19,12 @@ def grid(hp: hs.HyperParameters) -> float:
 def meets(hp: hs.HyperParameters, trial: hs.RunningTrial, folder: str) -> dict[str, float]:
     """A short trial that says which process ran it, once a trial of another process runs.
 
-    Each trial leaves its process id in FOLDER, and waits (up to 30 s) until another process
+    Each trial leaves its process id in FOLDER, and waits (up to 60 s) until another process
     has left one: ``met`` is 1 when trials ran in two processes at once.
     """
     x = hp.Float("x", -1.0, 1.0)
     (Path(folder) / str(os.getpid())).touch()
-    deadline = time.monotonic() + 30.0
+    deadline = time.monotonic() + 60.0
     while len(list(Path(folder).iterdir())) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
     met = len(list(Path(folder).iterdir())) >= 2
