@@ -86,3 +86,10 @@ def sleeps(hp: hs.HyperParameters, trial: hs.RunningTrial, folder: str) -> float
     (Path(folder) / str(os.getpid())).touch()
     time.sleep(30.0)
     return x * x
+
+
+def pid_then_sleep(folder: str, seconds: float) -> int:
+    """Leaves this process's id in FOLDER, then sleeps."""
+    (Path(folder) / str(os.getpid())).touch()
+    time.sleep(seconds)
+    return os.getpid()

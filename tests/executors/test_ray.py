@@ -318,11 +318,7 @@ def test_trials_running_at_the_search_timeout_are_given_up_and_their_tasks_cance
     # Their tasks were cancelled: the worker processes that ran them end (not in 30 s).
     pids = [int(p.name) for p in tmp_path.iterdir() if p.name.isdigit()]
     assert len(pids) == 2
-    deadline = time.monotonic() + PATIENCE
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not any(_alive(pid) for pid in pids)
-    assert executor.submit(pow, 2, 5).result(PATIENCE) == 32  # Ray runs the next calls
+    assert _ended(pids)
 
 
 def _alive(pid: int) -> bool:
@@ -333,19 +329,43 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _pids_in(folder: Path, count: int) -> list[int]:
+    """The process ids the calls leave in ``folder``, once ``count`` are there."""
+    deadline = time.monotonic() + PATIENCE
+    while len(list(folder.iterdir())) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return [int(p.name) for p in folder.iterdir()]
+
+
+def _ended(pids: list[int]) -> bool:
+    """True once none of ``pids`` runs (waits up to PATIENCE)."""
+    deadline = time.monotonic() + PATIENCE
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(pid) for pid in pids)
+
+
 @pytest.mark.usefixtures("local_ray")
-def test_give_up_cancels_that_task_only_and_cancel_every_task() -> None:
+def test_give_up_cancels_that_task_only_and_cancel_every_task(tmp_path: Path) -> None:
     executor = RayExecutor()
-    late = executor.submit(objectives.sleep_and_pid, 60.0)
+    (tmp_path / "late").mkdir()
+    late = executor.submit(objectives.pid_then_sleep, str(tmp_path / "late"), 60.0)
     other = executor.submit(objectives.sleep_and_pid, 1.0)
-    time.sleep(0.3)
+    late_pids = _pids_in(tmp_path / "late", 1)
     executor.give_up(late)
     with pytest.raises(WorkerLostError, match="cancelled"):
         late.result(PATIENCE)
+    assert _ended(late_pids)  # its task was cancelled, its worker process ended
     assert isinstance(other.result(PATIENCE), int)  # the other call ran on
-    running = [executor.submit(objectives.sleep_and_pid, 60.0) for _ in range(2)]
+    (tmp_path / "running").mkdir()
+    running = [
+        executor.submit(objectives.pid_then_sleep, str(tmp_path / "running"), 60.0)
+        for _ in range(2)
+    ]
+    pids = _pids_in(tmp_path / "running", 2)
     executor.cancel()
     for future in running:
-        with pytest.raises(WorkerLostError):
+        with pytest.raises(WorkerLostError, match="cancelled"):
             future.result(PATIENCE)
+    assert _ended(pids)
     executor.close()  # nothing left to wait for
