@@ -24,13 +24,14 @@ T = TypeVar("T")
 _OWNER = "RayExecutor"
 
 #: Ray's errors that say the process or node running a call is gone (killed, out of memory,
-#: a node lost), and the result with it.
+#: a node lost, the task cancelled), and the result with it.
 _LOST = (
     "WorkerCrashedError",
     "NodeDiedError",
     "LocalRayletDiedError",
     "OutOfMemoryError",
     "ObjectLostError",  # OwnerDiedError and the other ways a result is lost
+    "TaskCancelledError",  # cancelled by someone else (this executor settles its own)
 )
 
 
