@@ -1,4 +1,4 @@
-"""RayExecutor: each trial a Ray task, on one local Ray instance (2 CPUs) for the module.
+"""RayExecutor: each trial a Ray task, on one local Ray instance (4 CPUs) for the module.
 
 The objectives live in tests/executors/ray_objectives.py, a module Ray's worker processes
 import (the instance's workers get this tree on their PYTHONPATH). Ray is the ``ray`` extra:
@@ -55,7 +55,10 @@ PATIENCE = 60.0
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[RayExecutor]:
-    """One local Ray instance with 2 CPUs for the module, started by a RayExecutor.
+    """One local Ray instance with 4 CPUs for the module, started by a RayExecutor.
+
+    4 logical CPUs on any machine: Ray starts (and keeps) a worker process per CPU, so the
+    searches of 4 trials at once find their workers started.
 
     That executor owns the instance: closing it at the end shuts Ray down. The tests make
     executors of their own, which find Ray running and leave it running.
@@ -63,7 +66,7 @@ def local_ray() -> Iterator[RayExecutor]:
     if ray.is_initialized():  # left by another test module: this one needs to start Ray
         ray.shutdown()
     # "local": an instance of our own, even if another program's runs on this machine.
-    owner = RayExecutor("local", init_kwargs={"num_cpus": 2, **RAY_OPTIONS})
+    owner = RayExecutor("local", init_kwargs={"num_cpus": 4, **RAY_OPTIONS})
     try:
         assert ray.is_initialized()
         yield owner
@@ -73,7 +76,7 @@ def local_ray() -> Iterator[RayExecutor]:
 
 
 def test_the_executor_that_started_ray_runs_calls_on_its_cpus(local_ray: RayExecutor) -> None:
-    assert local_ray.n_workers == 2  # the instance's CPUs, one per trial
+    assert local_ray.n_workers == 4  # the instance's CPUs, one per trial
     assert local_ray.submit(objectives.sleep_and_pid, 0.0).result(PATIENCE) != os.getpid()
 
 
@@ -89,10 +92,10 @@ def common(tmp_path: Path) -> dict[str, object]:
 @pytest.mark.usefixtures("local_ray")
 def test_calls_run_in_ray_workers_and_their_exceptions_reach_the_future() -> None:
     executor = RayExecutor()
-    assert executor.n_workers == 2  # the cluster's CPUs
-    assert RayExecutor(num_cpus=0.5).n_workers == 4
+    assert executor.n_workers == 4  # the cluster's CPUs
+    assert RayExecutor(num_cpus=0.5).n_workers == 8
     assert RayExecutor(n_workers=3).n_workers == 3
-    assert repr(executor) == "RayExecutor(address=None, n_workers=2, num_cpus=1)"
+    assert repr(executor) == "RayExecutor(address=None, n_workers=4, num_cpus=1)"
     assert executor.submit(pow, 2, 10).result(PATIENCE) == 1024
     assert executor.submit(objectives.sleep_and_pid, 0.0).result(PATIENCE) != os.getpid()
     failed = executor.submit(objectives.fail_with, "no such key")
@@ -125,12 +128,12 @@ def test_bad_arguments_are_refused_with_the_template() -> None:
 
 @pytest.mark.usefixtures("local_ray")
 def test_trials_that_fit_on_no_node_are_refused_unless_n_workers_is_given() -> None:
-    one_node = r"expected what one node .* \(2 CPUs and 0 GPUs in all\)"
+    one_node = r"expected what one node .* \(4 CPUs and 0 GPUs in all\)"
     with pytest.raises(InvalidArgumentError, match=r"RayExecutor\(num_cpus=...\): " + one_node):
-        RayExecutor(num_cpus=4)
+        RayExecutor(num_cpus=8)
     with pytest.raises(InvalidArgumentError, match=r"RayExecutor\(num_gpus=...\): " + one_node):
         RayExecutor(num_gpus=1)
-    assert RayExecutor(num_cpus=4, n_workers=1).n_workers == 1  # a cluster that will grow
+    assert RayExecutor(num_cpus=8, n_workers=1).n_workers == 1  # a cluster that will grow
 
 
 def test_without_ray_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,7 +148,7 @@ def test_max_trials_is_exact_with_four_trials_at_once(tmp_path: Path) -> None:
         objectives.meets,
         objective="loss",
         max_trials=12,
-        executor=RayExecutor(n_workers=4, num_cpus=0.5),
+        executor=RayExecutor(),  # 4 at once: the instance's CPUs
         **common(tmp_path),
     )
     (tmp_path / "pids").mkdir()
@@ -306,7 +309,7 @@ def test_a_killed_worker_process_has_its_trial_run_again_as_a_retry(tmp_path: Pa
 def test_trials_running_at_the_search_timeout_are_given_up_and_their_tasks_cancelled(
     tmp_path: Path,
 ) -> None:
-    executor = RayExecutor()
+    executor = RayExecutor(n_workers=2)
     tuner = hs.RandomSearch(
         objectives.sleeps, max_trials=4, timeout=1.5, executor=executor, **common(tmp_path)
     )
@@ -346,7 +349,7 @@ def _ended(pids: list[int]) -> bool:
 
 
 @pytest.mark.usefixtures("local_ray")
-def test_give_up_cancels_that_task_only_and_cancel_every_task(tmp_path: Path) -> None:
+def test_give_up_cancels_that_task_only_and_cancel_the_running_ones(tmp_path: Path) -> None:
     executor = RayExecutor()
     (tmp_path / "late").mkdir()
     late = executor.submit(objectives.pid_then_sleep, str(tmp_path / "late"), 60.0)
@@ -357,15 +360,12 @@ def test_give_up_cancels_that_task_only_and_cancel_every_task(tmp_path: Path) ->
         late.result(PATIENCE)
     assert _ended(late_pids)  # its task was cancelled, its worker process ended
     assert isinstance(other.result(PATIENCE), int)  # the other call ran on
+    # cancel() (Ctrl-C) cancels every running task; the search's timeout did it for two.
     (tmp_path / "running").mkdir()
-    running = [
-        executor.submit(objectives.pid_then_sleep, str(tmp_path / "running"), 60.0)
-        for _ in range(2)
-    ]
-    pids = _pids_in(tmp_path / "running", 2)
+    running = executor.submit(objectives.pid_then_sleep, str(tmp_path / "running"), 60.0)
+    pids = _pids_in(tmp_path / "running", 1)
     executor.cancel()
-    for future in running:
-        with pytest.raises(WorkerLostError, match="cancelled"):
-            future.result(PATIENCE)
+    with pytest.raises(WorkerLostError, match="cancelled"):
+        running.result(PATIENCE)
     assert _ended(pids)
     executor.close()  # nothing left to wait for
