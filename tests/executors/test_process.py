@@ -15,12 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.executors import process_objectives as objectives
 
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.storage import open_storage, sqlite_url
 from hyperscout.trial import TrialState
+
+# Relative: worker processes import it by the name pytest gave it (spawn passes sys.path on).
+# "tests.executors..." would break where a package installs a top-level "tests" (mf2 does).
+from . import process_objectives as objectives
 
 
 def url(tmp_path: Path) -> str:
@@ -191,7 +194,7 @@ def test_ctrl_c_stops_every_worker_and_gives_their_trials_up(tmp_path: Path) -> 
     study = url(tmp_path)
     root = Path(__file__).parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    command = [sys.executable, "-m", "tests.executors.process_objectives", study]
+    command = [sys.executable, str(Path(objectives.__file__)), study]
     driver = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
     storage = open_storage(study)
     try:
