@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import hyperscout as hs
@@ -15,11 +16,16 @@ def grid(hp: hs.HyperParameters) -> float:
     return float((a - 2) ** 2 + (b - 5) ** 2)
 
 
+#: Loaded by an objective that needs them, never by a worker process on its own.
+FRAMEWORKS = ("torch", "keras", "tensorflow", "jax", "sklearn", "scipy", "plotly", "optuna")
+
+
 def pid(hp: hs.HyperParameters) -> dict[str, float]:
-    """A short trial that says which process ran it."""
+    """A short trial that says which process ran it, and how many frameworks it had loaded."""
     x = hp.Float("x", -1.0, 1.0)
     time.sleep(0.05)
-    return {"loss": x * x, "pid": float(os.getpid())}
+    loaded = sum(name in sys.modules for name in FRAMEWORKS)
+    return {"loss": x * x, "pid": float(os.getpid()), "frameworks": float(loaded)}
 
 
 def curve(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
@@ -165,7 +171,6 @@ class SquareTuner(hs.RandomSearch):
 
 if __name__ == "__main__":  # python tests/executors/process_objectives.py URL [steady]
     import signal
-    import sys
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job ignores it
     if sys.argv[2:] == ["steady"]:  # 8 short trials over 2 worker processes
