@@ -21,6 +21,7 @@ Run from the repository root::
 
     python -m benchmarks.processes                    # both, into docs/benchmarks/processes/
     python -m benchmarks.processes --only startup
+    python -m benchmarks.processes --only startup --baseline ../old-checkout/src  # before/after
     python -m benchmarks.processes --quick            # smoke run, into a temporary folder
 """
 
@@ -144,24 +145,36 @@ IMPORTS = {
 }
 
 
-def import_cpu(runs: int = 5) -> dict[str, float]:
+def import_cpu(runs: int = 5, baseline: Path | None = None) -> dict[str, dict[str, float]]:
     """The CPU (user + system) of ``python -c STATEMENT`` for each of :data:`IMPORTS`: median.
 
-    CPU rather than wall time: a loaded machine stretches wall time, far less the CPU.
+    CPU rather than wall time: a loaded machine stretches wall time, far less the CPU. With
+    ``baseline`` (another checkout's ``src`` folder), its hyperscout is timed too, the two
+    taking turns, so that both see the same load.
     """
-    found: dict[str, list[float]] = {label: [] for label in IMPORTS}
+    trees = {"this tree": Path(__file__).resolve().parents[1] / "src"}
+    if baseline is not None:
+        trees["baseline"] = baseline.resolve()
+    found: dict[str, dict[str, list[float]]] = {t: {label: [] for label in IMPORTS} for t in trees}
     for run in range(runs + 1):  # the first round warms the page cache and is dropped
-        for label, statement in IMPORTS.items():
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            subprocess.run([sys.executable, "-c", statement], check=True)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-            if run:
-                found[label].append(cpu)
-    return {label: statistics.median(cpus) for label, cpus in found.items()}
+        for tree, src in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            for label, statement in IMPORTS.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                subprocess.run([sys.executable, "-c", statement], env=env, check=True)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+                if run:
+                    found[tree][label].append(cpu)
+    return {
+        tree: {label: statistics.median(cpus) for label, cpus in by_label.items()}
+        for tree, by_label in found.items()
+    }
 
 
-def run_startup(workers: int, repeats: int) -> dict[str, Any]:
+def run_startup(
+    workers: int, repeats: int, import_runs: int = 5, baseline: Path | None = None
+) -> dict[str, Any]:
     cpus: list[float] = []
     first_results: list[float] = []
     for _ in range(repeats):
@@ -184,7 +197,7 @@ def run_startup(workers: int, repeats: int) -> dict[str, Any]:
             ends = [t.finished_at for t in tuner.trials if t.finished_at is not None]
             if ends:  # seconds from the search's start to its first finished trial
                 first_results.append(min(ends) - started)
-    parts = import_cpu()
+    parts = import_cpu(import_runs, baseline)
     return {
         "workers": workers,
         "repeats": repeats,
@@ -209,9 +222,14 @@ def startup_table(record: dict[str, Any]) -> str:
                 f"{record['first_trial_done_after_s']:.2f} s",
             ]
         )
-    for module, seconds in record["imports_cpu_s"].items():
-        rows.append([f"CPU of a fresh `python -c`: {module}", f"{seconds:.2f} s"])
-    return md_table([f"start-up, {record['workers']} worker processes", ""], rows)
+    trees = list(record["imports_cpu_s"])
+    for row in rows:
+        row.extend([""] * (len(trees) - 1))
+    for label in IMPORTS:
+        cells = [f"{record['imports_cpu_s'][tree][label]:.2f} s" for tree in trees]
+        rows.append([f"CPU of a fresh `python -c`: {label}", *cells])
+    header = [f"start-up, {record['workers']} worker processes", *trees]
+    return md_table(header, rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -223,9 +241,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a smoke run into a temporary folder")
     parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout's src folder: its import CPU is measured beside this tree's",
+    )
     args = parser.parse_args(argv)
     if args.quick:
-        args.megabytes, args.trials, args.repeats = 1.0, 6, 1
+        args.megabytes, args.trials, args.repeats, import_runs = 1.0, 6, 1, 1
+    else:
+        import_runs = 5
     out = args.out or (quick_folder(NAME) if args.quick else docs_folder(NAME))
     out.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
@@ -235,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
         record["arguments"] = run_arguments(args.megabytes, args.trials, args.workers, args.repeats)
         sections.append(arguments_table(record["arguments"]))
     if args.only in (None, "startup"):
-        record["startup"] = run_startup(args.workers, args.repeats)
+        record["startup"] = run_startup(args.workers, args.repeats, import_runs, args.baseline)
         sections.append(startup_table(record["startup"]))
     load_after = os.getloadavg()
     record["load_average"] = {"before": load[0], "after": load_after[0]}
