@@ -65,6 +65,12 @@ def test_max_trials_is_exact_and_trials_run_in_other_processes(tmp_path: Path) -
     assert 1 <= len(pids) <= 3
     # A worker process loads no framework its objective does not import (start-up time).
     assert all(t.metrics["frameworks"] == 0 for t in trials), objectives.FRAMEWORKS
+    # Sweeps around the best run in worker processes too.
+    sweeps = tuner.sensitivity(points=3)
+    swept = [t for t in tuner.trials if "sensitivity" in t.attrs]
+    assert len(swept) >= 2 and all(t.state is TrialState.COMPLETE for t in swept)
+    assert os.getpid() not in {int(t.metrics["pid"]) for t in swept}
+    assert list(sweeps.sweeps) == ["x"] and None not in sweeps.sweeps["x"].results
 
 
 @pytest.mark.slow
