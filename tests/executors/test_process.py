@@ -7,6 +7,7 @@ import. Each search starts its worker processes once (about a second each with s
 from __future__ import annotations
 
 import collections
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -171,6 +172,27 @@ def test_process_executor_runs_calls_in_other_processes() -> None:
         executor.close()
     with pytest.raises(InvalidArgumentError, match="n_workers"):
         hs.ProcessExecutor(0)
+    with pytest.raises(InvalidArgumentError, match=r"start_method.*'spawn'.*got 'fork'"):
+        hs.ProcessExecutor(2, start_method="fork")  # unsafe with the driver's threads
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "forkserver" not in multiprocessing.get_all_start_methods(), reason="no forkserver here"
+)
+def test_forkserver_worker_processes_run_a_search(tmp_path: Path) -> None:
+    executor = hs.ProcessExecutor(2, start_method="forkserver")
+    assert repr(executor) == "ProcessExecutor(n_workers=2, start_method='forkserver')"
+    tuner = hs.RandomSearch(
+        objectives.pid, objective="loss", max_trials=6, executor=executor, **common(tmp_path)
+    )
+    tuner.search()
+    trials = tuner.trials
+    assert len(trials) == 6 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert sorted(t.slot for t in trials) == list(range(6))
+    pids = {int(t.metrics["pid"]) for t in trials}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert all(t.metrics["frameworks"] == 0 for t in trials)
 
 
 def _check_rerun(trials: list[Trial], max_trials: int, given_up: list[int]) -> list[Trial]:

@@ -14,7 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from hyperscout._validation import check_int
+from hyperscout._validation import check_choice, check_int
 from hyperscout.executors.base import Executor, WorkerLostError
 
 __all__ = ["ProcessExecutor", "SharedBytes", "resolve_n_jobs"]
@@ -50,6 +50,12 @@ class ProcessExecutor(Executor):
 
     Args:
         n_workers: worker processes, and trials running at once (at least 1).
+        start_method: ``"spawn"`` (the default, on every system) starts each worker process
+            afresh: it imports hyperscout, its storage's driver and the driver's main module
+            (about half a second of CPU each). ``"forkserver"`` (Linux and macOS) imports
+            them once, in a server process, and forks each worker process from it, already
+            loaded: for many worker processes on few cores. Frameworks (torch, Keras) are
+            imported by each worker process either way, after it starts.
 
     >>> executor = ProcessExecutor(2)
     >>> executor
@@ -58,9 +64,14 @@ class ProcessExecutor(Executor):
 
     runs_elsewhere = True
 
-    def __init__(self, n_workers: int) -> None:
+    def __init__(self, n_workers: int, *, start_method: str = "spawn") -> None:
         check_int("ProcessExecutor", "n_workers", n_workers, minimum=1)
+        methods = [
+            m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()
+        ]
+        check_choice("ProcessExecutor", "start_method", start_method, methods)
         self.n_workers = n_workers
+        self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
         self._shared: dict[str, bytes] = {}
 
@@ -96,7 +107,11 @@ class ProcessExecutor(Executor):
 
     def _live_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
+            context = multiprocessing.get_context(self.start_method)
+            if self.start_method == "forkserver":
+                # Read when this process's server starts (its first forkserver pool): what
+                # every worker process needs, and the main module, imported once there.
+                context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
             # The initializer's arguments go to each process once, when it starts (the
             # process is pickled to it): the shared data crosses the pipe once per process.
             self._pool = ProcessPoolExecutor(
@@ -140,7 +155,15 @@ class ProcessExecutor(Executor):
                     process.terminate()
 
     def __repr__(self) -> str:
+        if self.start_method != "spawn":
+            return (
+                f"ProcessExecutor(n_workers={self.n_workers}, start_method={self.start_method!r})"
+            )
         return f"ProcessExecutor(n_workers={self.n_workers})"
+
+
+#: What the forkserver imports once, before it forks worker processes.
+FORKSERVER_PRELOAD = ("__main__", "hyperscout.tuner._processes", "hyperscout.storage.sql")
 
 
 #: In a worker process: the data shared with it when it started, by key.
