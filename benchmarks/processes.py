@@ -9,13 +9,16 @@ go with every trial, as every ``ProcessExecutor`` did before). The figures are t
 wall time and the driver's CPU time (``time.process_time``, this process only), divided by the
 number of trials, the median of ``--repeats`` runs.
 
-Start-up: the CPU a fresh worker process spends before its first trial's objective runs:
-the interpreter, spawn's re-import of the driver's main module (this one: it imports
-hyperscout and NumPy, as a user's script does), hyperscout's modules, the storage's database
-driver (SQLAlchemy) and the runner. Read in the objective with ``getrusage`` and the
-process's age (``/proc``, Linux), for each worker process of ``--repeats`` searches of
-``--workers`` processes; the median. Beside it, the parts' import times
-(the CPU of ``python -c "import ..."`` in fresh processes, median of 5).
+Start-up: the CPU a fresh worker process spends before its first trial's objective runs,
+read in the objective with ``getrusage``, in searches of 16 trials that return at once over
+``--startup-workers`` (8) processes, for each start method: ``spawn`` (each process imports
+the interpreter's modules, spawn's re-import of the driver's main module, this one, which
+imports hyperscout and NumPy as a user's script does, hyperscout's modules and the storage's
+database driver, SQLAlchemy) and ``forkserver`` (imported once, in the server; each worker
+process is forked from it). Also how soon the first trial ends and the search's wall time;
+medians of ``--repeats``. Beside it, the parts' import costs (the CPU of
+``python -c "import ..."`` in fresh processes, median of 5), of this tree and of
+``--baseline``.
 
 Run from the repository root::
 
@@ -28,6 +31,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import resource
 import statistics
@@ -172,64 +176,82 @@ def import_cpu(runs: int = 5, baseline: Path | None = None) -> dict[str, dict[st
     }
 
 
+def start_methods() -> list[str]:
+    """The start methods ProcessExecutor offers on this system."""
+    return [m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
+
+
 def run_startup(
     workers: int, repeats: int, import_runs: int = 5, baseline: Path | None = None
 ) -> dict[str, Any]:
-    cpus: list[float] = []
-    first_results: list[float] = []
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as folder:
-            tuner = hs.RandomSearch(
-                startup_probe,
-                objective="loss",
-                max_trials=2 * workers,
-                seed=0,
-                verbose=0,
-                storage=f"sqlite:///{folder}/study.db",
-                project_name="startup",
-            )
-            started = time.time()
-            tuner.search(n_jobs=workers)
-            first: dict[float, Any] = {}
-            for trial in sorted(tuner.trials, key=lambda t: t.number):
-                first.setdefault(trial.metrics["pid"], trial)
-            cpus.extend(t.metrics["cpu"] for t in first.values())
-            ends = [t.finished_at for t in tuner.trials if t.finished_at is not None]
-            if ends:  # seconds from the search's start to its first finished trial
+    """Per start method: a worker's CPU before its first objective, and how soon the first
+    trial ends, in searches of ``2 * workers`` trials over ``workers`` processes."""
+    methods: dict[str, Any] = {}
+    for method in start_methods():
+        cpus: list[float] = []
+        first_results: list[float] = []
+        walls: list[float] = []
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as folder:
+                tuner = hs.RandomSearch(
+                    startup_probe,
+                    objective="loss",
+                    max_trials=2 * workers,
+                    seed=0,
+                    verbose=0,
+                    executor=hs.ProcessExecutor(workers, start_method=method),
+                    storage=f"sqlite:///{folder}/study.db",
+                    project_name="startup",
+                )
+                started = time.time()
+                tuner.search()
+                walls.append(time.time() - started)
+                first: dict[float, Any] = {}
+                for trial in sorted(tuner.trials, key=lambda t: t.number):
+                    first.setdefault(trial.metrics["pid"], trial)
+                cpus.extend(t.metrics["cpu"] for t in first.values())
+                ends = [t.finished_at for t in tuner.trials if t.finished_at is not None]
                 first_results.append(min(ends) - started)
-    parts = import_cpu(import_runs, baseline)
+        methods[method] = {
+            "worker_cpu_before_first_trial_s": statistics.median(cpus),
+            "worker_cpus": cpus,
+            "first_trial_done_after_s": statistics.median(first_results),
+            "search_wall_s": statistics.median(walls),
+        }
     return {
         "workers": workers,
+        "trials": 2 * workers,
         "repeats": repeats,
-        "worker_cpu_before_first_trial_s": statistics.median(cpus),
-        "worker_cpus": cpus,
-        "first_trial_done_after_s": statistics.median(first_results) if first_results else None,
-        "imports_cpu_s": parts,
+        "start_methods": methods,
+        "imports_cpu_s": import_cpu(import_runs, baseline),
     }
 
 
-def startup_table(record: dict[str, Any]) -> str:
+def startup_tables(record: dict[str, Any]) -> str:
     rows = [
         [
-            "a worker process's CPU before its first objective",
-            f"{record['worker_cpu_before_first_trial_s']:.2f} s",
+            f"`ProcessExecutor({record['workers']}, start_method={method!r})`",
+            f"{r['worker_cpu_before_first_trial_s']:.2f} s",
+            f"{r['first_trial_done_after_s']:.2f} s",
+            f"{r['search_wall_s']:.2f} s",
         ]
+        for method, r in record["start_methods"].items()
     ]
-    if record["first_trial_done_after_s"] is not None:
-        rows.append(
-            [
-                "the search's first finished trial, after",
-                f"{record['first_trial_done_after_s']:.2f} s",
-            ]
-        )
+    header = [
+        f"{record['trials']} trials that return at once, {record['workers']} processes",
+        "a worker's CPU before its first objective",
+        "first trial done after",
+        "search (wall)",
+    ]
     trees = list(record["imports_cpu_s"])
-    for row in rows:
-        row.extend([""] * (len(trees) - 1))
-    for label in IMPORTS:
-        cells = [f"{record['imports_cpu_s'][tree][label]:.2f} s" for tree in trees]
-        rows.append([f"CPU of a fresh `python -c`: {label}", *cells])
-    header = [f"start-up, {record['workers']} worker processes", *trees]
-    return md_table(header, rows)
+    imports = [
+        [
+            f"`python -c {statement!r}`",
+            *(f"{record['imports_cpu_s'][t][label]:.2f} s" for t in trees),
+        ]
+        for label, statement in IMPORTS.items()
+    ]
+    return md_table(header, rows) + "\n\n" + md_table(["CPU of a fresh", *trees], imports)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--startup-workers", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="a smoke run into a temporary folder")
     parser.add_argument("--out", type=Path)
     parser.add_argument(
@@ -249,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.megabytes, args.trials, args.repeats, import_runs = 1.0, 6, 1, 1
+        args.startup_workers = 2
     else:
         import_runs = 5
     out = args.out or (quick_folder(NAME) if args.quick else docs_folder(NAME))
@@ -260,8 +284,10 @@ def main(argv: list[str] | None = None) -> None:
         record["arguments"] = run_arguments(args.megabytes, args.trials, args.workers, args.repeats)
         sections.append(arguments_table(record["arguments"]))
     if args.only in (None, "startup"):
-        record["startup"] = run_startup(args.workers, args.repeats, import_runs, args.baseline)
-        sections.append(startup_table(record["startup"]))
+        record["startup"] = run_startup(
+            args.startup_workers, args.repeats, import_runs, args.baseline
+        )
+        sections.append(startup_tables(record["startup"]))
     load_after = os.getloadavg()
     record["load_average"] = {"before": load[0], "after": load_after[0]}
     described = ", ".join(f"{k} {v}" for k, v in record["machine"].items())

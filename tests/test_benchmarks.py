@@ -204,7 +204,9 @@ def test_processes_quick(tmp_path: Path) -> None:
     assert arguments["trials"] == 6 and arguments["megabytes"] == pytest.approx(1.0)
     assert set(arguments["results"]) == {"once per worker process", "with every trial"}
     startup = found["startup"]
-    assert 0 < startup["worker_cpu_before_first_trial_s"] < 60
+    assert "spawn" in startup["start_methods"] and startup["trials"] == 4
+    for method in startup["start_methods"].values():
+        assert 0 < method["worker_cpu_before_first_trial_s"] < 60
     assert set(startup["imports_cpu_s"]["this tree"]) >= {"import hyperscout", "import sqlalchemy"}
     assert "| sent once per worker process |" in (tmp_path / "report.md").read_text()
 
