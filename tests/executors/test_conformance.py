@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -33,6 +34,17 @@ class TestProcessExecutor(ExecutorConformance):
 
     def make_executor(self) -> Executor:
         return ProcessExecutor(2)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "forkserver" not in multiprocessing.get_all_start_methods(), reason="no forkserver here"
+)
+class TestProcessExecutorForkserver(ExecutorConformance):
+    in_process = False
+
+    def make_executor(self) -> Executor:
+        return ProcessExecutor(2, start_method="forkserver")
 
 
 # -- the suite itself: it fails executors that break a rule --------------------------------
