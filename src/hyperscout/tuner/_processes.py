@@ -35,7 +35,7 @@ from hyperscout.tuner._ledger import Ledger
 from hyperscout.tuner._limits import HardStop
 from hyperscout.tuner._trial_run import TrialRunner
 
-__all__ = ["ProcessPlan", "plan_processes", "submit_to_process"]
+__all__ = ["ProcessPlan", "TrialFuture", "call_of", "plan_processes", "submit_to_process"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +146,23 @@ def _check_pickles(owner: str, what: str, value: Any, executor: str) -> None:
         ) from None
 
 
+class TrialFuture(Future[Trial]):
+    """The record of a trial run by a worker, when the worker's call ends.
+
+    ``call`` is the executor's own future of that call: the one its
+    :meth:`~hyperscout.executors.base.Executor.give_up` is given.
+    """
+
+    def __init__(self, call: Future[Any]) -> None:
+        super().__init__()
+        self.call = call
+
+
+def call_of(future: Future[Trial]) -> Future[Any]:
+    """The executor's future behind the tuner's ``future`` of a trial."""
+    return future.call if isinstance(future, TrialFuture) else future
+
+
 def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Future[Trial]:
     """Run ``trial`` (started in storage) in a worker process; the future holds its record.
 
@@ -157,7 +174,7 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
         space = tuner._space.copy()
     left = None if tuner._search_deadline is None else tuner._search_deadline - time.monotonic()
     inner = tuner.executor.submit(_run_in_worker, plan.key, plan.spec, trial, space, left)
-    outer: Future[Trial] = Future()
+    outer = TrialFuture(inner)
 
     def done(future: Future[int]) -> None:
         try:
