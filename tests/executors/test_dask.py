@@ -26,7 +26,10 @@ from hyperscout.storage import sqlite_url
 from hyperscout.testing.executors import ExecutorConformance
 from hyperscout.trial import TrialState
 
-distributed = pytest.importorskip("distributed", reason="needs hyperscout[dask]")
+if os.environ.get("CI") == "true":  # CI installs the extra: never skip there
+    import distributed
+else:
+    distributed = pytest.importorskip("distributed", reason="needs pip install 'hyperscout[dask]'")
 
 PATIENCE = 10.0
 
@@ -94,6 +97,17 @@ class TestDaskExecutorOfItsOwn(ExecutorConformance):
 
     def make_executor(self) -> Executor:
         return DaskExecutor(n_workers=2, processes=False, dashboard_address=":0")
+
+
+class TestDaskExecutorOnAnAddress(ExecutorConformance):
+    in_process = False
+
+    @pytest.fixture(autouse=True)
+    def _cluster(self, process_cluster: Any) -> None:
+        self.address = process_cluster.scheduler_address
+
+    def make_executor(self) -> Executor:
+        return DaskExecutor(self.address)
 
 
 def test_n_workers_is_the_clusters_threads_or_the_cap(client: Any) -> None:
@@ -245,6 +259,34 @@ def test_a_failing_objective_is_recorded_with_its_traceback(client: Any, tmp_pat
     for t in trials:
         assert "ValueError: the objective broke on purpose" in (t.error or "")
         assert "Traceback" in (t.error or "") and "process_objectives.py" in (t.error or "")
+
+
+def naps(hp: hs.HyperParameters) -> float:
+    """A trial longer than its trial_timeout."""
+    x = hp.Float("x", -1.0, 1.0)
+    time.sleep(1.0)
+    return x * x
+
+
+def test_a_trial_past_its_timeout_is_recorded_and_its_task_cancelled(
+    client: Any, tmp_path: Path
+) -> None:
+    tuner = hs.RandomSearch(
+        naps,
+        max_trials=1,
+        trial_timeout=0.2,
+        max_retries_per_trial=0,
+        executor=DaskExecutor(client),
+        **common(tmp_path),
+    )
+    with pytest.raises(hs.TooManyFailedTrialsError):
+        tuner.search()
+    (trial,) = tuner.trials
+    assert trial.state is TrialState.FAILED and "trial_timeout" in (trial.error or "")
+    wait_until(lambda: not our_tasks(client), "the late trial's task to be cancelled")
+    time.sleep(1.0)  # its worker ends the sleep; what it returns is dropped
+    (trial,) = tuner.trials
+    assert trial.state is TrialState.FAILED and "trial_timeout" in (trial.error or "")
 
 
 def test_a_memory_storage_is_refused_with_a_sentence(client: Any) -> None:

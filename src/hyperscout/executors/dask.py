@@ -120,13 +120,10 @@ class DaskExecutor(Executor):
             return self._cap or os.cpu_count() or 1
         now = time.monotonic()
         if self._threads is None or now - self._threads[0] > _THREADS_TTL:
-            threads = 0
-            client = self._client
-            if client is not None:
-                try:
-                    threads = sum(client.nthreads().values())
-                except Exception:  # the scheduler is away: keep the last count
-                    threads = self._threads[1] if self._threads is not None else 0
+            try:
+                threads = sum(self._live_client().nthreads().values())
+            except Exception:  # the scheduler is away: keep the last count
+                threads = self._threads[1] if self._threads is not None else 0
             self._threads = (now, threads)
         threads = max(1, self._threads[1])
         return threads if self._cap is None else min(threads, self._cap)
