@@ -289,6 +289,21 @@ def test_a_trial_past_its_timeout_is_recorded_and_its_task_cancelled(
     assert trial.state is TrialState.FAILED and "trial_timeout" in (trial.error or "")
 
 
+def test_a_worker_keeps_the_runners_of_its_latest_searches_only(
+    client: Any, tmp_path: Path
+) -> None:
+    from hyperscout.tuner import _processes
+
+    executor = DaskExecutor(client)
+    for k in range(4):  # a cluster's worker lives on, search after search
+        settings = {**common(tmp_path), "project_name": f"p{k}"}
+        hs.RandomSearch(objectives.grid, max_trials=2, executor=executor, **settings).search()
+    # (The workers run in this process here: the runners are this module's.)
+    assert len(_processes._RUNNERS) == _processes._KEPT_RUNNERS == 2
+    assert set(_processes._ARGUMENTS) == set(_processes._RUNNERS)
+    assert not _processes._IN_FLIGHT
+
+
 def test_a_memory_storage_is_refused_with_a_sentence(client: Any) -> None:
     tuner = hs.RandomSearch(
         objectives.grid,

@@ -15,6 +15,7 @@ process (kept by the search's key).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import pickle
 import threading
@@ -195,10 +196,15 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
     return outer
 
 
-#: In a worker process: the runner of each search it serves, by the search's key.
-_RUNNERS: dict[str, TrialRunner] = {}
+#: In a worker process: the runner of each search it served lately, by the search's key. A
+#: worker of a cluster lives on, search after search: beyond :data:`_KEPT_RUNNERS`, the
+#: runners of the oldest searches are closed (with their storage's connections) once no trial
+#: of theirs runs.
+_RUNNERS: collections.OrderedDict[str, TrialRunner] = collections.OrderedDict()
 _ARGUMENTS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_IN_FLIGHT: collections.Counter[str] = collections.Counter()
 _RUNNERS_LOCK = threading.Lock()
+_KEPT_RUNNERS = 2
 
 
 def _run_in_worker(
@@ -211,12 +217,36 @@ def _run_in_worker(
             worker_spec: _WorkerSpec = pickle.loads(spec)
             runner = _RUNNERS[key] = _worker_runner(worker_spec)
             _ARGUMENTS[key] = (worker_spec.args, worker_spec.kwargs)
-    args, kwargs = _ARGUMENTS[key]
-    runner._space = space
-    runner._search_deadline = None if left is None else time.monotonic() + left
-    runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
-    runner._run_trial(trial, args, kwargs)
+        _RUNNERS.move_to_end(key)
+        _IN_FLIGHT[key] += 1
+        args, kwargs = _ARGUMENTS[key]
+        retired = _retire_idle_runners()
+    for old in retired:
+        old._heartbeat.stop()
+        old.storage.close()
+    try:
+        runner._space = space
+        runner._search_deadline = None if left is None else time.monotonic() + left
+        runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
+        runner._run_trial(trial, args, kwargs)
+    finally:
+        with _RUNNERS_LOCK:
+            _IN_FLIGHT[key] -= 1
+            if _IN_FLIGHT[key] <= 0:
+                del _IN_FLIGHT[key]
     return trial.number
+
+
+def _retire_idle_runners() -> list[TrialRunner]:
+    """Take out the oldest runners beyond :data:`_KEPT_RUNNERS` that run no trial (locked)."""
+    retired: list[TrialRunner] = []
+    for key in list(_RUNNERS):
+        if len(_RUNNERS) <= _KEPT_RUNNERS:
+            break
+        if not _IN_FLIGHT[key]:
+            retired.append(_RUNNERS.pop(key))
+            del _ARGUMENTS[key]
+    return retired
 
 
 def _worker_runner(spec: _WorkerSpec) -> TrialRunner:
