@@ -343,6 +343,31 @@ def test_a_scheduler_address_runs_trials_in_the_worker_processes(
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
+def test_worker_processes_share_a_postgresql_study(process_cluster: Any, project: str) -> None:
+    from test_workers import _postgres_or_skip
+
+    url = _postgres_or_skip()
+    with distributed.Client(process_cluster, set_as_default=False) as client:
+        tuner = hs.Tuner(
+            objectives.curve,
+            objective="loss",
+            scheduler=hs.ASHAScheduler(1, 9, factor=3),
+            max_trials=6,
+            executor=DaskExecutor(client),
+            storage=url,
+            project_name=project,
+            seed=3,
+            verbose=0,
+        )
+        tuner.search()
+    trials = tuner.trials
+    assert len(trials) == 6 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert any(t.promoted_from is not None for t in trials)
+    assert all(t.intermediate for t in trials)  # reported from the workers, to PostgreSQL
+
+
+@pytest.mark.slow
 def test_a_killed_worker_has_its_trial_run_again_as_a_retry(
     process_cluster: Any, tmp_path: Path
 ) -> None:
