@@ -20,7 +20,9 @@ The rules, each a test of the suite:
 - :meth:`~hyperscout.executors.base.Executor.close` waits for the running calls to end (it
   may cancel those not started: every future is done afterwards); it may be called twice,
   and the executor runs calls again afterwards (a tuner searches again), as it does after
-  :meth:`~hyperscout.executors.base.Executor.cancel`.
+  :meth:`~hyperscout.executors.base.Executor.cancel`;
+- what :meth:`~hyperscout.executors.base.Executor.share` is given reaches every call that
+  follows, as the bytes themselves or as an object whose ``load()`` gives them.
 
 The rules count the calls running at once. Calls that run in this process (threads) share
 counters in memory. An executor whose calls run in other processes sets
@@ -70,6 +72,11 @@ def _add(a: int, b: int) -> int:
 
 def _fail(message: str) -> None:
     raise _CallError(message)
+
+
+def _shared_bytes(shared: Any) -> bytes:
+    """In a call: the data that an ``Executor.share()`` answer stands for."""
+    return bytes(shared) if isinstance(shared, (bytes, bytearray)) else bytes(shared.load())
 
 
 class _Counter(Protocol):
@@ -278,6 +285,12 @@ class ExecutorConformance:
             assert gauge.now == 0, "close() returned while calls still ran"
             assert gauge.done == len(finished)
             executor.close()
+
+    def test_shared_data_reaches_every_call(self, executor: Executor) -> None:
+        data = bytes(range(256)) * 64
+        shared = executor.share(data)  # the bytes, or what a call loads them from
+        futures = [executor.submit(_shared_bytes, shared) for _ in range(2 * executor.n_workers)]
+        assert all(f.result(timeout=PATIENCE) == data for f in futures)
 
     def test_the_executor_runs_again_after_close_and_cancel(self, executor: Executor) -> None:
         assert executor.submit(_add, 1, 1).result(timeout=PATIENCE) == 2
