@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,9 +30,11 @@ from hyperscout.tuner._limits import (
     search_timeout_reason,
     trial_timeout_reason,
 )
-from hyperscout.tuner._processes import ProcessPlan, plan_processes, submit_to_process
+from hyperscout.tuner._processes import ProcessPlan, call_of, plan_processes, submit_to_process
 from hyperscout.tuner._trial_run import TrialRunner
-from hyperscout.tuner.progress import SearchProgress
+
+if TYPE_CHECKING:
+    from hyperscout.tuner.progress import SearchProgress
 
 
 class SearchLoop(TrialRunner):
@@ -147,6 +149,10 @@ class SearchLoop(TrialRunner):
 
     def _search_with(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """:meth:`search` on the tuner's executor."""
+        # Imported here: the progress bar loads rich and hyperscout.report, which neither
+        # `import hyperscout` nor a worker process needs.
+        from hyperscout.tuner.progress import SearchProgress
+
         self._process_plan = None
         if self.executor.runs_elsewhere:  # checked before any trial starts
             self._process_plan = plan_processes(self, args, kwargs)
@@ -295,7 +301,7 @@ class SearchLoop(TrialRunner):
             running.pop(future)
             if handle is not None:
                 handle.revoke()  # its late result and reports are dropped
-            self.executor.give_up(future)
+            self.executor.give_up(call_of(future))
             if late == "trial":
                 hp = self._trial_hp(self.storage.get_trial(self._study_id, number))
                 reason = trial_timeout_reason(self.trial_timeout or 0.0)

@@ -9,12 +9,14 @@ are decided exactly as in one process. Storage stays the one source of truth: th
 reads the trial's record from it when the worker's call ends.
 
 What a worker needs (the objective, its arguments, the strategy, the tuner's class) is
-pickled once per search, checked before any trial starts, and unpickled once per worker
-process (kept by the search's key).
+pickled once per search, checked before any trial starts, shared with the executor's workers
+(:meth:`Executor.share`: sent to each worker process once, not with every trial), and
+unpickled once per worker process (kept by the search's key).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import pickle
 import threading
@@ -35,15 +37,19 @@ from hyperscout.tuner._ledger import Ledger
 from hyperscout.tuner._limits import HardStop
 from hyperscout.tuner._trial_run import TrialRunner
 
-__all__ = ["ProcessPlan", "plan_processes", "submit_to_process"]
+__all__ = ["ProcessPlan", "TrialFuture", "call_of", "plan_processes", "submit_to_process"]
 
 
 @dataclasses.dataclass(frozen=True)
 class ProcessPlan:
-    """One search's worker setup: its key and the pickled :class:`_WorkerSpec`."""
+    """One search's worker setup: its key and the pickled :class:`_WorkerSpec`, shared.
+
+    ``spec`` is what :meth:`Executor.share` answered for the pickled spec: the bytes
+    themselves, or a reference whose ``load()`` gives them in a worker.
+    """
 
     key: str
-    spec: bytes
+    spec: Any
 
 
 @dataclasses.dataclass
@@ -128,9 +134,16 @@ def plan_processes(
         **{f"search() argument {i + 1}": value for i, value in enumerate(args)},
         **{f"search() argument {name}=": value for name, value in kwargs.items()},
     }
-    for what, value in parts.items():
-        _check_pickles(owner, what, value, repr(tuner.executor))
-    return ProcessPlan(uuid.uuid4().hex, pickle.dumps(spec))
+    try:
+        data = pickle.dumps(spec)
+    except Exception:
+        # Name the part that cannot be pickled (each is pickled again only now: a large
+        # search() argument is pickled once when all is well).
+        for what, value in parts.items():
+            _check_pickles(owner, what, value, repr(tuner.executor))
+        _check_pickles(owner, "the tuner's settings", settings, repr(tuner.executor))
+        raise
+    return ProcessPlan(uuid.uuid4().hex, tuner.executor.share(data))
 
 
 def _check_pickles(owner: str, what: str, value: Any, executor: str) -> None:
@@ -146,6 +159,23 @@ def _check_pickles(owner: str, what: str, value: Any, executor: str) -> None:
         ) from None
 
 
+class TrialFuture(Future[Trial]):
+    """The record of a trial run by a worker, when the worker's call ends.
+
+    ``call`` is the executor's own future of that call: the one its
+    :meth:`~hyperscout.executors.base.Executor.give_up` is given.
+    """
+
+    def __init__(self, call: Future[Any]) -> None:
+        super().__init__()
+        self.call = call
+
+
+def call_of(future: Future[Trial]) -> Future[Any]:
+    """The executor's future behind the tuner's ``future`` of a trial."""
+    return future.call if isinstance(future, TrialFuture) else future
+
+
 def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Future[Trial]:
     """Run ``trial`` (started in storage) in a worker process; the future holds its record.
 
@@ -157,7 +187,7 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
         space = tuner._space.copy()
     left = None if tuner._search_deadline is None else tuner._search_deadline - time.monotonic()
     inner = tuner.executor.submit(_run_in_worker, plan.key, plan.spec, trial, space, left)
-    outer: Future[Trial] = Future()
+    outer = TrialFuture(inner)
 
     def done(future: Future[int]) -> None:
         try:
@@ -178,28 +208,65 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
     return outer
 
 
-#: In a worker process: the runner of each search it serves, by the search's key.
-_RUNNERS: dict[str, TrialRunner] = {}
+#: In a worker process: the runner of each search it served lately, by the search's key. A
+#: worker of a cluster lives on, search after search: beyond :data:`_KEPT_RUNNERS`, the
+#: runners of the oldest searches are closed (with their storage's connections) once no trial
+#: of theirs runs.
+_RUNNERS: collections.OrderedDict[str, TrialRunner] = collections.OrderedDict()
 _ARGUMENTS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_IN_FLIGHT: collections.Counter[str] = collections.Counter()
 _RUNNERS_LOCK = threading.Lock()
+_KEPT_RUNNERS = 2
 
 
 def _run_in_worker(
-    key: str, spec: bytes, trial: Trial, space: HyperParameters, left: float | None
+    key: str, spec: Any, trial: Trial, space: HyperParameters, left: float | None
 ) -> int:
-    """In a worker process: run ``trial`` as the driver's tuner would; its number."""
+    """In a worker process: run ``trial`` as the driver's tuner would; its number.
+
+    ``spec`` is the pickled :class:`_WorkerSpec`, or a reference to it whose ``load()``
+    gives it (see :meth:`Executor.share`); it is read on the search's first call only.
+    """
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         if runner is None:
-            worker_spec: _WorkerSpec = pickle.loads(spec)
+            data = spec if isinstance(spec, (bytes, bytearray)) else spec.load()
+            worker_spec: _WorkerSpec = pickle.loads(data)
             runner = _RUNNERS[key] = _worker_runner(worker_spec)
             _ARGUMENTS[key] = (worker_spec.args, worker_spec.kwargs)
-    args, kwargs = _ARGUMENTS[key]
-    runner._space = space
-    runner._search_deadline = None if left is None else time.monotonic() + left
-    runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
-    runner._run_trial(trial, args, kwargs)
+            release = getattr(spec, "release", None)
+            if release is not None:
+                release()  # the runner holds what the bytes made
+        _RUNNERS.move_to_end(key)
+        _IN_FLIGHT[key] += 1
+        args, kwargs = _ARGUMENTS[key]
+        retired = _retire_idle_runners()
+    for old in retired:
+        old._heartbeat.stop()
+        old.storage.close()
+    try:
+        runner._space = space
+        runner._search_deadline = None if left is None else time.monotonic() + left
+        runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
+        runner._run_trial(trial, args, kwargs)
+    finally:
+        with _RUNNERS_LOCK:
+            _IN_FLIGHT[key] -= 1
+            if _IN_FLIGHT[key] <= 0:
+                del _IN_FLIGHT[key]
     return trial.number
+
+
+def _retire_idle_runners() -> list[TrialRunner]:
+    """Take out the oldest runners beyond :data:`_KEPT_RUNNERS` that run no trial (locked)."""
+    retired: list[TrialRunner] = []
+    for key in list(_RUNNERS):
+        if len(_RUNNERS) <= _KEPT_RUNNERS:
+            break
+        if not _IN_FLIGHT[key]:
+            retired.append(_RUNNERS.pop(key))
+            del _ARGUMENTS[key]
+    return retired
 
 
 def _worker_runner(spec: _WorkerSpec) -> TrialRunner:
