@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import hyperscout as hs
 
@@ -93,3 +94,8 @@ def pid_then_sleep(folder: str, seconds: float) -> int:
     (Path(folder) / str(os.getpid())).touch()
     time.sleep(seconds)
     return os.getpid()
+
+
+def length_of(shared: Any) -> int:
+    """The length of the data an ``Executor.share()`` answer stands for."""
+    return len(shared.load())

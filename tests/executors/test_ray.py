@@ -23,7 +23,9 @@ from tests.executors import ray_objectives as objectives
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError, MissingDependencyError
 from hyperscout.executors import RayExecutor, WorkerLostError
+from hyperscout.executors.ray import RayShared
 from hyperscout.storage import sqlite_url
+from hyperscout.testing.executors import ExecutorConformance
 from hyperscout.trial import TrialState
 
 try:
@@ -80,6 +82,22 @@ def test_the_executor_that_started_ray_runs_calls_on_its_cpus(local_ray: RayExec
     assert local_ray.submit(objectives.sleep_and_pid, 0.0).result(PATIENCE) != os.getpid()
 
 
+@pytest.mark.usefixtures("local_ray")
+class TestRayExecutorConformance(ExecutorConformance):
+    in_process = False  # worker processes on this machine: the calls count through files
+
+    def make_executor(self) -> RayExecutor:
+        return RayExecutor()  # 4 at once: the instance's CPUs
+
+
+@pytest.mark.usefixtures("local_ray")
+class TestRayExecutorOfTwo(ExecutorConformance):
+    in_process = False
+
+    def make_executor(self) -> RayExecutor:
+        return RayExecutor(n_workers=2)  # fewer than Ray would run: the others wait here
+
+
 def common(tmp_path: Path) -> dict[str, object]:
     return {
         "storage": sqlite_url(tmp_path / "study.db"),
@@ -102,9 +120,10 @@ def test_calls_run_in_ray_workers_and_their_exceptions_reach_the_future() -> Non
     with pytest.raises(KeyError, match="no such key") as info:
         failed.result(PATIENCE)
     assert "ray_objectives.py" in str(info.value.__cause__)  # Ray's remote traceback
-    blob = bytes(300_000)  # large: stored once in Ray's object store, shared by the calls
-    assert [executor.submit(len, blob).result(PATIENCE) for _ in range(3)] == [300_000] * 3
-    assert len(executor._puts) == 1
+    shared = executor.share(bytes(300_000))  # stored once in Ray's object store
+    assert isinstance(shared, RayShared)
+    futures = [executor.submit(objectives.length_of, shared) for _ in range(3)]
+    assert [future.result(PATIENCE) for future in futures] == [300_000] * 3
     executor.close()
     assert ray.is_initialized()  # Ray was running before: it is left running
     assert executor.submit(pow, 3, 2).result(PATIENCE) == 9  # runs again after close

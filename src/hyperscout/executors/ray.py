@@ -6,7 +6,9 @@ never by ``import hyperscout``.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -17,7 +19,7 @@ from hyperscout._validation import check, check_int, check_number, fail, is_numb
 from hyperscout.exceptions import require
 from hyperscout.executors.base import Executor, WorkerLostError
 
-__all__ = ["RayExecutor"]
+__all__ = ["RayExecutor", "RayShared"]
 
 T = TypeVar("T")
 
@@ -34,11 +36,6 @@ _LOST = (
     "TaskCancelledError",  # cancelled by someone else (this executor settles its own)
 )
 
-
-#: Bytes arguments this large are put in Ray's object store once and shared by the calls;
-#: the last few of them are kept there.
-_SHARE_FROM = 100_000
-_PUTS_KEPT = 4
 
 #: For the Ray instances an executor starts: no usage statistics sent, no notice printed
 #: about them. (Set only while ray.init runs, and only when the user has not set them.)
@@ -73,7 +70,9 @@ class RayExecutor(Executor):
     FAILED and runs its configuration again as a retry. Each task runs its trial against the
     search's storage, so the storage must be one every node opens: an SQLite file on one
     machine, PostgreSQL across machines (``storage="memory"`` is refused before any trial).
-    What a task needs is pickled, as for :class:`~hyperscout.executors.ProcessExecutor`.
+    What a task needs is pickled, as for :class:`~hyperscout.executors.ProcessExecutor`;
+    what a search shares (:meth:`share`: its objective and arguments) is stored once in
+    Ray's object store, and read by each worker process once.
 
     Args:
         address: None starts a local Ray instance (or joins the one ``ray start --head``
@@ -83,7 +82,7 @@ class RayExecutor(Executor):
             already initialised in this process, the executor uses that connection and
             leaves it open.
         n_workers: trials running at once; None: as many as the nodes of the cluster hold,
-            ``num_cpus`` CPUs (and ``num_gpus`` GPUs) each.
+            ``num_cpus`` CPUs (and ``num_gpus`` GPUs) each. Calls beyond it wait here.
         num_cpus: CPUs Ray reserves for each trial (a fraction, such as 0.5, runs two
             trials per CPU).
         num_gpus: GPUs Ray reserves for each trial (0: none).
@@ -112,7 +111,7 @@ class RayExecutor(Executor):
             _OWNER,
             "address",
             address,
-            address is None or (isinstance(address, str) and bool(address)),
+            address is None or (isinstance(address, str) and bool(address.strip())),
             'None (a local Ray instance) or a cluster address such as "10.0.0.5:6379"',
         )
         check_int(_OWNER, "n_workers", n_workers, minimum=1, allow_none=True)
@@ -140,10 +139,11 @@ class RayExecutor(Executor):
             getattr(ray.exceptions, name) for name in _LOST if hasattr(ray.exceptions, name)
         )
         self._lock = threading.Lock()
-        self._running: dict[Future[Any], Any] = {}  # a call's future -> its ObjectRef
+        self._running: dict[Future[Any], Any] = {}  # a call's future -> its task's ObjectRef
+        self._waiting: collections.deque[_Call] = collections.deque()  # beyond n_workers
+        self._shared: list[Any] = []  # ObjectRefs of what share() stored, until close()
         self._owned = False  # this executor called ray.init (and calls ray.shutdown)
         self._remote: Any = None  # the remote function, made on first need
-        self._puts: list[tuple[bytes, Any]] = []  # large arguments in the object store
         self._settler: ThreadPoolExecutor | None = None  # settles futures (see _hand_over)
         self._connect()
         self.n_workers = n_workers if n_workers is not None else self._cluster_slots()
@@ -160,8 +160,7 @@ class RayExecutor(Executor):
         with _environment(_QUIET):  # read by ray.init and the processes it starts
             ray.init(**kwargs)
         self._owned = True
-        self._remote = None  # made again for this session, and the objects stored again
-        self._puts = []
+        self._remote = None  # made again for this session
 
     def _cluster_slots(self) -> int:
         """How many trials fit at once on the cluster's nodes (their CPUs, and GPUs)."""
@@ -204,14 +203,60 @@ class RayExecutor(Executor):
         future.set_running_or_notify_cancel()  # Ray does not say when a task starts
         try:
             self._connect()
-            ref = self._task().remote(fn, *[self._shared(arg) for arg in args])
-        except Exception as exc:  # the call cannot be sent (cannot be pickled, no Ray)
+        except Exception as exc:  # no Ray to send it to
             future.set_exception(exc)
             return future
+        call = _Call(future, fn, args)
         with self._lock:
-            self._running[future] = ref
-        ref.future().add_done_callback(lambda done: self._hand_over(future, done))
+            if len(self._running) >= self.n_workers:
+                self._waiting.append(call)
+                return future
+            self._running[future] = None  # its place, until its task is sent
+        self._start(call)
         return future
+
+    def _start(self, call: _Call) -> None:
+        """Send ``call`` (its place among the running taken) to Ray as a task."""
+        try:
+            ref = self._task().remote(call.fn, *call.args)
+        except Exception as exc:  # the call cannot be sent (cannot be pickled, Ray gone)
+            with self._lock:
+                self._running.pop(call.future, None)
+            if not call.future.done():
+                call.future.set_exception(exc)
+            self._start_waiting()
+            return
+        with self._lock:
+            stopped = call.future not in self._running  # given up or cancelled meanwhile
+            if not stopped:
+                self._running[call.future] = ref
+        if stopped:
+            with contextlib.suppress(Exception):
+                self._ray.cancel(ref, force=True)
+            return
+        ref.future().add_done_callback(lambda done: self._hand_over(call.future, done))
+
+    def _start_waiting(self) -> None:
+        """Start the calls waiting for a worker, while fewer than n_workers run."""
+        while True:
+            with self._lock:
+                if not self._waiting or len(self._running) >= self.n_workers:
+                    return
+                call = self._waiting.popleft()
+                self._running[call.future] = None  # its place, until its task is sent
+            self._start(call)
+
+    def share(self, data: bytes) -> RayShared:
+        """Store ``data`` once in Ray's object store; calls receive a reference to it.
+
+        Each worker process reads it once (the tuner's worker keeps what it made of it), from
+        the object store of its node. What is shared is released at :meth:`close`.
+        """
+        self._connect()
+        ref = self._ray.put(data)
+        with self._lock:
+            self._shared.append(ref)
+        return RayShared(ref)
 
     def _hand_over(self, future: Future[T], done: Future[T]) -> None:
         """Settle ``future`` in a thread of this executor, not in Ray's own.
@@ -228,29 +273,18 @@ class RayExecutor(Executor):
         except RuntimeError:  # the interpreter is exiting: no new threads
             self._settle(future, done)
 
-    def _shared(self, arg: Any) -> Any:
-        """A large bytes argument as a reference to one copy in Ray's object store.
-
-        The tuner sends every trial of a search the same pickled setup (the objective, the
-        arguments of ``search()``, which may hold a data set): it is stored once per search,
-        and each task reads it from the object store of its node, instead of a copy per task.
-        """
-        if not isinstance(arg, bytes) or len(arg) < _SHARE_FROM:
-            return arg
-        with self._lock:
-            for kept, ref in self._puts:
-                if kept is arg:
-                    return ref
-        ref = self._ray.put(arg)
-        with self._lock:
-            self._puts = [(arg, ref), *self._puts[: _PUTS_KEPT - 1]]
-        return ref
-
     def _settle(self, future: Future[T], done: Future[T]) -> None:
         """Hand the task's outcome to the call's future, a lost worker as WorkerLostError."""
         with self._lock:
-            if self._running.pop(future, None) is None:
+            if future not in self._running:
                 return  # given up or cancelled: its future has been settled
+            del self._running[future]
+        try:
+            self._set_outcome(future, done)
+        finally:
+            self._start_waiting()
+
+    def _set_outcome(self, future: Future[T], done: Future[T]) -> None:
         try:
             exc = done.exception()
         except BaseException as error:  # cancelled (not done by hyperscout)
@@ -276,53 +310,61 @@ class RayExecutor(Executor):
             future.set_exception(exc)
 
     def close(self) -> None:
-        """Wait for the running calls, then shut down (or leave) Ray if this executor started it."""
+        """Wait for the calls, release what was shared, and shut down Ray if it started it."""
+        while True:
+            with self._lock:
+                futures = [*self._running, *(call.future for call in self._waiting)]
+            if not futures:
+                break
+            wait(futures)
         with self._lock:
-            running = list(self._running)
-        wait(running)
+            self._shared.clear()
         self._disconnect()
 
     def give_up(self, future: Future[Any]) -> None:
-        """Stop the late call of ``future`` (its task is cancelled, its worker process ended).
-
-        Given a future this executor did not return (the tuner's own, around a trial's call),
-        it cannot tell which task is late: every running task is cancelled, as a process pool
-        is stopped, and their futures fail with
-        :class:`~hyperscout.executors.base.WorkerLostError`. (The tuner gives up trials in
-        worker processes only at the search's ``timeout``, when all of them are late.)
-        """
-        if future.done():
-            return
+        """Stop the late call of ``future``: its task is cancelled, its worker process ended."""
         with self._lock:
-            refs = (
-                {future: self._running[future]} if future in self._running else dict(self._running)
-            )
+            waiting = [call for call in self._waiting if call.future is future]
+            for call in waiting:
+                self._waiting.remove(call)
+            refs = {future: self._running[future]} if future in self._running else {}
+        for call in waiting:
+            call.future.set_exception(WorkerLostError("The call was given up before it ran."))
         self._stop(refs, "it ran past its deadline")
 
     def cancel(self) -> None:
-        """Cancel every running task (their worker processes end); shut down Ray if owned."""
+        """Drop the calls not started, cancel the running tasks; shut down Ray if it started it."""
         with self._lock:
+            waiting, self._waiting = list(self._waiting), collections.deque()
             refs = dict(self._running)
+            self._shared.clear()
+        for call in waiting:
+            call.future.set_exception(WorkerLostError("The call was dropped before it ran."))
         self._stop(refs, "the search was stopped")
         self._disconnect()
 
     def _stop(self, refs: Mapping[Future[Any], Any], why: str) -> None:
         for future, ref in refs.items():
             with self._lock:
-                if self._running.pop(future, None) is None:
+                if future not in self._running:
                     continue  # it ended meanwhile
-            with contextlib.suppress(Exception):  # a task that ended has nothing to cancel
-                self._ray.cancel(ref, force=True)
+                del self._running[future]
+            if ref is not None:
+                with contextlib.suppress(Exception):  # a task that ended has nothing to cancel
+                    self._ray.cancel(ref, force=True)
             future.set_exception(
                 WorkerLostError(f"The Ray task running this call was cancelled: {why}.")
             )
+        self._start_waiting()
 
     def _disconnect(self) -> None:
         if not self._owned:
             return
         self._owned = False
         with self._lock:
-            left, self._running = self._running, {}
+            left = [*self._running, *(call.future for call in self._waiting)]
+            self._running, self._waiting = {}, collections.deque()
+            self._shared.clear()
         self._ray.shutdown()
         for future in left:  # their tasks went with Ray
             if not future.done():
@@ -335,6 +377,27 @@ class RayExecutor(Executor):
             + (f", num_gpus={self.num_gpus:g}" if self.num_gpus else "")
             + ")"
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """A call waiting for a worker: its future, function and arguments."""
+
+    future: Future[Any]
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RayShared:
+    """Stands, in a call, for data :meth:`RayExecutor.share` stored in Ray's object store."""
+
+    ref: Any  # a ray.ObjectRef, inside this object so that Ray does not fetch it per call
+
+    def load(self) -> bytes:
+        """In a Ray worker: the data (read from the object store of its node)."""
+        ray: Any = require("ray", feature=_OWNER, extra="ray")
+        return bytes(ray.get(self.ref))
 
 
 def _check_quantity(name: str, value: float) -> None:
