@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.executors import process_objectives as objectives
+from . import process_objectives as objectives
 
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError, MissingDependencyError

@@ -272,7 +272,9 @@ class ExecutorConformance:
         self, executor: Executor
     ) -> None:
         with self._counter() as gauge:
-            fn, args = gauge.call(0.05)
+            # Long enough that a close() that does not wait returns while calls still run,
+            # even on a machine so busy that this thread waits its turn for a while.
+            fn, args = gauge.call(0.3)
             futures = [executor.submit(fn, *args) for _ in range(executor.n_workers + 1)]
             deadline = time.monotonic() + PATIENCE
             while gauge.now == 0 and not futures[0].done() and time.monotonic() < deadline:
