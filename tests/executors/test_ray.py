@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.executors import ray_objectives as objectives
 
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError, MissingDependencyError
@@ -27,6 +26,8 @@ from hyperscout.executors.ray import RayShared
 from hyperscout.storage import sqlite_url
 from hyperscout.testing.executors import ExecutorConformance
 from hyperscout.trial import TrialState
+
+from . import ray_objectives as objectives
 
 try:
     import ray
@@ -43,6 +44,7 @@ WORKER_PATH = os.pathsep.join(
     [
         str(ROOT / "src"),
         str(ROOT),
+        str(ROOT / "tests"),  # where pytest may import tests/executors from, as "executors"
         *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
     ]
 )
