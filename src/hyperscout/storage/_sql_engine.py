@@ -368,6 +368,40 @@ class SQLDatabase:
             with conn.begin():
                 yield conn
 
+    @contextlib.contextmanager
+    def _pg(self) -> Iterator[Any]:
+        """PostgreSQL: the psycopg connection of a pooled connection, in autocommit mode.
+
+        For the statements of ``_sql_postgres.py``, which send their own BEGIN and COMMIT in
+        psycopg's pipeline mode. A transaction still open when the block ends (an error
+        between two round trips) is rolled back; the driver's errors become SQLAlchemy's, so
+        that callers see the same errors as through :meth:`_write`.
+        """
+        import psycopg
+
+        with self._database_errors():
+            pooled = self._engine.raw_connection()
+            try:
+                conn: Any = pooled.driver_connection
+                conn.autocommit = True
+                try:
+                    yield conn
+                except psycopg.Error as exc:
+                    if self._engine.dialect.is_disconnect(exc, conn, None):  # type: ignore[arg-type]
+                        pooled.invalidate(exc)
+                    raise sa.exc.DBAPIError.instance(
+                        "", None, exc, psycopg.Error, dialect=self._engine.dialect
+                    ) from exc
+                finally:
+                    try:
+                        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                            conn.rollback()
+                        conn.autocommit = False
+                    except psycopg.Error as exc:  # broken: the pool opens another one
+                        pooled.invalidate(exc)
+            finally:
+                pooled.close()
+
     def _lock(self, conn: Connection, statement: sa.Select[Any], params: dict[str, Any]) -> None:
         """Take a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE already holds them all."""
         if self._backend != "sqlite":

@@ -31,15 +31,22 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from hyperscout.exceptions import ClaimTakenError, StorageError
 from hyperscout.storage._factory import sqlite_url
 from hyperscout.storage._sql_engine import SQLDatabase
+from hyperscout.storage._sql_postgres import (
+    claim_trial,
+    finish_locked,
+    lock_trial,
+    new_trials,
+    reclaim_trial,
+    trial_rows,
+)
 from hyperscout.storage._sql_rows import (
     DamagedRowError,
     StudyCache,
@@ -62,6 +69,7 @@ from hyperscout.storage._sql_schema import (
     LOCK_STUDY,
     LOCK_TRIAL,
     REPORTS,
+    RUNNING,
     SELECT_NEW_TRIALS_AND_REPORTS,
     SELECT_RUNNING_AMONG,
     SELECT_STUDIES,
@@ -143,6 +151,10 @@ class SQLStorage(SQLDatabase, Storage):
     def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
         self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
+        # PostgreSQL: the trials this process claimed and has not finished yet, by (study id,
+        # number), with what their claim wrote. A claim's COMMIT does not wait for the disk,
+        # so a crash of the server may lose it; finish_trial() then claims it again from here.
+        self._claimed: dict[tuple[int, int], dict[str, Any]] = {}
         super().__init__(
             url,
             engine_kwargs=engine_kwargs,
@@ -211,6 +223,8 @@ class SQLStorage(SQLDatabase, Storage):
             conn.execute(sa.delete(STUDIES).where(STUDIES.c.id == study_id))
         with self._cache_lock:
             self._cache.pop(study_id, None)
+            for key in [key for key in self._claimed if key[0] == study_id]:
+                del self._claimed[key]
 
     def list_studies(self) -> list[StudyInfo]:
         with self._read() as conn:
@@ -277,6 +291,8 @@ class SQLStorage(SQLDatabase, Storage):
         self, study_id: int, claim: str | None, row: dict[str, Any]
     ) -> tuple[int, float]:
         """One attempt of :meth:`create_trial`: the new trial's number and start time."""
+        if self._backend == "postgresql":
+            return self._claim_on_postgres(study_id, claim, row)
         with self._write() as conn:
             self._lock(conn, LOCK_STUDY, {"study_id": study_id})
             params = {**row, "study_id": study_id, "new_claim": claim}
@@ -292,6 +308,29 @@ class SQLStorage(SQLDatabase, Storage):
                     raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
                 raise StorageError(f"No study with id {study_id}.")
         return inserted.number, inserted.started_at
+
+    def _claim_on_postgres(
+        self, study_id: int, claim: str | None, row: dict[str, Any]
+    ) -> tuple[int, float]:
+        """:meth:`_insert_trial` on PostgreSQL: one round trip, a COMMIT that does not wait."""
+        params = {**row, "study_id": study_id, "new_claim": claim}
+        with self._pg() as conn:
+            inserted = claim_trial(conn, params)
+        if inserted is None:
+            if claim is not None:
+                with self._read() as read:
+                    taken = read.execute(CLAIM_TAKEN, {"study_id": study_id, "claim": claim})
+                    if taken.first() is not None:
+                        raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
+            raise StorageError(f"No study with id {study_id}.")
+        number, started_at = inserted
+        with self._cache_lock:
+            self._claimed[study_id, number] = {
+                **row,
+                "new_claim": claim,
+                "new_started_at": started_at,
+            }
+        return number, started_at
 
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
@@ -348,47 +387,110 @@ class SQLStorage(SQLDatabase, Storage):
             "new_error": error,
         }
         new_attrs = loads(dumps(attrs or {}, "trial attrs"))
-        with self._reading_rows(study_id, number), self._write() as conn:
-            self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
-            rows = conn.execute(
-                SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
-            ).all()
-            check_running(rows[0][2] if rows else None, study_id, number)
-            before = trial_from_row(rows[0], reports_of(rows))  # refuses a damaged row
-            check_alive_since(before, unless_alive_since)
-            if change["new_values"] is None:
-                change["new_values"] = rows[0][3]
-            trial = self._finish_row(conn, rows[0][0], before, change, new_attrs)
-            if trial is None:
-                raise StorageError(f"Trial {number} of study {study_id} is already finished.")
+        if self._backend == "postgresql":
+            trial = self._finish_on_postgres(
+                study_id, number, change, new_attrs, unless_alive_since
+            )
+        else:
+            with self._reading_rows(study_id, number), self._write() as conn:
+                rows = conn.execute(
+                    SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
+                ).all()
+                before, params, attrs = self._to_finish(
+                    study_id, number, rows, change, new_attrs, unless_alive_since
+                )
+                params["new_finished_at"] = self._clock(conn)
+                finished_at = conn.execute(FINISH_TRIAL[self._backend], params).scalar()
+                trial = self._finished(study_id, before, change, attrs, finished_at)
         with self._cache_lock:
             self._cache.setdefault(study_id, StudyCache()).add(trial)
         return trial
 
-    def _finish_row(
+    def _finish_on_postgres(
         self,
-        conn: Connection,
-        trial_id: int,
-        before: Trial,
+        study_id: int,
+        number: int,
         change: dict[str, Any],
         new_attrs: dict[str, Any],
-    ) -> Trial | None:
-        """The write of :meth:`finish_trial`: ``before`` becomes the finished trial it returns.
+        unless_alive_since: float | None,
+    ) -> Trial:
+        """:meth:`finish_trial` on PostgreSQL: two round trips, a COMMIT that waits for the disk.
 
-        ``change`` holds FINISH_TRIAL's new values (JSON text); ``new_attrs`` joins the
-        trial's attrs. None: the row was finished meanwhile, and nothing was written.
+        A trial this process claimed whose row is gone (the server lost the claim in a crash)
+        is claimed again as it was, then finished.
         """
+        key = {"study_id": study_id, "number": number}
+        with self._reading_rows(study_id, number), self._pg() as conn:
+            rows = lock_trial(conn, key)
+            with self._cache_lock:
+                lost = None if rows else self._claimed.get((study_id, number))
+            if lost is None:
+                try:
+                    before, params, attrs = self._to_finish(
+                        study_id, number, rows, change, new_attrs, unless_alive_since
+                    )
+                except StorageError:
+                    if rows and rows[0][2] != RUNNING:  # finished elsewhere, so on disk
+                        self._forget_claim(study_id, number)
+                    raise
+                finished_at = finish_locked(conn, params)
+                self._forget_claim(study_id, number)  # on disk now, with the finish
+                return self._finished(study_id, before, change, attrs, finished_at)
+        self._reclaim(study_id, number, lost)
+        return self._finish_on_postgres(study_id, number, change, new_attrs, unless_alive_since)
+
+    def _forget_claim(self, study_id: int, number: int) -> None:
+        with self._cache_lock:
+            self._claimed.pop((study_id, number), None)
+
+    def _reclaim(self, study_id: int, number: int, claimed: dict[str, Any]) -> None:
+        """Insert again a trial this process claimed and the server lost; else StorageError."""
+        self._forget_claim(study_id, number)
+        with self._pg() as conn:
+            if reclaim_trial(conn, {**claimed, "study_id": study_id, "number": number}):
+                return
+        raise StorageError(
+            f"Trial {number} of study {study_id} was lost by the database server: its creation "
+            "had not reached the disk when the server stopped, and another trial has taken its "
+            "number or its slot since. Its result is not recorded; the search goes on without it."
+        )
+
+    @staticmethod
+    def _to_finish(
+        study_id: int,
+        number: int,
+        rows: Sequence[Any],
+        change: dict[str, Any],
+        new_attrs: dict[str, Any],
+        unless_alive_since: float | None,
+    ) -> tuple[Trial, dict[str, Any], dict[str, Any]]:
+        """What finishing the trial read as ``rows`` (``SELECT_TRIAL_WITH_REPORTS``) writes.
+
+        The trial as it was, the parameters of FINISH_TRIAL and the attrs it will have.
+        Raises StorageError when it is missing, finished or alive since ``unless_alive_since``,
+        and DamagedRowError when it cannot be read. ``change`` holds FINISH_TRIAL's new values
+        (JSON text); ``new_attrs`` joins the trial's attrs.
+        """
+        check_running(rows[0][2] if rows else None, study_id, number)
+        before = trial_from_row(rows[0], reports_of(rows))  # refuses a damaged row
+        check_alive_since(before, unless_alive_since)
+        if change["new_values"] is None:
+            change["new_values"] = rows[0][3]
         attrs = {**before.attrs, **new_attrs}
-        params = {
-            **change,
-            "trial_id": trial_id,
-            "new_attrs": dumps(attrs, "trial attrs"),
-        }
-        if self._backend == "sqlite":
-            params["new_finished_at"] = self._clock(conn)
-        finished_at = conn.execute(FINISH_TRIAL[self._backend], params).scalar()
-        if finished_at is None:
-            return None
+        params = {**change, "trial_id": rows[0][0], "new_attrs": dumps(attrs, "trial attrs")}
+        return before, params, attrs
+
+    @staticmethod
+    def _finished(
+        study_id: int,
+        before: Trial,
+        change: dict[str, Any],
+        attrs: dict[str, Any],
+        finished_at: float | None,
+    ) -> Trial:
+        """The trial ``before`` as finishing it made it; StorageError if it was not running."""
+        if finished_at is None:  # finished meanwhile: nothing was written
+            raise StorageError(f"Trial {before.number} of study {study_id} is already finished.")
         # Everything the row now holds is known here: build the record without reading it.
         return Trial(
             number=before.number,
@@ -434,16 +536,20 @@ class SQLStorage(SQLDatabase, Storage):
             # Finished trials above the horizon already read: their reports are not read again.
             known = {} if cache is None else dict(cache.later)
         params = {"study_id": study_id, "after": after, "known": sorted(known)}
-        with self._read_one() as conn:
-            rows = conn.execute(SELECT_NEW_TRIALS_AND_REPORTS, params).all()
+        if self._backend == "postgresql":
+            with self._pg() as pg:
+                rows = new_trials(pg, params)
+        else:
+            with self._read_one() as conn:
+                rows = list(conn.execute(SELECT_NEW_TRIALS_AND_REPORTS, params))
         if not rows:
             with self._cache_lock:
                 self._cache.pop(study_id, None)
             raise StorageError(f"No study with id {study_id}.")
         by_number: dict[int, list[Any]] = {}
         for row in rows:
-            if row.number is not None:
-                by_number.setdefault(row.number, []).append(row)
+            if row[1] is not None:  # the number
+                by_number.setdefault(row[1], []).append(row)
         with self._reading_rows(study_id), self._cache_lock:
             cache = self._cache.setdefault(study_id, StudyCache())
             fresh: list[Trial] = []
@@ -470,10 +576,13 @@ class SQLStorage(SQLDatabase, Storage):
             cached = None if cache is None else cache.get(number)
         if cached is not None:
             return cached
-        with self._read() as conn:
-            rows = conn.execute(
-                SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
-            ).all()
+        key = {"study_id": study_id, "number": number}
+        if self._backend == "postgresql":
+            with self._pg() as pg:
+                rows = trial_rows(pg, key)
+        else:
+            with self._read() as conn:
+                rows = list(conn.execute(SELECT_TRIAL_WITH_REPORTS, key))
         if not rows:
             raise StorageError(f"Study {study_id} has no trial {number}.")
         with self._reading_rows(study_id):

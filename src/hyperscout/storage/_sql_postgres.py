@@ -1,0 +1,182 @@
+"""PostgreSQL's side of a trial: its claim, its finish and the read of what changed.
+
+These run once per trial, so each is sent to the server in as few network round trips as
+psycopg's pipeline mode allows, straight through the psycopg connection of SQLAlchemy's pool
+(SQLAlchemy's own cost per statement, as much as a round trip, is left out). The connection is
+in autocommit mode (:meth:`~hyperscout.storage._sql_engine.SQLDatabase._pg`), so a transaction
+is the BEGIN and COMMIT queued here, and nothing else waits on the network:
+
+- :func:`new_trials`: one statement, outside a transaction (one round trip);
+- :func:`claim_trial`: BEGIN, a row lock on the study, one INSERT, COMMIT (one round trip). The
+  COMMIT does not wait for the disk (``synchronous_commit = off``): PostgreSQL writes its log
+  in order, so the trial's finish, whose COMMIT does wait, puts the claim on disk too. A crash
+  of the server in between loses the claim of a trial still running, which
+  :class:`~hyperscout.storage.sql.SQLStorage` recreates when the trial finishes
+  (:func:`reclaim_trial`);
+- :func:`lock_trial` then :func:`finish_locked`: BEGIN, a row lock on the trial and the read of
+  the trial, then the UPDATE and a COMMIT that waits for the disk (two round trips: what the
+  UPDATE writes depends on what was read).
+
+Every statement here is the same text each time, so psycopg prepares it on the server after a
+few uses. The SQL is written for PostgreSQL; the tables are those of ``_sql_schema.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "claim_trial",
+    "finish_locked",
+    "lock_trial",
+    "new_trials",
+    "reclaim_trial",
+    "trial_rows",
+]
+
+# The order trial_from_row() unpacks (_sql_schema.TRIAL_COLUMNS).
+_TRIAL = (
+    't.id, t.number, t.state, t."values", t.value, t.metrics, t.budget, t.attrs, t.error, '
+    "t.started_at, t.finished_at, t.heartbeat_at"
+)
+# The server's clock, read inside the statement, after the transaction took its lock.
+_NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
+
+_COMMIT = b"COMMIT"
+# This transaction's COMMIT returns before its log record is on disk (see the module's doc).
+_NO_WAIT = b"SET LOCAL synchronous_commit = off"
+# Row locks: each a statement of its own, so that under READ COMMITTED the statements after
+# it see everything committed while it waited (see _sql_schema.LOCK_STUDY).
+_LOCK_STUDY = b"SELECT id FROM hs_studies WHERE id = %(study_id)s FOR UPDATE"
+_LOCK_TRIAL = (
+    b"SELECT id FROM hs_trials WHERE study_id = %(study_id)s AND number = %(number)s FOR UPDATE"
+)
+# A new RUNNING trial numbered one above the study's highest; nothing when the study does not
+# exist or another trial holds the claim (a NULL claim claims nothing).
+_INSERT_NEXT_TRIAL = f"""
+INSERT INTO hs_trials (study_id, number, state, "values", metrics, budget, attrs, started_at,
+                       claim)
+SELECT s.id, coalesce((SELECT max(number) FROM hs_trials WHERE study_id = s.id), -1) + 1,
+       'RUNNING', %(new_values)s::text, '{{}}', %(new_budget)s::double precision,
+       %(new_attrs)s::text, {_NOW}, %(new_claim)s::text
+FROM hs_studies s
+WHERE s.id = %(study_id)s
+  AND NOT EXISTS (SELECT 1 FROM hs_trials WHERE study_id = %(study_id)s
+                                           AND claim = %(new_claim)s::text)
+RETURNING number, started_at
+""".encode()
+# A claim lost with a crash of the server, made again as it was: nothing when its number or its
+# claim has been taken since.
+_REINSERT_TRIAL = b"""
+INSERT INTO hs_trials (study_id, number, state, "values", metrics, budget, attrs, started_at,
+                       claim)
+SELECT s.id, %(number)s, 'RUNNING', %(new_values)s::text, '{}',
+       %(new_budget)s::double precision, %(new_attrs)s::text,
+       %(new_started_at)s::double precision, %(new_claim)s::text
+FROM hs_studies s
+WHERE s.id = %(study_id)s
+  AND NOT EXISTS (SELECT 1 FROM hs_trials WHERE study_id = %(study_id)s
+                                           AND (number = %(number)s
+                                                OR claim = %(new_claim)s::text))
+"""
+_SELECT_TRIAL_WITH_REPORTS = f"""
+SELECT {_TRIAL}, r.step, r.metrics
+FROM hs_trials t LEFT OUTER JOIN hs_trial_reports r ON r.trial_id = t.id
+WHERE t.study_id = %(study_id)s AND t.number = %(number)s
+ORDER BY r.step
+""".encode()
+# See _sql_schema.SELECT_NEW_TRIALS_AND_REPORTS.
+_SELECT_NEW_TRIALS_AND_REPORTS = f"""
+SELECT {_TRIAL}, r.step, r.metrics
+FROM hs_studies s
+LEFT OUTER JOIN hs_trials t ON t.study_id = s.id AND t.number > %(after)s
+LEFT OUTER JOIN hs_trial_reports r
+  ON r.trial_id = t.id AND t.number <> ALL(%(known)s::integer[])
+WHERE s.id = %(study_id)s
+ORDER BY t.number, r.step
+""".encode()
+# The WHERE state = 'RUNNING' is what makes finishing happen at most once.
+_FINISH_TRIAL = f"""
+UPDATE hs_trials
+SET state = %(new_state)s, "values" = %(new_values)s, value = %(new_value)s,
+    metrics = %(new_metrics)s, attrs = %(new_attrs)s, error = %(new_error)s,
+    finished_at = {_NOW}
+WHERE id = %(trial_id)s AND state = 'RUNNING'
+RETURNING finished_at
+""".encode()
+
+
+def begin_statement(conn: Any) -> bytes:
+    """The BEGIN psycopg would send itself (it honours an isolation level set on ``conn``)."""
+    level = conn.isolation_level
+    if level is None:
+        return b"BEGIN"
+    return b"BEGIN ISOLATION LEVEL " + str(level.name).replace("_", " ").encode()
+
+
+def new_trials(conn: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``SELECT_NEW_TRIALS_AND_REPORTS``: one statement, one round trip."""
+    rows: list[tuple[Any, ...]] = conn.execute(_SELECT_NEW_TRIALS_AND_REPORTS, params).fetchall()
+    return rows
+
+
+def trial_rows(conn: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``SELECT_TRIAL_WITH_REPORTS``: one statement, one round trip."""
+    rows: list[tuple[Any, ...]] = conn.execute(_SELECT_TRIAL_WITH_REPORTS, params).fetchall()
+    return rows
+
+
+def claim_trial(conn: Any, params: dict[str, Any]) -> tuple[int, float] | None:
+    """Insert the next trial of ``params['study_id']``: its number and start time, or None.
+
+    None: no study with that id, or another trial holds ``params['new_claim']``. One round
+    trip; the COMMIT does not wait for the disk.
+    """
+    with conn.pipeline():
+        conn.execute(begin_statement(conn))
+        conn.execute(_NO_WAIT)
+        conn.execute(_LOCK_STUDY, params)
+        inserted = conn.execute(_INSERT_NEXT_TRIAL, params)
+        conn.execute(_COMMIT)
+    row = inserted.fetchone()
+    return None if row is None else (int(row[0]), float(row[1]))
+
+
+def reclaim_trial(conn: Any, params: dict[str, Any]) -> bool:
+    """Insert again, as it was claimed, a RUNNING trial whose claim the server lost.
+
+    False, and nothing written, when its number or its claim has been taken since (or the
+    study is gone). A durable commit: one round trip.
+    """
+    with conn.pipeline():
+        conn.execute(begin_statement(conn))
+        conn.execute(_LOCK_STUDY, params)
+        inserted = conn.execute(_REINSERT_TRIAL, params)
+        conn.execute(_COMMIT)
+    return bool(inserted.rowcount == 1)
+
+
+def lock_trial(conn: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Open a transaction, lock the trial's row, and read it with its reports (one round trip).
+
+    The rows are those of ``SELECT_TRIAL_WITH_REPORTS`` (none: no such trial). The transaction
+    stays open: :func:`finish_locked` commits it; anything else rolls it back.
+    """
+    with conn.pipeline():
+        conn.execute(begin_statement(conn))
+        conn.execute(_LOCK_TRIAL, params)
+        rows = conn.execute(_SELECT_TRIAL_WITH_REPORTS, params)
+    found: list[tuple[Any, ...]] = rows.fetchall()
+    return found
+
+
+def finish_locked(conn: Any, params: dict[str, Any]) -> float | None:
+    """Finish the trial :func:`lock_trial` locked, and commit (one round trip, durable).
+
+    Returns its ``finished_at``; None when it was not running, and nothing was written.
+    """
+    with conn.pipeline():
+        updated = conn.execute(_FINISH_TRIAL, params)
+        conn.execute(_COMMIT)
+    row = updated.fetchone()
+    return None if row is None else float(row[0])
