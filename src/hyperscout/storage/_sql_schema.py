@@ -260,9 +260,12 @@ SELECT_TRIAL_WITH_REPORTS = (
     .where(THIS_TRIAL)
     .order_by(REPORTS.c.step)
 )
-# A trial's id and state, with the metrics stored at one step (NULL if none).
+# A trial's id and state, with the metrics stored at one step (NULL if none), then what tells
+# its claim from another's (SQLStorage._is_claim).
 SELECT_TRIAL_WITH_STEP = (
-    sa.select(TRIALS.c.id, TRIALS.c.state, REPORTS.c.metrics)
+    sa.select(
+        TRIALS.c.id, TRIALS.c.state, REPORTS.c.metrics, TRIALS.c.started_at, TRIALS.c["values"]
+    )
     .select_from(
         TRIALS.outerjoin(
             REPORTS,

@@ -335,33 +335,56 @@ class SQLStorage(SQLDatabase, Storage):
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
         step = int(step)
+        with self._cache_lock:
+            claimed = self._claimed.get((study_id, number))
         with self._reading_rows(study_id, number), self._write() as conn:
             self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
             row = conn.execute(
                 SELECT_TRIAL_WITH_STEP, {"study_id": study_id, "number": number, "step": step}
             ).first()
-            trial_id, state, stored = (None, None, None) if row is None else row
-            check_running(state, study_id, number)
-            if stored is None:
-                conn.execute(
-                    INSERT_REPORT,
-                    {"trial_id": trial_id, "step": step, "metrics": dumps(clean, "metrics")},
-                )
+            if claimed is not None and (row is None or not self._is_claim(row[3], row[4], claimed)):
+                lost = row is None  # else another trial took the number the server lost
             else:
-                conn.execute(
-                    UPDATE_REPORT,
-                    {
-                        "key_trial_id": trial_id,
-                        "key_step": step,
-                        "new_metrics": dumps(
-                            {
-                                **object_column(stored, f"hs_trial_reports.metrics (step {step})"),
-                                **clean,
-                            },
-                            "metrics",
-                        ),
-                    },
-                )
+                lost = None
+                self._report_row(conn, study_id, number, step, clean, row)
+        if lost is None:
+            return
+        assert claimed is not None
+        self._reclaim(study_id, number, claimed, taken=not lost)
+        self.report(study_id, number, step, clean)
+
+    @staticmethod
+    def _report_row(
+        conn: sa.Connection,
+        study_id: int,
+        number: int,
+        step: int,
+        clean: dict[str, float],
+        row: Sequence[Any] | None,
+    ) -> None:
+        """The write of :meth:`report`, given the trial's row of ``SELECT_TRIAL_WITH_STEP``."""
+        trial_id, state, stored = (None, None, None) if row is None else row[:3]
+        check_running(state, study_id, number)
+        if stored is None:
+            conn.execute(
+                INSERT_REPORT,
+                {"trial_id": trial_id, "step": step, "metrics": dumps(clean, "metrics")},
+            )
+        else:
+            conn.execute(
+                UPDATE_REPORT,
+                {
+                    "key_trial_id": trial_id,
+                    "key_step": step,
+                    "new_metrics": dumps(
+                        {
+                            **object_column(stored, f"hs_trial_reports.metrics (step {step})"),
+                            **clean,
+                        },
+                        "metrics",
+                    ),
+                },
+            )
 
     def finish_trial(
         self,
@@ -423,8 +446,8 @@ class SQLStorage(SQLDatabase, Storage):
         with self._reading_rows(study_id, number), self._pg() as conn:
             rows = lock_trial(conn, key)
             with self._cache_lock:
-                lost = None if rows else self._claimed.get((study_id, number))
-            if lost is None:
+                lost = self._claimed.get((study_id, number))
+            if lost is None or (rows and self._is_claim(rows[0][9], rows[0][3], lost)):
                 try:
                     before, params, attrs = self._to_finish(
                         study_id, number, rows, change, new_attrs, unless_alive_since
@@ -436,24 +459,46 @@ class SQLStorage(SQLDatabase, Storage):
                 finished_at = finish_locked(conn, params)
                 self._forget_claim(study_id, number)  # on disk now, with the finish
                 return self._finished(study_id, before, change, attrs, finished_at)
-        self._reclaim(study_id, number, lost)
+        self._reclaim(study_id, number, lost, taken=bool(rows))
         return self._finish_on_postgres(study_id, number, change, new_attrs, unless_alive_since)
 
     def _forget_claim(self, study_id: int, number: int) -> None:
         with self._cache_lock:
             self._claimed.pop((study_id, number), None)
 
-    def _reclaim(self, study_id: int, number: int, claimed: dict[str, Any]) -> None:
-        """Insert again a trial this process claimed and the server lost; else StorageError."""
-        self._forget_claim(study_id, number)
-        with self._pg() as conn:
-            if reclaim_trial(conn, {**claimed, "study_id": study_id, "number": number}):
-                return
-        raise StorageError(
+    @staticmethod
+    def _is_claim(started_at: Any, values: Any, claimed: dict[str, Any]) -> bool:
+        """True if the row that holds ``started_at`` and ``values`` is the trial ``claimed``
+        created: the server's clock, to the microsecond, and the same values. Else another
+        trial took its number after the server lost it."""
+        return bool(
+            not claimed.get("lost")
+            and started_at == claimed["new_started_at"]
+            and values == claimed["new_values"]
+        )
+
+    @staticmethod
+    def _lost(study_id: int, number: int) -> StorageError:
+        return StorageError(
             f"Trial {number} of study {study_id} was lost by the database server: its creation "
             "had not reached the disk when the server stopped, and another trial has taken its "
             "number or its slot since. Its result is not recorded; the search goes on without it."
         )
+
+    def _reclaim(self, study_id: int, number: int, claimed: dict[str, Any], *, taken: bool) -> None:
+        """Insert again a trial this process claimed and the server lost; else StorageError.
+
+        ``taken``: another trial holds its number now. Then, or when its number or slot is
+        found taken, the trial stays lost: every later report or finish of it here raises.
+        """
+        if not (taken or claimed.get("lost")):
+            with self._pg() as conn:
+                if reclaim_trial(conn, {**claimed, "study_id": study_id, "number": number}):
+                    self._forget_claim(study_id, number)  # on disk: the reclaim waited
+                    return
+        with self._cache_lock:
+            self._claimed[study_id, number] = {"lost": True}
+        raise self._lost(study_id, number)
 
     @staticmethod
     def _to_finish(
