@@ -7,11 +7,13 @@ in autocommit mode (:meth:`~hyperscout.storage._sql_engine.SQLDatabase._pg`), so
 is the BEGIN and COMMIT queued here, and nothing else waits on the network:
 
 - :func:`new_trials`: one statement, outside a transaction (one round trip);
-- :func:`claim_trial`: BEGIN, a row lock on the study, one INSERT, COMMIT (one round trip). The
-  COMMIT does not wait for the disk (``synchronous_commit = off``): PostgreSQL writes its log
-  in order, so the trial's finish, whose COMMIT does wait, puts the claim on disk too. A crash
-  of the server in between loses the claim of a trial still running, which
-  :class:`~hyperscout.storage.sql.SQLStorage` recreates when the trial finishes
+- :func:`claim_trial`: a row lock on the study, then one INSERT (one round trip). Both run in
+  one transaction without a BEGIN or a COMMIT of their own: the extended query protocol runs
+  everything up to the pipeline's Sync as one implicit transaction. Its commit does not wait
+  for the disk (``synchronous_commit`` off, for this transaction only): PostgreSQL writes its
+  log in order, so the trial's finish, whose COMMIT does wait, puts the claim on disk too. A
+  crash of the server in between loses the claim of a trial still running, which
+  :class:`~hyperscout.storage.sql.SQLStorage` makes again when the trial reports or finishes
   (:func:`reclaim_trial`);
 - :func:`lock_trial` then :func:`finish_locked`: BEGIN, a row lock on the trial and the read of
   the trial, then the UPDATE and a COMMIT that waits for the disk (two round trips: what the
@@ -43,11 +45,15 @@ _TRIAL = (
 _NOW = "CAST(extract(epoch FROM clock_timestamp()) AS double precision)"
 
 _COMMIT = b"COMMIT"
-# This transaction's COMMIT returns before its log record is on disk (see the module's doc).
-_NO_WAIT = b"SET LOCAL synchronous_commit = off"
 # Row locks: each a statement of its own, so that under READ COMMITTED the statements after
 # it see everything committed while it waited (see _sql_schema.LOCK_STUDY).
 _LOCK_STUDY = b"SELECT id FROM hs_studies WHERE id = %(study_id)s FOR UPDATE"
+# The same, and this transaction's commit returns before its log record is on disk (see the
+# module's doc): set_config(..., true) is SET LOCAL, which needs no statement of its own.
+_LOCK_STUDY_NO_WAIT = (
+    b"SELECT id, set_config('synchronous_commit', 'off', true) FROM hs_studies "
+    b"WHERE id = %(study_id)s FOR UPDATE"
+)
 _LOCK_TRIAL = (
     b"SELECT id FROM hs_trials WHERE study_id = %(study_id)s AND number = %(number)s FOR UPDATE"
 )
@@ -130,14 +136,12 @@ def claim_trial(conn: Any, params: dict[str, Any]) -> tuple[int, float] | None:
     """Insert the next trial of ``params['study_id']``: its number and start time, or None.
 
     None: no study with that id, or another trial holds ``params['new_claim']``. One round
-    trip; the COMMIT does not wait for the disk.
+    trip, one implicit transaction (``conn`` is in autocommit mode) whose commit does not wait
+    for the disk.
     """
     with conn.pipeline():
-        conn.execute(begin_statement(conn))
-        conn.execute(_NO_WAIT)
-        conn.execute(_LOCK_STUDY, params)
+        conn.execute(_LOCK_STUDY_NO_WAIT, params)
         inserted = conn.execute(_INSERT_NEXT_TRIAL, params)
-        conn.execute(_COMMIT)
     row = inserted.fetchone()
     return None if row is None else (int(row[0]), float(row[1]))
 
