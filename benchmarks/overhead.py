@@ -229,28 +229,36 @@ def postgres_floor(url: str, samples: int = 300) -> dict[str, float]:
     import sqlalchemy as sa
 
     dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    table = f"hs_floor_{os.getpid()}"
+    # A table of its own, not a temporary one: a temporary table writes no log, and its COMMIT
+    # would not wait for the disk.
+    table = f"hs_floor_{os.getpid()}_{time.time_ns()}"
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE TEMPORARY TABLE {table} (x integer)")
+        conn.execute(f"CREATE TABLE {table} (x integer)")
+        try:
+            return _floor(conn, table, samples)
+        finally:
+            conn.execute(f"DROP TABLE {table}")
 
-        def median_ms(*statements: str) -> float:
-            times = []
-            for _ in range(samples):
-                started = time.perf_counter()
-                with conn.pipeline():
-                    for statement in statements:
-                        conn.execute(statement.encode())
-                times.append(time.perf_counter() - started)
-            return statistics.median(times) * 1000
 
-        insert = f"INSERT INTO {table} VALUES (1)"
-        return {
-            "round_trip": median_ms("SELECT 1"),
-            "durable_commit": median_ms("BEGIN", insert, "COMMIT"),
-            "async_commit": median_ms(
-                "BEGIN", "SET LOCAL synchronous_commit = off", insert, "COMMIT"
-            ),
-        }
+def _floor(conn: Any, table: str, samples: int) -> dict[str, float]:
+    """:func:`postgres_floor` on a connection in autocommit mode, inserting into ``table``."""
+
+    def median_ms(*statements: str) -> float:
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            with conn.pipeline():
+                for statement in statements:
+                    conn.execute(statement.encode())
+            times.append(time.perf_counter() - started)
+        return statistics.median(times) * 1000
+
+    insert = f"INSERT INTO {table} VALUES (1)"
+    return {
+        "round_trip": median_ms("SELECT 1"),
+        "durable_commit": median_ms("BEGIN", insert, "COMMIT"),
+        "async_commit": median_ms("BEGIN", "SET LOCAL synchronous_commit = off", insert, "COMMIT"),
+    }
 
 
 RUNNERS: dict[str, Callable[[str, int, Path], tuple[float, float]]] = {
