@@ -15,9 +15,15 @@ is the BEGIN and COMMIT queued here, and nothing else waits on the network:
   crash of the server in between loses the claim of a trial still running, which
   :class:`~hyperscout.storage.sql.SQLStorage` makes again when the trial reports or finishes
   (:func:`reclaim_trial`);
-- :func:`lock_trial` then :func:`finish_locked`: BEGIN, a row lock on the trial and the read of
-  the trial, then the UPDATE and a COMMIT that waits for the disk (two round trips: what the
-  UPDATE writes depends on what was read).
+- :func:`finish_running`: the UPDATE of a running trial and the read of its reports, in one
+  implicit transaction whose commit waits for the disk (one round trip). Every check that
+  :class:`~hyperscout.storage.sql.SQLStorage` makes on the row before it finishes it is in the
+  UPDATE's WHERE: when one fails, nothing is written, and the careful path below finds out why;
+- :func:`lock_trial` then :func:`finish_locked`, the careful path: BEGIN, a row lock on the
+  trial and its read, then the UPDATE and a COMMIT that waits for the disk (two round trips:
+  what the UPDATE writes depends on what was read). For what the quick one leaves out: new
+  attrs to merge with the stored ones, a check that the trial was not alive since a time, and
+  every finish the quick one did not write.
 
 Every statement here is the same text each time, so psycopg prepares it on the server after a
 few uses. The SQL is written for PostgreSQL; the tables are those of ``_sql_schema.py``.
@@ -30,6 +36,7 @@ from typing import Any
 __all__ = [
     "claim_trial",
     "finish_locked",
+    "finish_running",
     "lock_trial",
     "new_trials",
     "reclaim_trial",
@@ -101,7 +108,34 @@ LEFT OUTER JOIN hs_trial_reports r
 WHERE s.id = %(study_id)s
 ORDER BY t.number, r.step
 """.encode()
-# The WHERE state = 'RUNNING' is what makes finishing happen at most once.
+# The quick finish (see the module's doc). It keeps the stored attrs, and writes nothing unless
+# the trial is RUNNING, is the one this process claimed (``claimed_at``: its started_at, NULL
+# when this process did not claim it) and every JSON column of its row and its reports holds
+# an object (what trial_from_row() checks: text that is no JSON fails the statement, which
+# writes nothing either). The WHERE state = 'RUNNING' is what makes finishing happen at most
+# once.
+_FINISH_RUNNING_TRIAL = f"""
+UPDATE hs_trials t
+SET state = %(new_state)s, "values" = coalesce(%(new_values)s::text, t."values"),
+    value = %(new_value)s, metrics = %(new_metrics)s, error = %(new_error)s,
+    finished_at = {_NOW}
+WHERE t.study_id = %(study_id)s AND t.number = %(number)s AND t.state = 'RUNNING'
+  AND (%(claimed_at)s::double precision IS NULL
+       OR (t.started_at = %(claimed_at)s AND t."values" = %(claimed_values)s::text))
+  AND jsonb_typeof(t."values"::jsonb) = 'object'
+  AND jsonb_typeof(t.metrics::jsonb) = 'object'
+  AND jsonb_typeof(t.attrs::jsonb) = 'object'
+  AND NOT EXISTS (SELECT 1 FROM hs_trial_reports r
+                  WHERE r.trial_id = t.id AND jsonb_typeof(r.metrics::jsonb) <> 'object')
+RETURNING {_TRIAL}
+""".encode()
+_SELECT_REPORTS_OF_TRIAL = b"""
+SELECT r.step, r.metrics
+FROM hs_trial_reports r JOIN hs_trials t ON t.id = r.trial_id
+WHERE t.study_id = %(study_id)s AND t.number = %(number)s
+ORDER BY r.step
+"""
+# The careful finish. The WHERE state = 'RUNNING' is what makes finishing happen at most once.
 _FINISH_TRIAL = f"""
 UPDATE hs_trials
 SET state = %(new_state)s, "values" = %(new_values)s, value = %(new_value)s,
@@ -158,6 +192,28 @@ def reclaim_trial(conn: Any, params: dict[str, Any]) -> bool:
         inserted = conn.execute(_REINSERT_TRIAL, params)
         conn.execute(_COMMIT)
     return bool(inserted.rowcount == 1)
+
+
+def finish_running(
+    conn: Any, params: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[int, str]] | None:
+    """Finish a RUNNING trial in one round trip: its row as finished, with its reports.
+
+    None, and nothing written, when a check of ``_FINISH_RUNNING_TRIAL`` fails (not running,
+    not this process's claim, a damaged row): the careful path says why.
+    """
+    import psycopg
+
+    try:
+        with conn.pipeline():
+            updated = conn.execute(_FINISH_RUNNING_TRIAL, params)
+            reports = conn.execute(_SELECT_REPORTS_OF_TRIAL, params)
+    except psycopg.DataError:  # a JSON column that holds no JSON: nothing was written
+        return None
+    row = updated.fetchone()
+    if row is None:
+        return None
+    return row, dict(reports.fetchall())
 
 
 def lock_trial(conn: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
