@@ -344,20 +344,6 @@ class SQLDatabase:
             yield conn
 
     @contextlib.contextmanager
-    def _read_one(self) -> Iterator[Connection]:
-        """A connection for one read statement, which sees one snapshot by itself.
-
-        On PostgreSQL it runs outside a transaction (autocommit): psycopg would spend a round
-        trip on BEGIN and another on ROLLBACK around it.
-        """
-        if self._backend == "sqlite":
-            with self._read() as conn:
-                yield conn
-            return
-        with self._database_errors(), self._serial, self._engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
-
-    @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
         with self._database_errors(), self._serial, self._engine.connect() as conn:
@@ -383,6 +369,7 @@ class SQLDatabase:
             pooled = self._engine.raw_connection()
             try:
                 conn: Any = pooled.driver_connection
+                autocommit = conn.autocommit  # as SQLAlchemy set it (an isolation level)
                 conn.autocommit = True
                 try:
                     yield conn
@@ -396,7 +383,7 @@ class SQLDatabase:
                     try:
                         if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                             conn.rollback()
-                        conn.autocommit = False
+                        conn.autocommit = autocommit
                     except psycopg.Error as exc:  # broken: the pool opens another one
                         pooled.invalidate(exc)
             finally:

@@ -246,13 +246,9 @@ def _finish_trial(finished_at: sa.ColumnElement[float]) -> sa.Update:
     )
 
 
-# By backend. PostgreSQL reads its clock inside the statement (no round trip of its own), after
-# the transaction took its lock, as a separate SELECT_SERVER_TIME did; SQLite is given
-# time.time() as ``new_started_at`` / ``new_finished_at``.
-INSERT_NEXT_TRIAL = {
-    "sqlite": _insert_next_trial(sa.bindparam("new_started_at", type_=sa.Double)),
-    "postgresql": _insert_next_trial(sa.cast(SERVER_TIME, sa.Double)),
-}
+# SQLite's (given time.time() as ``new_started_at`` / ``new_finished_at``). PostgreSQL's, which
+# read the server's clock inside the statement, are in _sql_postgres.py.
+INSERT_NEXT_TRIAL = _insert_next_trial(sa.bindparam("new_started_at", type_=sa.Double))
 # A trial and its reports: one row per report, or one row whose step is NULL.
 SELECT_TRIAL_WITH_REPORTS = (
     sa.select(*TRIAL_COLUMNS, REPORTS.c.step, REPORTS.c.metrics)
@@ -343,10 +339,7 @@ HEARTBEAT = (
     )
     .values(heartbeat_at=sa.bindparam("new_heartbeat_at"))
 )
-FINISH_TRIAL = {
-    "sqlite": _finish_trial(sa.bindparam("new_finished_at", type_=sa.Double)),
-    "postgresql": _finish_trial(sa.cast(SERVER_TIME, sa.Double)),
-}
+FINISH_TRIAL = _finish_trial(sa.bindparam("new_finished_at", type_=sa.Double))
 
 
 def schema_version(stored: str) -> int | None:
