@@ -1032,3 +1032,23 @@ class TestPostgresStorage(DamageWithSQL, StorageConformance, SharedDatabaseTests
             other.close()
         with pytest.raises(StorageError, match="has no trial 5"):  # never claimed here
             storage.finish_trial(study.id, 5, state=TrialState.COMPLETE)
+
+    def test_a_connection_the_server_ended_is_replaced(
+        self, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("cut")
+        trial = storage.create_trial(study.id, values={"x": 1})
+        with storage._engine.connect() as conn:  # the pool's one connection
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with postgres_admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        with pytest.raises(StorageError, match="database failed"):  # it meets the dead one
+            storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=1.0)
+        # The next calls run on a new connection.
+        done = storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=1.0)
+        assert (done.number, done.value) == (0, 1.0)
+        assert storage.create_trial(study.id, values={"x": 2}).number == 1
+        assert [t.state for t in storage.trials(study.id)] == [
+            TrialState.COMPLETE,
+            TrialState.RUNNING,
+        ]

@@ -367,25 +367,26 @@ class SQLDatabase:
 
         with self._database_errors():
             pooled = self._engine.raw_connection()
+            conn: Any = pooled.driver_connection
+            autocommit = conn.autocommit  # as SQLAlchemy set it (an isolation level)
             try:
-                conn: Any = pooled.driver_connection
-                autocommit = conn.autocommit  # as SQLAlchemy set it (an isolation level)
-                conn.autocommit = True
                 try:
+                    conn.autocommit = True
                     yield conn
                 except psycopg.Error as exc:
                     if self._engine.dialect.is_disconnect(exc, conn, None):  # type: ignore[arg-type]
-                        pooled.invalidate(exc)
+                        pooled.invalidate(exc)  # the pool opens a new one next time
                     raise sa.exc.DBAPIError.instance(
                         "", None, exc, psycopg.Error, dialect=self._engine.dialect
                     ) from exc
                 finally:
-                    try:
-                        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                            conn.rollback()
-                        conn.autocommit = autocommit
-                    except psycopg.Error as exc:  # broken: the pool opens another one
-                        pooled.invalidate(exc)
+                    if pooled.dbapi_connection is not None:  # not invalidated
+                        try:
+                            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                                conn.rollback()
+                            conn.autocommit = autocommit
+                        except psycopg.Error as exc:  # broken meanwhile
+                            pooled.invalidate(exc)
             finally:
                 pooled.close()
 
