@@ -1008,6 +1008,45 @@ class TestPostgresStorage(DamageWithSQL, StorageConformance, SharedDatabaseTests
         assert (done.number, done.started_at) == (0, trial.started_at)
         assert done.intermediate == {1: {"loss": 0.3}}
 
+    def test_a_heartbeat_makes_a_lost_claim_again(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        mine = storage.create_trial(study.id, values={"x": 1})
+        kept = storage.create_trial(study.id, values={"x": 2})
+        self._lose_row(postgres_admin, study.id, kept.number)
+        self._lose_row(postgres_admin, study.id, mine.number)
+        assert storage.heartbeat(study.id, [mine.number, kept.number]) == []  # both alive
+        back = storage.get_trial(study.id, mine.number)
+        assert (back.state, back.values, back.started_at) == (
+            TrialState.RUNNING,
+            {"x": 1},
+            mine.started_at,
+        )
+        assert back.heartbeat_at is None  # made again after the beat, which found no row
+        other = self.make_storage(tmp_path)
+        try:  # the other worker sees both again, numbered as they were
+            assert [t.number for t in other.trials(study.id)] == [0, 1]
+        finally:
+            other.close()
+
+    def test_a_heartbeat_tells_a_lost_claim_whose_number_was_taken(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        mine = storage.create_trial(study.id, values={"x": 1})
+        self._lose_row(postgres_admin, study.id, mine.number)
+        other = self.make_storage(tmp_path)
+        try:
+            theirs = other.create_trial(study.id, values={"x": 2})
+            assert theirs.number == mine.number
+            assert storage.heartbeat(study.id, [mine.number]) == [mine.number]  # not ours
+            with pytest.raises(StorageError, match="lost by the database server"):
+                storage.finish_trial(study.id, mine.number, state=TrialState.COMPLETE)
+            assert other.get_trial(study.id, theirs.number).state is TrialState.RUNNING
+        finally:
+            other.close()
+
     def test_a_lost_claim_whose_number_was_taken_is_not_recorded(
         self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
     ) -> None:

@@ -32,7 +32,7 @@ __all__ = [
     "SELECT_NEW_TRIALS",
     "SELECT_NEW_TRIALS_AND_REPORTS",
     "SELECT_REPORTS",
-    "SELECT_RUNNING_AMONG",
+    "SELECT_AMONG",
     "SELECT_SERVER_TIME",
     "SELECT_STUDIES",
     "SELECT_STUDY_BY_NAME",
@@ -315,11 +315,13 @@ SELECT_REPORTS = (
     .where(REPORTS.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
     .order_by(REPORTS.c.trial_id, REPORTS.c.step)
 )
-# The RUNNING trials among some numbers of a study: heartbeat() answers with the others.
-SELECT_RUNNING_AMONG = sa.select(TRIALS.c.number).where(
+# The trials among some numbers of a study, with their state and what tells a claim from
+# another's (SQLStorage._is_claim): heartbeat() answers with those that are not RUNNING.
+SELECT_AMONG = sa.select(
+    TRIALS.c.number, TRIALS.c.state, TRIALS.c.started_at, TRIALS.c["values"]
+).where(
     TRIALS.c.study_id == sa.bindparam("study_id"),
     TRIALS.c.number.in_(sa.bindparam("numbers", expanding=True)),
-    TRIALS.c.state == RUNNING,
 )
 UPDATE_REPORT = (
     sa.update(REPORTS)

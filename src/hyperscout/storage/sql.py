@@ -71,8 +71,8 @@ from hyperscout.storage._sql_schema import (
     LOCK_TRIAL,
     REPORTS,
     RUNNING,
+    SELECT_AMONG,
     SELECT_NEW_TRIALS_AND_REPORTS,
-    SELECT_RUNNING_AMONG,
     SELECT_STUDIES,
     SELECT_STUDY_BY_NAME,
     SELECT_TRIAL_WITH_REPORTS,
@@ -584,11 +584,20 @@ class SQLStorage(SQLDatabase, Storage):
             )
             # In the same transaction: the rows just beaten are locked, and a finished trial
             # never runs again, so the answer holds when the transaction commits.
-            running = set(
-                conn.execute(
-                    SELECT_RUNNING_AMONG, {"study_id": study_id, "numbers": wanted}
-                ).scalars()
-            )
+            rows = conn.execute(SELECT_AMONG, {"study_id": study_id, "numbers": wanted}).all()
+        running = {number for number, state, _, _ in rows if state == RUNNING}
+        with self._cache_lock:
+            claims = {n: self._claimed.get((study_id, n)) for n in wanted} if self._claimed else {}
+        present = {number: (started_at, values) for number, _, started_at, values in rows}
+        for number, claimed in claims.items():
+            if claimed is None or (number in present and self._is_claim(*present[number], claimed)):
+                continue
+            # PostgreSQL lost this process's claim: make it again, or the trial is lost.
+            try:
+                self._reclaim(study_id, number, claimed, taken=number in present)
+                running.add(number)
+            except StorageError:
+                running.discard(number)
         return [number for number in wanted if number not in running]
 
     def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
