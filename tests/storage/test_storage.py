@@ -1091,3 +1091,34 @@ class TestPostgresStorage(DamageWithSQL, StorageConformance, SharedDatabaseTests
             TrialState.COMPLETE,
             TrialState.RUNNING,
         ]
+
+    def test_without_pipeline_mode_the_same_statements_run_one_by_one(
+        self,
+        storage: SQLStorage,
+        postgres_admin: sa.Engine,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from hyperscout.storage import _sql_postgres
+
+        monkeypatch.setattr(_sql_postgres, "_pipelines", lambda: False)  # libpq older than 14
+        study = storage.create_study("one by one")
+        first = storage.create_trial(study.id, values={"x": 1}, claim="slot-0")
+        with pytest.raises(ClaimTakenError):
+            storage.create_trial(study.id, values={"x": 9}, claim="slot-0")
+        storage.report(study.id, first.number, 1, {"loss": 0.5})
+        done = storage.finish_trial(study.id, first.number, state=TrialState.COMPLETE, value=0.5)
+        assert (done.number, done.intermediate) == (0, {1: {"loss": 0.5}})
+        second = storage.create_trial(study.id, values={"x": 2})
+        self._lose_row(postgres_admin, study.id, second.number)
+        failed = storage.finish_trial(
+            study.id, second.number, state=TrialState.FAILED, attrs={"why": "test"}
+        )
+        assert (failed.number, failed.started_at, failed.attrs) == (
+            1,
+            second.started_at,
+            {"why": "test"},
+        )
+        assert [t.state for t in storage.trials(study.id)] == [
+            TrialState.COMPLETE,
+            TrialState.FAILED,
+        ]

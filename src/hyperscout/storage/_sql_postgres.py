@@ -31,6 +31,8 @@ few uses. The SQL is written for PostgreSQL; the tables are those of ``_sql_sche
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from typing import Any
 
 __all__ = [
@@ -146,6 +148,31 @@ RETURNING finished_at
 """.encode()
 
 
+@functools.cache
+def _pipelines() -> bool:
+    """True if psycopg's libpq has pipeline mode (libpq 14 and later; the binary wheel's has)."""
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
+
+
+def _at_once(conn: Any) -> contextlib.AbstractContextManager[Any]:
+    """Send the statements of the block at once (pipeline mode), or one by one without it."""
+    block: contextlib.AbstractContextManager[Any] = (
+        conn.pipeline() if _pipelines() else contextlib.nullcontext()
+    )
+    return block
+
+
+def _together(conn: Any) -> contextlib.AbstractContextManager[Any]:
+    """The statements of the block as one transaction, sent at once: the implicit transaction
+    of a pipeline's Sync, or, without pipeline mode, an explicit one, statement by statement."""
+    block: contextlib.AbstractContextManager[Any] = (
+        conn.pipeline() if _pipelines() else conn.transaction()
+    )
+    return block
+
+
 def begin_statement(conn: Any) -> bytes:
     """The BEGIN psycopg would send itself (it honours an isolation level set on ``conn``)."""
     level = conn.isolation_level
@@ -173,7 +200,7 @@ def claim_trial(conn: Any, params: dict[str, Any]) -> tuple[int, float] | None:
     trip, one implicit transaction (``conn`` is in autocommit mode) whose commit does not wait
     for the disk.
     """
-    with conn.pipeline():
+    with _together(conn):
         conn.execute(_LOCK_STUDY_NO_WAIT, params)
         inserted = conn.execute(_INSERT_NEXT_TRIAL, params)
     row = inserted.fetchone()
@@ -186,7 +213,7 @@ def reclaim_trial(conn: Any, params: dict[str, Any]) -> bool:
     False, and nothing written, when its number or its claim has been taken since (or the
     study is gone). A durable commit: one round trip.
     """
-    with conn.pipeline():
+    with _at_once(conn):
         conn.execute(begin_statement(conn))
         conn.execute(_LOCK_STUDY, params)
         inserted = conn.execute(_REINSERT_TRIAL, params)
@@ -205,7 +232,7 @@ def finish_running(
     import psycopg
 
     try:
-        with conn.pipeline():
+        with _together(conn):
             updated = conn.execute(_FINISH_RUNNING_TRIAL, params)
             reports = conn.execute(_SELECT_REPORTS_OF_TRIAL, params)
     except psycopg.DataError:  # a JSON column that holds no JSON: nothing was written
@@ -222,7 +249,7 @@ def lock_trial(conn: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
     The rows are those of ``SELECT_TRIAL_WITH_REPORTS`` (none: no such trial). The transaction
     stays open: :func:`finish_locked` commits it; anything else rolls it back.
     """
-    with conn.pipeline():
+    with _at_once(conn):
         conn.execute(begin_statement(conn))
         conn.execute(_LOCK_TRIAL, params)
         rows = conn.execute(_SELECT_TRIAL_WITH_REPORTS, params)
@@ -235,7 +262,7 @@ def finish_locked(conn: Any, params: dict[str, Any]) -> float | None:
 
     Returns its ``finished_at``; None when it was not running, and nothing was written.
     """
-    with conn.pipeline():
+    with _at_once(conn):
         updated = conn.execute(_FINISH_TRIAL, params)
         conn.execute(_COMMIT)
     row = updated.fetchone()
