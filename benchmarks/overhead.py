@@ -11,9 +11,14 @@ Overhead per trial: 1,000 trials of an objective that does nothing. hyperscout (
 with MemoryStorage and with SQLite, side by side with Optuna's RandomSampler on its in-memory
 storage and on SQLite (and, given ``--postgres URL``, both on that PostgreSQL database). The
 figure is wall time of the whole search divided by the number of trials, the median of
-``--repeats`` runs; the objective draws four parameters (a float, a log float, an int and
-a choice) and returns at once, so what is measured is sampling, bookkeeping and storage.
-Optuna comes with the ``bench`` extra: ``pip install -e '.[bench]'``.
+``--repeats`` runs, next to the CPU time this process spent per trial (the database server's
+own is not in it); the objective draws four parameters (a float, a log float, an int and a
+choice) and returns at once, so what is measured is sampling, bookkeeping and storage. The
+runs are interleaved (one search of each tuner and storage, then the next repeat), so that a
+machine whose load changes during the run weighs on all of them alike. On PostgreSQL the
+server's floor is measured in the same rounds, with psycopg alone: a round trip (``SELECT 1``)
+and a commit that waits for the disk (``BEGIN; INSERT; COMMIT`` sent at once). Optuna comes
+with the ``bench`` extra: ``pip install -e '.[bench]'``.
 
 Run from the repository root::
 
@@ -22,6 +27,7 @@ Run from the repository root::
     python -m benchmarks.overhead --repeats 5 --markdown
     python -m benchmarks.overhead --quick               # smoke run, into a temporary folder
     python -m benchmarks.overhead --only trials --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python -m benchmarks.overhead --only trials --trials 300 --storages postgresql --postgres URL
 
 The report goes to ``--out`` (default ``docs/benchmarks/overhead/``: ``report.md`` and
 ``results.json``, with the machine: CPU model and cores). A full run also rewrites the import
@@ -155,7 +161,8 @@ def _study_name() -> str:
     return f"overhead-{os.getpid()}-{time.time_ns()}"
 
 
-def hyperscout_run(storage: str, trials: int, directory: Path) -> float:
+def hyperscout_run(storage: str, trials: int, directory: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one search of ``trials`` trials."""
     import hyperscout as hs
 
     def objective(hp: hs.HyperParameters) -> float:
@@ -165,7 +172,7 @@ def hyperscout_run(storage: str, trials: int, directory: Path) -> float:
         act = hp.Choice("activation", ["relu", "tanh", "gelu"])
         return float(x + lr + units + len(act))
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     tuner = hs.RandomSearch(
         objective,
         max_trials=trials,
@@ -176,15 +183,16 @@ def hyperscout_run(storage: str, trials: int, directory: Path) -> float:
         storage=None if storage == "sqlite" else storage,
     )
     tuner.search()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert len(tuner.trials) == trials
     if storage.startswith("postgresql"):
         tuner.storage.delete_study(tuner.project_name)
     tuner.storage.close()
-    return elapsed
+    return elapsed, cpu
 
 
-def optuna_run(storage: str, trials: int, directory: Path) -> float:
+def optuna_run(storage: str, trials: int, directory: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one search of ``trials`` trials."""
     import optuna
 
     optuna.logging.set_verbosity(logging.WARNING)
@@ -198,53 +206,149 @@ def optuna_run(storage: str, trials: int, directory: Path) -> float:
 
     url = {"memory": None, "sqlite": f"sqlite:///{directory / 'optuna.db'}"}.get(storage, storage)
     name = _study_name()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     study = optuna.create_study(
         sampler=optuna.samplers.RandomSampler(seed=0), storage=url, study_name=name
     )
     study.optimize(objective, n_trials=trials)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert len(study.trials) == trials
     if url is not None and url.startswith("postgresql"):
         optuna.delete_study(study_name=name, storage=url)
-    return elapsed
+    return elapsed, cpu
 
 
-RUNNERS: dict[str, Callable[[str, int, Path], float]] = {
+def postgres_floor(url: str, samples: int = 300) -> dict[str, float]:
+    """What the server costs whoever uses it, in ms (medians of ``samples``), with psycopg alone.
+
+    ``round_trip``: ``SELECT 1``; ``durable_commit``: ``BEGIN; INSERT; COMMIT`` sent at once (one
+    round trip), its COMMIT waiting for the disk; ``async_commit``: the same with ``SET LOCAL
+    synchronous_commit = off``, whose COMMIT does not wait.
+    """
+    import psycopg
+    import sqlalchemy as sa
+
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    # A table of its own, not a temporary one: a temporary table writes no log, and its COMMIT
+    # would not wait for the disk.
+    table = f"hs_floor_{os.getpid()}_{time.time_ns()}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {table} (x integer)")
+        try:
+            return _floor(conn, table, samples)
+        finally:
+            conn.execute(f"DROP TABLE {table}")
+
+
+def _floor(conn: Any, table: str, samples: int) -> dict[str, float]:
+    """:func:`postgres_floor` on a connection in autocommit mode, inserting into ``table``."""
+
+    def median_ms(*statements: str) -> float:
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            with conn.pipeline():
+                for statement in statements:
+                    conn.execute(statement.encode())
+            times.append(time.perf_counter() - started)
+        return statistics.median(times) * 1000
+
+    insert = f"INSERT INTO {table} VALUES (1)"
+    return {
+        "round_trip": median_ms("SELECT 1"),
+        "durable_commit": median_ms("BEGIN", insert, "COMMIT"),
+        "async_commit": median_ms("BEGIN", "SET LOCAL synchronous_commit = off", insert, "COMMIT"),
+    }
+
+
+RUNNERS: dict[str, Callable[[str, int, Path], tuple[float, float]]] = {
     "hyperscout RandomSearch": hyperscout_run,
     "Optuna RandomSampler": optuna_run,
 }
 
 
-def measure_trials(trials: int, repeats: int, postgres: str | None = None) -> list[dict[str, Any]]:
-    """Milliseconds per trial of each tuner and storage (the median of ``repeats`` searches).
+STORAGES = ("memory", "sqlite", "postgresql")
+
+
+def measure_trials(
+    trials: int,
+    repeats: int,
+    postgres: str | None = None,
+    storages: Sequence[str] = STORAGES,
+) -> tuple[list[dict[str, Any]], dict[str, float] | None]:
+    """Milliseconds per trial of each tuner and storage (the median of ``repeats`` searches),
+    and the PostgreSQL server's floor (:func:`postgres_floor`, medians over the repeats).
 
     ``postgres``: a PostgreSQL URL; both tuners then also run on that server, side by side.
+    The searches are interleaved: each repeat runs every tuner on every storage once.
     """
-    storages = ["memory", "sqlite", *([postgres] if postgres else [])]
-    rows = []
-    for name, runner in RUNNERS.items():
-        for storage in storages:
-            times = []
-            for _ in range(repeats):
+    urls = {"memory": "memory", "sqlite": "sqlite", "postgresql": postgres}
+    chosen = [s for s in storages if urls.get(s)]
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    floors: list[dict[str, float]] = []
+    missing: set[str] = set()
+    for repeat in range(repeats):
+        for name, runner in RUNNERS.items():
+            for storage in chosen:
+                if name in missing:
+                    continue
                 with tempfile.TemporaryDirectory() as tmp:
                     try:
-                        times.append(runner(storage, trials, Path(tmp)))
+                        runs.setdefault((name, storage), []).append(
+                            runner(urls[storage] or "", trials, Path(tmp))
+                        )
                     except ImportError as exc:
                         print(f"skipping {name}: {exc}")
-                        break
-            if times:
-                per_trial = statistics.median(times) / trials * 1000
-                label = "postgresql" if storage == postgres else storage
-                rows.append({"tuner": name, "storage": label, "ms_per_trial": per_trial})
-                print(f"{name:26s} {label:10s} {per_trial:8.3f} ms/trial", flush=True)
-    return rows
+                        missing.add(name)
+        if postgres and "postgresql" in chosen:
+            floors.append(postgres_floor(postgres))
+        print(f"round {repeat + 1} of {repeats} done, load average {_load()}", flush=True)
+    rows = []
+    for (name, storage), times in runs.items():
+        if name in missing:
+            continue
+        row = {
+            "tuner": name,
+            "storage": storage,
+            "ms_per_trial": statistics.median(t for t, _ in times) / trials * 1000,
+            "cpu_ms_per_trial": statistics.median(c for _, c in times) / trials * 1000,
+            "runs_ms_per_trial": [t / trials * 1000 for t, _ in times],
+        }
+        rows.append(row)
+        print(
+            f"{name:26s} {storage:10s} {row['ms_per_trial']:8.3f} ms/trial "
+            f"(CPU {row['cpu_ms_per_trial']:.3f})",
+            flush=True,
+        )
+    floor = None
+    if floors:
+        floor = {key: statistics.median(f[key] for f in floors) for key in floors[0]}
+        print("PostgreSQL floor (ms): " + ", ".join(f"{k} {v:.3f}" for k, v in floor.items()))
+    return rows, floor
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "?"
 
 
 def trial_table(rows: Sequence[dict[str, Any]]) -> str:
-    lines = ["| tuner | storage | ms per trial |", "| --- | --- | ---: |"]
-    lines += [f"| {r['tuner']} | {r['storage']} | {r['ms_per_trial']:.3f} |" for r in rows]
+    lines = [
+        "| tuner | storage | ms per trial | CPU ms per trial |",
+        "| --- | --- | ---: | ---: |",
+    ]
+    lines += [
+        f"| {r['tuner']} | {r['storage']} | {r['ms_per_trial']:.3f} | {r['cpu_ms_per_trial']:.3f} |"
+        for r in rows
+    ]
     return "\n".join(lines)
+
+
+def floor_line(floor: dict[str, float]) -> str:
+    return (
+        f"PostgreSQL server, with psycopg alone (medians, ms): a round trip "
+        f"{floor['round_trip']:.3f}, a commit that waits for the disk "
+        f"{floor['durable_commit']:.3f}, one that does not {floor['async_commit']:.3f}."
+    )
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -284,6 +388,8 @@ def write_report(out: Path, results: dict[str, Any]) -> Path:
             trial_table(results["trials"]),
             "",
         ]
+        if results.get("postgres_floor"):
+            lines += [floor_line(results["postgres_floor"]), ""]
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "results.json", results, indent=1)
     report = out / "report.md"
@@ -317,6 +423,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="also measure both tuners on this PostgreSQL database "
         "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
     )
+    parser.add_argument(
+        "--storages",
+        default=",".join(STORAGES),
+        help="comma-separated storages to run the trials on (default: all; postgresql only "
+        "with --postgres)",
+    )
     parser.add_argument("--markdown", action="store_true", help="print markdown tables")
     parser.add_argument(
         "--out", type=Path, help=f"report folder (default {relative(docs_folder(NAME))})"
@@ -332,6 +444,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             setattr(args, key, value)
     if min(args.trials, args.repeats, args.import_repeats) < 1:
         parser.error("--trials, --repeats and --import-repeats must be >= 1")
+    args.storages = [s.strip() for s in args.storages.split(",") if s.strip()]
+    unknown = sorted(set(args.storages) - set(STORAGES))
+    if unknown or not args.storages:
+        parser.error(f"--storages takes {', '.join(STORAGES)}; got {', '.join(unknown) or 'none'}")
     if args.out is None:
         args.out = quick_folder(NAME) if args.quick else docs_folder(NAME)
     return args
@@ -355,7 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for r in results["import"]:
             print(f"import {r['module']:12s} {r['median_s']:.3f} s (median)", flush=True)
     if args.only != "import":
-        results["trials"] = measure_trials(args.trials, args.repeats, args.postgres)
+        results["trials"], results["postgres_floor"] = measure_trials(
+            args.trials, args.repeats, args.postgres, args.storages
+        )
     report = write_report(args.out, results)
     print(f"wrote {report}")
     if args.markdown:

@@ -209,7 +209,7 @@ def test_importing_hyperscout_and_its_storage_does_not_import_sqlalchemy() -> No
 def test_the_sql_modules_do_not_import_memory_storage_or_the_factory_sql() -> None:
     """sql.py and its helpers stand alone; the factory imports sql.py only when it opens one."""
     folder = SRC / "hyperscout" / "storage"
-    for name in ("sql.py", "_sql_engine.py", "_sql_rows.py", "_sql_schema.py"):
+    for name in ("sql.py", "_sql_engine.py", "_sql_postgres.py", "_sql_rows.py", "_sql_schema.py"):
         imported = _module_level_imports(folder / name)
         assert "hyperscout.storage.memory" not in imported, name
     for name in ("__init__.py", "_factory.py", "_layout.py", "base.py", "memory.py"):

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 import hyperscout.storage.sql as sql_module
 from hyperscout.exceptions import (
+    ClaimTakenError,
     DamagedStudyError,
     SchemaVersionError,
     StorageError,
@@ -952,3 +953,172 @@ class TestPostgresStorage(DamageWithSQL, StorageConformance, SharedDatabaseTests
         finally:
             for storage in opened:
                 storage.close()
+
+    # A claim's COMMIT does not wait for the disk: a crash of the server may lose the row of a
+    # trial still running (never one that finished: the finish's COMMIT waits, and puts every
+    # earlier claim on disk with it). Deleting the row stands in for the crash.
+    def _lose_row(self, postgres_admin: sa.Engine, study_id: int, number: int) -> None:
+        with postgres_admin.connect() as conn:
+            deleted = conn.execute(
+                sa.text(
+                    f'DELETE FROM "{self.schema}".hs_trials '
+                    "WHERE study_id = :study_id AND number = :number"
+                ),
+                {"study_id": study_id, "number": number},
+            )
+        assert deleted.rowcount == 1
+
+    def test_a_lost_claim_is_made_again_when_its_trial_finishes(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        first = storage.create_trial(study.id, values={"x": 1})
+        storage.finish_trial(study.id, first.number, state=TrialState.COMPLETE, value=1.0)
+        trial = storage.create_trial(
+            study.id, values={"x": 2}, budget=3.0, attrs={"a": 1}, claim="slot-1"
+        )
+        self._lose_row(postgres_admin, study.id, trial.number)
+        done = storage.finish_trial(
+            study.id, trial.number, state=TrialState.COMPLETE, value=0.5, attrs={"b": 2}
+        )
+        assert (done.number, done.state, done.value) == (1, TrialState.COMPLETE, 0.5)
+        assert (done.budget, done.started_at) == (3.0, trial.started_at)
+        assert done.attrs == {"a": 1, "claim": "slot-1", "b": 2}
+        other = self.make_storage(tmp_path)  # another worker's view: nothing lost, no gap
+        try:
+            assert [(t.number, t.state, t.value) for t in other.trials(study.id)] == [
+                (0, TrialState.COMPLETE, 1.0),
+                (1, TrialState.COMPLETE, 0.5),
+            ]
+            assert other.get_trial(study.id, 1) == done
+            assert other.check() == []
+            with pytest.raises(ClaimTakenError):  # the slot is held again
+                other.create_trial(study.id, values={"x": 3}, claim="slot-1")
+        finally:
+            other.close()
+
+    def test_a_lost_claim_is_made_again_by_a_report(
+        self, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        trial = storage.create_trial(study.id, values={"x": 2})
+        self._lose_row(postgres_admin, study.id, trial.number)
+        storage.report(study.id, trial.number, 1, {"loss": 0.3})
+        done = storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=0.3)
+        assert (done.number, done.started_at) == (0, trial.started_at)
+        assert done.intermediate == {1: {"loss": 0.3}}
+
+    def test_a_heartbeat_makes_a_lost_claim_again(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        mine = storage.create_trial(study.id, values={"x": 1})
+        kept = storage.create_trial(study.id, values={"x": 2})
+        self._lose_row(postgres_admin, study.id, kept.number)
+        self._lose_row(postgres_admin, study.id, mine.number)
+        assert storage.heartbeat(study.id, [mine.number, kept.number]) == []  # both alive
+        back = storage.get_trial(study.id, mine.number)
+        assert (back.state, back.values, back.started_at) == (
+            TrialState.RUNNING,
+            {"x": 1},
+            mine.started_at,
+        )
+        assert back.heartbeat_at is None  # made again after the beat, which found no row
+        other = self.make_storage(tmp_path)
+        try:  # the other worker sees both again, numbered as they were
+            assert [t.number for t in other.trials(study.id)] == [0, 1]
+        finally:
+            other.close()
+
+    def test_a_heartbeat_tells_a_lost_claim_whose_number_was_taken(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        mine = storage.create_trial(study.id, values={"x": 1})
+        self._lose_row(postgres_admin, study.id, mine.number)
+        other = self.make_storage(tmp_path)
+        try:
+            theirs = other.create_trial(study.id, values={"x": 2})
+            assert theirs.number == mine.number
+            assert storage.heartbeat(study.id, [mine.number]) == [mine.number]  # not ours
+            with pytest.raises(StorageError, match="lost by the database server"):
+                storage.finish_trial(study.id, mine.number, state=TrialState.COMPLETE)
+            assert other.get_trial(study.id, theirs.number).state is TrialState.RUNNING
+        finally:
+            other.close()
+
+    def test_a_lost_claim_whose_number_was_taken_is_not_recorded(
+        self, tmp_path: Path, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("crash")
+        mine = storage.create_trial(study.id, values={"x": 1})
+        self._lose_row(postgres_admin, study.id, mine.number)
+        other = self.make_storage(tmp_path)
+        try:
+            theirs = other.create_trial(study.id, values={"x": 2})  # the number is free again
+            assert theirs.number == mine.number
+            with pytest.raises(StorageError, match="lost by the database server"):
+                storage.report(study.id, mine.number, 1, {"loss": 0.3})
+            with pytest.raises(StorageError, match="lost by the database server"):
+                storage.finish_trial(study.id, mine.number, state=TrialState.COMPLETE, value=1.0)
+            kept = other.get_trial(study.id, theirs.number)  # theirs, untouched by ours
+            assert (kept.state, kept.values, kept.intermediate) == (
+                TrialState.RUNNING,
+                {"x": 2},
+                {},
+            )
+        finally:
+            other.close()
+        with pytest.raises(StorageError, match="has no trial 5"):  # never claimed here
+            storage.finish_trial(study.id, 5, state=TrialState.COMPLETE)
+
+    def test_a_connection_the_server_ended_is_replaced(
+        self, storage: SQLStorage, postgres_admin: sa.Engine
+    ) -> None:
+        study = storage.create_study("cut")
+        trial = storage.create_trial(study.id, values={"x": 1})
+        with storage._engine.connect() as conn:  # the pool's one connection
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with postgres_admin.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
+        with pytest.raises(StorageError, match="database failed"):  # it meets the dead one
+            storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=1.0)
+        # The next calls run on a new connection.
+        done = storage.finish_trial(study.id, trial.number, state=TrialState.COMPLETE, value=1.0)
+        assert (done.number, done.value) == (0, 1.0)
+        assert storage.create_trial(study.id, values={"x": 2}).number == 1
+        assert [t.state for t in storage.trials(study.id)] == [
+            TrialState.COMPLETE,
+            TrialState.RUNNING,
+        ]
+
+    def test_without_pipeline_mode_the_same_statements_run_one_by_one(
+        self,
+        storage: SQLStorage,
+        postgres_admin: sa.Engine,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        from hyperscout.storage import _sql_postgres
+
+        monkeypatch.setattr(_sql_postgres, "_pipelines", lambda: False)  # libpq older than 14
+        study = storage.create_study("one by one")
+        first = storage.create_trial(study.id, values={"x": 1}, claim="slot-0")
+        with pytest.raises(ClaimTakenError):
+            storage.create_trial(study.id, values={"x": 9}, claim="slot-0")
+        storage.report(study.id, first.number, 1, {"loss": 0.5})
+        done = storage.finish_trial(study.id, first.number, state=TrialState.COMPLETE, value=0.5)
+        assert (done.number, done.intermediate) == (0, {1: {"loss": 0.5}})
+        second = storage.create_trial(study.id, values={"x": 2})
+        self._lose_row(postgres_admin, study.id, second.number)
+        failed = storage.finish_trial(
+            study.id, second.number, state=TrialState.FAILED, attrs={"why": "test"}
+        )
+        assert (failed.number, failed.started_at, failed.attrs) == (
+            1,
+            second.started_at,
+            {"why": "test"},
+        )
+        assert [t.state for t in storage.trials(study.id)] == [
+            TrialState.COMPLETE,
+            TrialState.FAILED,
+        ]

@@ -344,20 +344,6 @@ class SQLDatabase:
             yield conn
 
     @contextlib.contextmanager
-    def _read_one(self) -> Iterator[Connection]:
-        """A connection for one read statement, which sees one snapshot by itself.
-
-        On PostgreSQL it runs outside a transaction (autocommit): psycopg would spend a round
-        trip on BEGIN and another on ROLLBACK around it.
-        """
-        if self._backend == "sqlite":
-            with self._read() as conn:
-                yield conn
-            return
-        with self._database_errors(), self._serial, self._engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
-
-    @contextlib.contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any error."""
         with self._database_errors(), self._serial, self._engine.connect() as conn:
@@ -367,6 +353,42 @@ class SQLDatabase:
                 _begin_sqlite(conn, "BEGIN IMMEDIATE")
             with conn.begin():
                 yield conn
+
+    @contextlib.contextmanager
+    def _pg(self) -> Iterator[Any]:
+        """PostgreSQL: the psycopg connection of a pooled connection, in autocommit mode.
+
+        For the statements of ``_sql_postgres.py``, which send their own BEGIN and COMMIT in
+        psycopg's pipeline mode. A transaction still open when the block ends (an error
+        between two round trips) is rolled back; the driver's errors become SQLAlchemy's, so
+        that callers see the same errors as through :meth:`_write`.
+        """
+        import psycopg
+
+        with self._database_errors():
+            pooled = self._engine.raw_connection()
+            conn: Any = pooled.driver_connection
+            autocommit = conn.autocommit  # as SQLAlchemy set it (an isolation level)
+            try:
+                try:
+                    conn.autocommit = True
+                    yield conn
+                except psycopg.Error as exc:
+                    if self._engine.dialect.is_disconnect(exc, conn, None):  # type: ignore[arg-type]
+                        pooled.invalidate(exc)  # the pool opens a new one next time
+                    raise sa.exc.DBAPIError.instance(
+                        "", None, exc, psycopg.Error, dialect=self._engine.dialect
+                    ) from exc
+                finally:
+                    if pooled.dbapi_connection is not None:  # not invalidated
+                        try:
+                            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                                conn.rollback()
+                            conn.autocommit = autocommit
+                        except psycopg.Error as exc:  # broken meanwhile
+                            pooled.invalidate(exc)
+            finally:
+                pooled.close()
 
     def _lock(self, conn: Connection, statement: sa.Select[Any], params: dict[str, Any]) -> None:
         """Take a row lock (PostgreSQL); SQLite's BEGIN IMMEDIATE already holds them all."""

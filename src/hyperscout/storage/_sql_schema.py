@@ -32,7 +32,7 @@ __all__ = [
     "SELECT_NEW_TRIALS",
     "SELECT_NEW_TRIALS_AND_REPORTS",
     "SELECT_REPORTS",
-    "SELECT_RUNNING_AMONG",
+    "SELECT_AMONG",
     "SELECT_SERVER_TIME",
     "SELECT_STUDIES",
     "SELECT_STUDY_BY_NAME",
@@ -246,13 +246,9 @@ def _finish_trial(finished_at: sa.ColumnElement[float]) -> sa.Update:
     )
 
 
-# By backend. PostgreSQL reads its clock inside the statement (no round trip of its own), after
-# the transaction took its lock, as a separate SELECT_SERVER_TIME did; SQLite is given
-# time.time() as ``new_started_at`` / ``new_finished_at``.
-INSERT_NEXT_TRIAL = {
-    "sqlite": _insert_next_trial(sa.bindparam("new_started_at", type_=sa.Double)),
-    "postgresql": _insert_next_trial(sa.cast(SERVER_TIME, sa.Double)),
-}
+# SQLite's (given time.time() as ``new_started_at`` / ``new_finished_at``). PostgreSQL's, which
+# read the server's clock inside the statement, are in _sql_postgres.py.
+INSERT_NEXT_TRIAL = _insert_next_trial(sa.bindparam("new_started_at", type_=sa.Double))
 # A trial and its reports: one row per report, or one row whose step is NULL.
 SELECT_TRIAL_WITH_REPORTS = (
     sa.select(*TRIAL_COLUMNS, REPORTS.c.step, REPORTS.c.metrics)
@@ -260,9 +256,12 @@ SELECT_TRIAL_WITH_REPORTS = (
     .where(THIS_TRIAL)
     .order_by(REPORTS.c.step)
 )
-# A trial's id and state, with the metrics stored at one step (NULL if none).
+# A trial's id and state, with the metrics stored at one step (NULL if none), then what tells
+# its claim from another's (SQLStorage._is_claim).
 SELECT_TRIAL_WITH_STEP = (
-    sa.select(TRIALS.c.id, TRIALS.c.state, REPORTS.c.metrics)
+    sa.select(
+        TRIALS.c.id, TRIALS.c.state, REPORTS.c.metrics, TRIALS.c.started_at, TRIALS.c["values"]
+    )
     .select_from(
         TRIALS.outerjoin(
             REPORTS,
@@ -316,11 +315,13 @@ SELECT_REPORTS = (
     .where(REPORTS.c.trial_id.in_(sa.bindparam("trial_ids", expanding=True)))
     .order_by(REPORTS.c.trial_id, REPORTS.c.step)
 )
-# The RUNNING trials among some numbers of a study: heartbeat() answers with the others.
-SELECT_RUNNING_AMONG = sa.select(TRIALS.c.number).where(
+# The trials among some numbers of a study, with their state and what tells a claim from
+# another's (SQLStorage._is_claim): heartbeat() answers with those that are not RUNNING.
+SELECT_AMONG = sa.select(
+    TRIALS.c.number, TRIALS.c.state, TRIALS.c.started_at, TRIALS.c["values"]
+).where(
     TRIALS.c.study_id == sa.bindparam("study_id"),
     TRIALS.c.number.in_(sa.bindparam("numbers", expanding=True)),
-    TRIALS.c.state == RUNNING,
 )
 UPDATE_REPORT = (
     sa.update(REPORTS)
@@ -340,10 +341,7 @@ HEARTBEAT = (
     )
     .values(heartbeat_at=sa.bindparam("new_heartbeat_at"))
 )
-FINISH_TRIAL = {
-    "sqlite": _finish_trial(sa.bindparam("new_finished_at", type_=sa.Double)),
-    "postgresql": _finish_trial(sa.cast(SERVER_TIME, sa.Double)),
-}
+FINISH_TRIAL = _finish_trial(sa.bindparam("new_finished_at", type_=sa.Double))
 
 
 def schema_version(stored: str) -> int | None:

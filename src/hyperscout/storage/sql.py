@@ -23,7 +23,8 @@ others.
 
 This module holds what is stored and how; its helpers are ``_sql_engine.py`` (the engine,
 transactions, errors and schema setup), ``_sql_rows.py`` (rows read into trials, the cache,
-``check``) and ``_sql_schema.py`` (tables and statements).
+``check``), ``_sql_schema.py`` (tables and statements) and ``_sql_postgres.py`` (what every
+trial costs on PostgreSQL, a claim, a finish and a read, in three round trips through psycopg).
 """
 
 from __future__ import annotations
@@ -31,15 +32,23 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from hyperscout.exceptions import ClaimTakenError, StorageError
 from hyperscout.storage._factory import sqlite_url
 from hyperscout.storage._sql_engine import SQLDatabase
+from hyperscout.storage._sql_postgres import (
+    claim_trial,
+    finish_locked,
+    finish_running,
+    lock_trial,
+    new_trials,
+    reclaim_trial,
+    trial_rows,
+)
 from hyperscout.storage._sql_rows import (
     DamagedRowError,
     StudyCache,
@@ -59,11 +68,11 @@ from hyperscout.storage._sql_schema import (
     INSERT_NEXT_TRIAL,
     INSERT_REPORT,
     INSERT_STUDY,
-    LOCK_STUDY,
     LOCK_TRIAL,
     REPORTS,
+    RUNNING,
+    SELECT_AMONG,
     SELECT_NEW_TRIALS_AND_REPORTS,
-    SELECT_RUNNING_AMONG,
     SELECT_STUDIES,
     SELECT_STUDY_BY_NAME,
     SELECT_TRIAL_WITH_REPORTS,
@@ -143,6 +152,10 @@ class SQLStorage(SQLDatabase, Storage):
     def __init__(self, url: str, *, engine_kwargs: Mapping[str, Any] | None = None) -> None:
         self._cache: dict[int, StudyCache] = {}
         self._cache_lock = threading.Lock()
+        # PostgreSQL: the trials this process claimed and has not finished yet, by (study id,
+        # number), with what their claim wrote. A claim's COMMIT does not wait for the disk,
+        # so a crash of the server may lose it; finish_trial() then claims it again from here.
+        self._claimed: dict[tuple[int, int], dict[str, Any]] = {}
         super().__init__(
             url,
             engine_kwargs=engine_kwargs,
@@ -211,6 +224,8 @@ class SQLStorage(SQLDatabase, Storage):
             conn.execute(sa.delete(STUDIES).where(STUDIES.c.id == study_id))
         with self._cache_lock:
             self._cache.pop(study_id, None)
+            for key in [key for key in self._claimed if key[0] == study_id]:
+                del self._claimed[key]
 
     def list_studies(self) -> list[StudyInfo]:
         with self._read() as conn:
@@ -277,13 +292,13 @@ class SQLStorage(SQLDatabase, Storage):
         self, study_id: int, claim: str | None, row: dict[str, Any]
     ) -> tuple[int, float]:
         """One attempt of :meth:`create_trial`: the new trial's number and start time."""
-        with self._write() as conn:
-            self._lock(conn, LOCK_STUDY, {"study_id": study_id})
+        if self._backend == "postgresql":
+            return self._claim_on_postgres(study_id, claim, row)
+        with self._write() as conn:  # SQLite: BEGIN IMMEDIATE holds every lock
             params = {**row, "study_id": study_id, "new_claim": claim}
-            if self._backend == "sqlite":
-                params["new_started_at"] = self._clock(conn)
-            # One statement checks the claim, numbers the trial and (PostgreSQL) reads the clock.
-            inserted = conn.execute(INSERT_NEXT_TRIAL[self._backend], params).first()
+            params["new_started_at"] = self._clock(conn)
+            # One statement checks the claim and numbers the trial.
+            inserted = conn.execute(INSERT_NEXT_TRIAL, params).first()
             if inserted is None:
                 if (
                     claim is not None
@@ -293,36 +308,82 @@ class SQLStorage(SQLDatabase, Storage):
                 raise StorageError(f"No study with id {study_id}.")
         return inserted.number, inserted.started_at
 
+    def _claim_on_postgres(
+        self, study_id: int, claim: str | None, row: dict[str, Any]
+    ) -> tuple[int, float]:
+        """:meth:`_insert_trial` on PostgreSQL: one round trip, a COMMIT that does not wait."""
+        params = {**row, "study_id": study_id, "new_claim": claim}
+        with self._pg() as conn:
+            inserted = claim_trial(conn, params)
+        if inserted is None:
+            if claim is not None:
+                with self._read() as read:
+                    taken = read.execute(CLAIM_TAKEN, {"study_id": study_id, "claim": claim})
+                    if taken.first() is not None:
+                        raise ClaimTakenError(f"Slot {claim!r} of study {study_id} is taken.")
+            raise StorageError(f"No study with id {study_id}.")
+        number, started_at = inserted
+        with self._cache_lock:
+            self._claimed[study_id, number] = {
+                **row,
+                "new_claim": claim,
+                "new_started_at": started_at,
+            }
+        return number, started_at
+
     def report(self, study_id: int, number: int, step: int, metrics: Mapping[str, float]) -> None:
         clean = {str(name): float(value) for name, value in metrics.items()}
         step = int(step)
+        with self._cache_lock:
+            claimed = self._claimed.get((study_id, number))
         with self._reading_rows(study_id, number), self._write() as conn:
             self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
             row = conn.execute(
                 SELECT_TRIAL_WITH_STEP, {"study_id": study_id, "number": number, "step": step}
             ).first()
-            trial_id, state, stored = (None, None, None) if row is None else row
-            check_running(state, study_id, number)
-            if stored is None:
-                conn.execute(
-                    INSERT_REPORT,
-                    {"trial_id": trial_id, "step": step, "metrics": dumps(clean, "metrics")},
-                )
+            if claimed is not None and (row is None or not self._is_claim(row[3], row[4], claimed)):
+                lost = row is None  # else another trial took the number the server lost
             else:
-                conn.execute(
-                    UPDATE_REPORT,
-                    {
-                        "key_trial_id": trial_id,
-                        "key_step": step,
-                        "new_metrics": dumps(
-                            {
-                                **object_column(stored, f"hs_trial_reports.metrics (step {step})"),
-                                **clean,
-                            },
-                            "metrics",
-                        ),
-                    },
-                )
+                lost = None
+                self._report_row(conn, study_id, number, step, clean, row)
+        if lost is None:
+            return
+        assert claimed is not None
+        self._reclaim(study_id, number, claimed, taken=not lost)
+        self.report(study_id, number, step, clean)
+
+    @staticmethod
+    def _report_row(
+        conn: sa.Connection,
+        study_id: int,
+        number: int,
+        step: int,
+        clean: dict[str, float],
+        row: Sequence[Any] | None,
+    ) -> None:
+        """The write of :meth:`report`, given the trial's row of ``SELECT_TRIAL_WITH_STEP``."""
+        trial_id, state, stored = (None, None, None) if row is None else row[:3]
+        check_running(state, study_id, number)
+        if stored is None:
+            conn.execute(
+                INSERT_REPORT,
+                {"trial_id": trial_id, "step": step, "metrics": dumps(clean, "metrics")},
+            )
+        else:
+            conn.execute(
+                UPDATE_REPORT,
+                {
+                    "key_trial_id": trial_id,
+                    "key_step": step,
+                    "new_metrics": dumps(
+                        {
+                            **object_column(stored, f"hs_trial_reports.metrics (step {step})"),
+                            **clean,
+                        },
+                        "metrics",
+                    ),
+                },
+            )
 
     def finish_trial(
         self,
@@ -348,47 +409,150 @@ class SQLStorage(SQLDatabase, Storage):
             "new_error": error,
         }
         new_attrs = loads(dumps(attrs or {}, "trial attrs"))
-        with self._reading_rows(study_id, number), self._write() as conn:
-            self._lock(conn, LOCK_TRIAL, {"study_id": study_id, "number": number})
-            rows = conn.execute(
-                SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
-            ).all()
-            check_running(rows[0][2] if rows else None, study_id, number)
-            before = trial_from_row(rows[0], reports_of(rows))  # refuses a damaged row
-            check_alive_since(before, unless_alive_since)
-            if change["new_values"] is None:
-                change["new_values"] = rows[0][3]
-            trial = self._finish_row(conn, rows[0][0], before, change, new_attrs)
-            if trial is None:
-                raise StorageError(f"Trial {number} of study {study_id} is already finished.")
+        if self._backend == "postgresql":
+            trial = self._finish_on_postgres(
+                study_id, number, change, new_attrs, unless_alive_since
+            )
+        else:
+            with self._reading_rows(study_id, number), self._write() as conn:
+                rows = conn.execute(
+                    SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
+                ).all()
+                before, params, attrs = self._to_finish(
+                    study_id, number, rows, change, new_attrs, unless_alive_since
+                )
+                params["new_finished_at"] = self._clock(conn)
+                finished_at = conn.execute(FINISH_TRIAL, params).scalar()
+                trial = self._finished(study_id, before, change, attrs, finished_at)
         with self._cache_lock:
             self._cache.setdefault(study_id, StudyCache()).add(trial)
         return trial
 
-    def _finish_row(
+    def _finish_on_postgres(
         self,
-        conn: Connection,
-        trial_id: int,
-        before: Trial,
+        study_id: int,
+        number: int,
         change: dict[str, Any],
         new_attrs: dict[str, Any],
-    ) -> Trial | None:
-        """The write of :meth:`finish_trial`: ``before`` becomes the finished trial it returns.
+        unless_alive_since: float | None,
+    ) -> Trial:
+        """:meth:`finish_trial` on PostgreSQL, its commit waiting for the disk: one round trip
+        (``finish_running``), or two (the careful path, ``lock_trial`` and ``finish_locked``)
+        with new attrs, ``unless_alive_since``, or when the quick one wrote nothing.
 
-        ``change`` holds FINISH_TRIAL's new values (JSON text); ``new_attrs`` joins the
-        trial's attrs. None: the row was finished meanwhile, and nothing was written.
+        A trial this process claimed whose row is gone (the server lost the claim in a crash)
+        is claimed again as it was, then finished.
         """
+        key = {"study_id": study_id, "number": number}
+        if not new_attrs and unless_alive_since is None:
+            with self._cache_lock:
+                claimed = self._claimed.get((study_id, number))
+            quick = {
+                **change,
+                **key,
+                "claimed_at": None if claimed is None else claimed.get("new_started_at"),
+                "claimed_values": None if claimed is None else claimed.get("new_values"),
+            }
+            if claimed is None or "new_started_at" in claimed:  # else: known lost
+                with self._reading_rows(study_id, number), self._pg() as conn:
+                    done = finish_running(conn, quick)
+                if done is not None:
+                    self._forget_claim(study_id, number)  # on disk now, with the finish
+                    with self._reading_rows(study_id, number):
+                        return trial_from_row(*done)
+        with self._reading_rows(study_id, number), self._pg() as conn:
+            rows = lock_trial(conn, key)
+            with self._cache_lock:
+                lost = self._claimed.get((study_id, number))
+            if lost is None or (rows and self._is_claim(rows[0][9], rows[0][3], lost)):
+                try:
+                    before, params, attrs = self._to_finish(
+                        study_id, number, rows, change, new_attrs, unless_alive_since
+                    )
+                except StorageError:
+                    if rows and rows[0][2] != RUNNING:  # finished elsewhere, so on disk
+                        self._forget_claim(study_id, number)
+                    raise
+                finished_at = finish_locked(conn, params)
+                self._forget_claim(study_id, number)  # on disk now, with the finish
+                return self._finished(study_id, before, change, attrs, finished_at)
+        self._reclaim(study_id, number, lost, taken=bool(rows))
+        return self._finish_on_postgres(study_id, number, change, new_attrs, unless_alive_since)
+
+    def _forget_claim(self, study_id: int, number: int) -> None:
+        with self._cache_lock:
+            self._claimed.pop((study_id, number), None)
+
+    @staticmethod
+    def _is_claim(started_at: Any, values: Any, claimed: dict[str, Any]) -> bool:
+        """True if the row that holds ``started_at`` and ``values`` is the trial ``claimed``
+        created: the server's clock, to the microsecond, and the same values. Else another
+        trial took its number after the server lost it."""
+        return bool(
+            not claimed.get("lost")
+            and started_at == claimed["new_started_at"]
+            and values == claimed["new_values"]
+        )
+
+    @staticmethod
+    def _lost(study_id: int, number: int) -> StorageError:
+        return StorageError(
+            f"Trial {number} of study {study_id} was lost by the database server: its creation "
+            "had not reached the disk when the server stopped, and another trial has taken its "
+            "number or its slot since. Its result is not recorded; the search goes on without it."
+        )
+
+    def _reclaim(self, study_id: int, number: int, claimed: dict[str, Any], *, taken: bool) -> None:
+        """Insert again a trial this process claimed and the server lost; else StorageError.
+
+        ``taken``: another trial holds its number now. Then, or when its number or slot is
+        found taken, the trial stays lost: every later report or finish of it here raises.
+        """
+        if not (taken or claimed.get("lost")):
+            with self._pg() as conn:
+                if reclaim_trial(conn, {**claimed, "study_id": study_id, "number": number}):
+                    self._forget_claim(study_id, number)  # on disk: the reclaim waited
+                    return
+        with self._cache_lock:
+            self._claimed[study_id, number] = {"lost": True}
+        raise self._lost(study_id, number)
+
+    @staticmethod
+    def _to_finish(
+        study_id: int,
+        number: int,
+        rows: Sequence[Any],
+        change: dict[str, Any],
+        new_attrs: dict[str, Any],
+        unless_alive_since: float | None,
+    ) -> tuple[Trial, dict[str, Any], dict[str, Any]]:
+        """What finishing the trial read as ``rows`` (``SELECT_TRIAL_WITH_REPORTS``) writes.
+
+        The trial as it was, the parameters of FINISH_TRIAL and the attrs it will have.
+        Raises StorageError when it is missing, finished or alive since ``unless_alive_since``,
+        and DamagedRowError when it cannot be read. ``change`` holds FINISH_TRIAL's new values
+        (JSON text); ``new_attrs`` joins the trial's attrs.
+        """
+        check_running(rows[0][2] if rows else None, study_id, number)
+        before = trial_from_row(rows[0], reports_of(rows))  # refuses a damaged row
+        check_alive_since(before, unless_alive_since)
+        if change["new_values"] is None:
+            change["new_values"] = rows[0][3]
         attrs = {**before.attrs, **new_attrs}
-        params = {
-            **change,
-            "trial_id": trial_id,
-            "new_attrs": dumps(attrs, "trial attrs"),
-        }
-        if self._backend == "sqlite":
-            params["new_finished_at"] = self._clock(conn)
-        finished_at = conn.execute(FINISH_TRIAL[self._backend], params).scalar()
-        if finished_at is None:
-            return None
+        params = {**change, "trial_id": rows[0][0], "new_attrs": dumps(attrs, "trial attrs")}
+        return before, params, attrs
+
+    @staticmethod
+    def _finished(
+        study_id: int,
+        before: Trial,
+        change: dict[str, Any],
+        attrs: dict[str, Any],
+        finished_at: float | None,
+    ) -> Trial:
+        """The trial ``before`` as finishing it made it; StorageError if it was not running."""
+        if finished_at is None:  # finished meanwhile: nothing was written
+            raise StorageError(f"Trial {before.number} of study {study_id} is already finished.")
         # Everything the row now holds is known here: build the record without reading it.
         return Trial(
             number=before.number,
@@ -420,11 +584,20 @@ class SQLStorage(SQLDatabase, Storage):
             )
             # In the same transaction: the rows just beaten are locked, and a finished trial
             # never runs again, so the answer holds when the transaction commits.
-            running = set(
-                conn.execute(
-                    SELECT_RUNNING_AMONG, {"study_id": study_id, "numbers": wanted}
-                ).scalars()
-            )
+            rows = conn.execute(SELECT_AMONG, {"study_id": study_id, "numbers": wanted}).all()
+        running = {number for number, state, _, _ in rows if state == RUNNING}
+        with self._cache_lock:
+            claims = {n: self._claimed.get((study_id, n)) for n in wanted} if self._claimed else {}
+        present = {number: (started_at, values) for number, _, started_at, values in rows}
+        for number, claimed in claims.items():
+            if claimed is None or (number in present and self._is_claim(*present[number], claimed)):
+                continue
+            # PostgreSQL lost this process's claim: make it again, or the trial is lost.
+            try:
+                self._reclaim(study_id, number, claimed, taken=number in present)
+                running.add(number)
+            except StorageError:
+                running.discard(number)
         return [number for number in wanted if number not in running]
 
     def trials(self, study_id: int, *, states: Iterable[TrialState] | None = None) -> list[Trial]:
@@ -434,16 +607,20 @@ class SQLStorage(SQLDatabase, Storage):
             # Finished trials above the horizon already read: their reports are not read again.
             known = {} if cache is None else dict(cache.later)
         params = {"study_id": study_id, "after": after, "known": sorted(known)}
-        with self._read_one() as conn:
-            rows = conn.execute(SELECT_NEW_TRIALS_AND_REPORTS, params).all()
+        if self._backend == "postgresql":
+            with self._pg() as pg:
+                rows = new_trials(pg, params)
+        else:
+            with self._read() as conn:
+                rows = list(conn.execute(SELECT_NEW_TRIALS_AND_REPORTS, params))
         if not rows:
             with self._cache_lock:
                 self._cache.pop(study_id, None)
             raise StorageError(f"No study with id {study_id}.")
         by_number: dict[int, list[Any]] = {}
         for row in rows:
-            if row.number is not None:
-                by_number.setdefault(row.number, []).append(row)
+            if row[1] is not None:  # the number
+                by_number.setdefault(row[1], []).append(row)
         with self._reading_rows(study_id), self._cache_lock:
             cache = self._cache.setdefault(study_id, StudyCache())
             fresh: list[Trial] = []
@@ -470,10 +647,13 @@ class SQLStorage(SQLDatabase, Storage):
             cached = None if cache is None else cache.get(number)
         if cached is not None:
             return cached
-        with self._read() as conn:
-            rows = conn.execute(
-                SELECT_TRIAL_WITH_REPORTS, {"study_id": study_id, "number": number}
-            ).all()
+        key = {"study_id": study_id, "number": number}
+        if self._backend == "postgresql":
+            with self._pg() as pg:
+                rows = trial_rows(pg, key)
+        else:
+            with self._read() as conn:
+                rows = list(conn.execute(SELECT_TRIAL_WITH_REPORTS, key))
         if not rows:
             raise StorageError(f"Study {study_id} has no trial {number}.")
         with self._reading_rows(study_id):
