@@ -137,9 +137,9 @@ class SmacHyperbandPeer:
     """SMAC3's ``MultiFidelityFacade`` with its ``Hyperband`` intensifier (the facade's
     defaults: random forest, eta 3), budgets 1..``task.max_epochs``.
 
-    ``n_trials`` only sizes SMAC's initial design (at most a quarter of it, otherwise ten
-    configurations per hyperparameter); the benchmark's meter ends the run, so it is set to
-    the total budget in epochs, an upper bound on the trials that fit.
+    ``n_trials`` only sizes SMAC's initial design (ten configurations per hyperparameter, at
+    most a quarter of ``n_trials``): the benchmark's meter ends the run, so it is left large
+    (10,000) and the initial design has its default size, ten per hyperparameter.
     """
 
     def __init__(self, task: Task, seed: int, folder: Path, n_trials: int = 10**4) -> None:
