@@ -354,9 +354,9 @@ def rank_table(results: Results) -> str:
 
 
 def head_to_head(results: Results, ours: str = "hs-bohb") -> str:
-    """``ours`` against each other ranked method: over every (task, seed) both ran, how often
-    its best full-budget loss is lower, equal or higher at each rank checkpoint; and on how
-    many tasks its median is lower."""
+    """``ours`` against each other ranked method: over every (task, seed) of the rank table,
+    how often its best full-budget loss is lower, equal or higher at each rank checkpoint; and
+    on how many tasks its median is lower."""
     rows = []
     for other in RANKED:
         if other == ours or other not in results.methods:
@@ -369,7 +369,8 @@ def head_to_head(results: Results, ours: str = "hs-bohb") -> str:
                     continue
                 a = _seed_values(results, task, ours, c)
                 b = _seed_values(results, task, other, c)
-                common = sorted(set(a) & set(b))
+                # The seeds of the rank table (every ranked method ran them).
+                common = sorted(set(a) & set(b) & set(ranked_methods(results, task)[1]))
                 if not common:
                     continue
                 tasks += 1
@@ -648,7 +649,7 @@ def write_report(
         "",
         rank_table(results),
         "",
-        "BOHB head to head: over every (task, seed) both ran, how often BOHB's best "
+        "BOHB head to head: over every (task, seed) of the rank table, how often BOHB's best "
         "full-budget loss is lower / equal / higher than the peer's, and on how many tasks "
         "its median is lower.",
         "",
