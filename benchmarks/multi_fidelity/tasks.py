@@ -613,13 +613,13 @@ def _import_mf2() -> Any:
 def mf2_function(name: str) -> Any:
     """The ``mf2.MultiFidelityFunction`` of a task name (``mf2-hartmann6``,
     ``mf2-branin-a0.5``)."""
-    mf2 = _import_mf2()
-    if name in MF2_FIXED:
-        return getattr(mf2, MF2_FIXED[name])
     match = MF2_ADJ_PATTERN.match(name)
-    if match is None:
+    if name not in MF2_FIXED and match is None:  # checked before mf2 is imported
         known = ", ".join([*MF2_FIXED, *(f"mf2-{f}-a<a>" for f in MF2_ADJ)])
         raise ValueError(f"Unknown task {name!r}. Known mf2 tasks: {known}.")
+    mf2 = _import_mf2()
+    if match is None:
+        return getattr(mf2, MF2_FIXED[name])
     return getattr(mf2.adjustable, match.group(1))(float(match.group(2)))
 
 
