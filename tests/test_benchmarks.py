@@ -32,7 +32,13 @@ PEERS = {  # method of the sample-efficiency benchmark -> the package it needs
     "skopt-gp": "skopt",
     "keras-bo": "keras_tuner",
 }
-MF_PEERS = {"optuna-tpe-hb": "optuna", "kt-hyperband": "keras_tuner"}
+MF_PEERS = {
+    "optuna-tpe-hb": "optuna",
+    "optuna-tpe-sha": "optuna",
+    "kt-hyperband": "keras_tuner",
+    "dehb": "dehb",
+    "smac-hb": "smac",
+}
 
 
 def installed(package: str) -> bool:

@@ -199,3 +199,40 @@ def keras_tuner_hyperparameters(space: Sequence[Param]) -> Any:
         else:
             hp.Choice(p.name, list(p.choices))
     return hp
+
+
+# -- adapters: ConfigSpace (SMAC3, DEHB) ----------------------------------------------------------
+def configspace_space(space: Sequence[Param], seed: int) -> Any:
+    """The space as a ``ConfigSpace.ConfigurationSpace`` seeded with ``seed``: a stepped int is
+    searched as the index of its value (decode with :func:`configspace_decode`)."""
+    from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
+
+    cs = ConfigurationSpace(seed=seed)
+    for p in space:
+        if p.kind == "choice":
+            cs.add(Categorical(p.name, list(p.choices)))
+        elif p.kind == "float":
+            cs.add(Float(p.name, (float(p.low), float(p.high)), log=p.log))
+        elif p.step is not None:
+            cs.add(Integer(p.name, (0, p.n_steps - 1)))
+        else:
+            cs.add(Integer(p.name, (int(p.low), int(p.high)), log=p.log))
+    return cs
+
+
+def configspace_decode(space: Sequence[Param], config: Mapping[str, Any]) -> dict[str, Any]:
+    """The problem's values from a ``ConfigSpace.Configuration`` (or its dictionary)."""
+    values: dict[str, Any] = {}
+    for p in space:
+        raw = config[p.name]
+        if isinstance(raw, np.generic):
+            raw = raw.item()
+        if p.kind == "choice":
+            values[p.name] = raw
+        elif p.kind == "float":
+            values[p.name] = _clip(p, float(raw))
+        elif p.step is not None:
+            values[p.name] = int(p.low) + int(raw) * p.step
+        else:
+            values[p.name] = int(_clip(p, int(raw)))
+    return values

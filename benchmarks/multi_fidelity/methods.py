@@ -17,6 +17,11 @@ out) leaves budget unspent, which the record shows.
 - Optuna: ``TPESampler`` with ``HyperbandPruner`` (min 1, max ``max_epochs``, factor 3); each
   trial trains from scratch epoch by epoch, reports, and stops when pruned (Optuna has no
   checkpoints to continue from, and needs none: a trial that goes on just keeps training).
+- DEHB, SMAC3's multi-fidelity facade (Hyperband with its random forest) and Optuna TPE with
+  ``SuccessiveHalvingPruner``: through their ask/tell interfaces (``peers.py``), with their
+  published defaults; a job whose configuration the peer trained before at a lower budget
+  continues that model (DEHB's promotions within its first Hyperband iteration, SMAC's
+  promotions, an Optuna trial that survives a rung), any other job trains from scratch.
 - KerasTuner: ``HyperbandOracle`` driven directly, as ``keras_tuner.Hyperband`` drives it:
   a trial trains from ``tuner/initial_epoch`` to ``tuner/epochs``, continuing the model of
   ``tuner/trial_id``; the same trainer as every other method, so no Keras model is involved
@@ -38,6 +43,7 @@ from typing import Any
 
 import hyperscout as hs
 from benchmarks.harness.space import hyperscout_space, keras_tuner_hyperparameters, optuna_suggest
+from benchmarks.multi_fidelity.peers import peer_runner
 from benchmarks.multi_fidelity.tasks import BudgetMeter, Model, Task
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -371,6 +377,32 @@ METHODS: dict[str, Method] = {
             ("optuna",),
             "TPESampler defaults; HyperbandPruner(min_resource=1, max_resource={E}, "
             "reduction_factor={F}); no checkpoints: a trial that survives a rung keeps training",
+        ),
+        Method(
+            "optuna-tpe-sha",
+            "Optuna TPE + SuccessiveHalvingPruner",
+            peer_runner("optuna-tpe-sha"),
+            ("optuna",),
+            "TPESampler defaults; SuccessiveHalvingPruner() defaults (reduction_factor=4, "
+            'min_resource="auto": 1 epoch); a trial trains on from rung to rung until pruned',
+        ),
+        Method(
+            "dehb",
+            "DEHB",
+            peer_runner("dehb"),
+            ("dehb",),
+            "DEHB(min_fidelity=1, max_fidelity={E}, eta=3) defaults (mutation 0.5, crossover "
+            "0.5, rand1_bin), ask/tell; first-iteration promotions continue their model, later "
+            "mutants train from scratch",
+        ),
+        Method(
+            "smac-hb",
+            "SMAC3 Hyperband (MultiFidelityFacade)",
+            peer_runner("smac-hb"),
+            ("smac",),
+            "MultiFidelityFacade defaults (random forest, log EI, random initial design) with "
+            "its Hyperband intensifier (eta=3), budgets 1..{E}, ask/tell; promotions continue "
+            "their model",
         ),
         Method(
             "kt-hyperband",

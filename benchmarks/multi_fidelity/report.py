@@ -23,17 +23,35 @@ from benchmarks.multi_fidelity.tasks import (
     MAX_EPOCHS,
     Task,
     get_task,
+    mf2_fidelity_correlation,
     synthetic_correlation,
 )
 
-__all__ = ["CHECKPOINTS", "Results", "write_report"]
+__all__ = ["CHECKPOINTS", "RANKED", "RANK_CHECKPOINTS", "Results", "mean_ranks", "write_report"]
 
 CHECKPOINTS = (0.1, 0.25, 0.5, 1.0)  # fractions of the total budget
+# The field of the anytime ranking: hyperscout's multi-fidelity methods and every peer
+# (issue 16's targets); ranks are computed among those of them that ran.
+RANKED = (
+    "hs-bohb",
+    "hs-hyperband",
+    "hs-asha",
+    "dehb",
+    "smac-hb",
+    "optuna-tpe-hb",
+    "optuna-tpe-sha",
+    "kt-hyperband",
+)
+RANK_CHECKPOINTS = (0.1, 0.3, 1.0)
 SPEEDUP_TARGET = 5.0  # Hyperband reaches BO's final quality in at most a fifth of BO's budget
 PACKAGES = (
     "hyperscout",
     "optuna",
     "keras-tuner",
+    "dehb",
+    "smac",
+    "ConfigSpace",
+    "mf2",
     "torch",
     "scikit-learn",
     "numpy",
@@ -262,6 +280,119 @@ def speedup_table(info: dict[str, Any]) -> str:
     return md_table(header, rows)
 
 
+# -- anytime ranks ---------------------------------------------------------------------------------
+def ranked_methods(results: Results, task: str) -> tuple[list[str], list[int]]:
+    """The methods of :data:`RANKED` that ran on ``task``, and the seeds all of them ran."""
+    methods = [m for m in RANKED if m in results.methods and results.has(task, m)]
+    seeds = [
+        s
+        for s in range(results.seeds)
+        if all(any(r["seed"] == s for r in results.records[task, m]) for m in methods)
+    ]
+    return methods, seeds
+
+
+def _seed_values(results: Results, task: str, method: str, fraction: float) -> dict[int, float]:
+    records = results.records[task, method]
+    values = results.at(task, method, fraction)
+    return {int(r["seed"]): float(v) for r, v in zip(records, values, strict=True)}
+
+
+def mean_ranks(results: Results, task: str, fraction: float) -> dict[str, float]:
+    """Each method's rank (1 = best) of its best full-budget loss at ``fraction`` of the
+    budget among :func:`ranked_methods`, per seed (ties share the mean rank; no full-budget
+    model yet ranks last), averaged over the seeds all of them ran."""
+    from scipy.stats import rankdata
+
+    methods, seeds = ranked_methods(results, task)
+    if len(methods) < 2 or not seeds:
+        return {}
+    per_method = {m: _seed_values(results, task, m, fraction) for m in methods}
+    ranks = np.array(
+        [rankdata([per_method[m][s] for m in methods], method="average") for s in seeds]
+    )
+    return {m: float(ranks[:, i].mean()) for i, m in enumerate(methods)}
+
+
+def rank_table(results: Results) -> str:
+    """Mean rank per task at each of :data:`RANK_CHECKPOINTS`, and over the tasks."""
+    columns = [m for m in RANKED if m in results.methods]
+    rows = []
+    overall: dict[tuple[str, float], list[float]] = {}
+    counted: list[str] = []
+    for task in results.tasks:
+        methods, seeds = ranked_methods(results, task)
+        if len(methods) < 2 or not seeds:
+            continue
+        counted.append(task)
+        for c in RANK_CHECKPOINTS:
+            ranks = mean_ranks(results, task, c)
+            best = min(ranks.values())
+            cells = []
+            for m in columns:
+                if m not in ranks:
+                    cells.append("-")
+                    continue
+                overall.setdefault((m, c), []).append(ranks[m])
+                text = f"{ranks[m]:.2f}"
+                cells.append(f"**{text}**" if ranks[m] == best else text)
+            rows.append([task, f"{c:.0%}", str(len(seeds)), *cells])
+    for c in RANK_CHECKPOINTS:
+        means = {m: float(np.mean(overall[m, c])) for m in columns if (m, c) in overall}
+        if not means:
+            continue
+        best = min(means.values())
+        cells = [
+            "-"
+            if m not in means
+            else (f"**{means[m]:.2f}**" if means[m] == best else f"{means[m]:.2f}")
+            for m in columns
+        ]
+        rows.append([f"mean over tasks ({len(counted)})", f"{c:.0%}", "", *cells])
+    header = ["task", "budget", "seeds", *(METHODS[m].label for m in columns)]
+    return md_table(header, rows)
+
+
+def head_to_head(results: Results, ours: str = "hs-bohb") -> str:
+    """``ours`` against each other ranked method: over every (task, seed) of the rank table,
+    how often its best full-budget loss is lower, equal or higher at each rank checkpoint; and
+    on how many tasks its median is lower."""
+    rows = []
+    for other in RANKED:
+        if other == ours or other not in results.methods:
+            continue
+        cells = []
+        for c in RANK_CHECKPOINTS:
+            win = tie = loss = tasks_better = tasks = 0
+            for task in results.tasks:
+                if not (results.has(task, ours) and results.has(task, other)):
+                    continue
+                a = _seed_values(results, task, ours, c)
+                b = _seed_values(results, task, other, c)
+                # The seeds of the rank table (every ranked method ran them).
+                common = sorted(set(a) & set(b) & set(ranked_methods(results, task)[1]))
+                if not common:
+                    continue
+                tasks += 1
+                for s in common:
+                    if a[s] < b[s]:
+                        win += 1
+                    elif a[s] == b[s]:
+                        tie += 1
+                    else:
+                        loss += 1
+                mine = quantiles(np.array([[a[s]] for s in common]), (50,))[0, 0]
+                theirs = quantiles(np.array([[b[s]] for s in common]), (50,))[0, 0]
+                tasks_better += int(mine < theirs)
+            cells.append(f"{win}/{tie}/{loss}, {tasks_better} of {tasks} tasks" if tasks else "-")
+        rows.append([METHODS[other].label, *cells])
+    header = [
+        f"{METHODS[ours].label} against",
+        *(f"@{c:.0%}: better/equal/worse seeds, median better on" for c in RANK_CHECKPOINTS),
+    ]
+    return md_table(header, rows)
+
+
 # -- the targets -----------------------------------------------------------------------------------
 def target_lines(results: Results, infos: dict[str, dict[str, Any] | None]) -> list[str]:
     lines: list[str] = []
@@ -348,7 +479,7 @@ def target_lines(results: Results, infos: dict[str, dict[str, Any] | None]) -> l
 def _style(method: str) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
-    colours = plt.get_cmap("tab10").colors
+    colours = list(plt.get_cmap("tab10").colors) + list(plt.get_cmap("tab20").colors[1::2])
     index = list(METHODS).index(method)
     ours = METHODS[method].ours
     return {
@@ -423,6 +554,12 @@ def _task_intro(task: Task) -> list[str]:
         else f"Best full-budget {task.metric} (a diverged network counts as {LOSS_CAP:g})"
     )
     lines += [f"{measure}; {task.note}."]
+    if task.name.startswith("mf2-"):
+        pearson, spearman = mf2_fidelity_correlation(task.name, max_epochs=task.max_epochs)
+        lines[-1] += (
+            f" Measured on 4,000 random points: Pearson {pearson:.2f}, Spearman "
+            f"{spearman:.2f} between the budget-1 and the full-budget losses."
+        )
     if task.name.startswith("synth-rho"):
         rho = float(task.name.removeprefix("synth-rho"))
         pearson, spearman = synthetic_correlation(rho, max_epochs=task.max_epochs)
@@ -500,6 +637,25 @@ def write_report(
             runs_table(results, task),
             "",
         ]
+    lines += [
+        "### Anytime ranks",
+        "",
+        "Mean rank (1 = best) of the best full-budget loss at "
+        + ", ".join(f"{c:.0%}" for c in RANK_CHECKPOINTS)
+        + " of the total budget among hyperscout's Hyperband, BOHB and ASHA and the peers "
+        "that ran: per seed (ties share the mean rank; no full-budget model yet ranks "
+        "last), then the mean over the seeds every one of them ran; the last rows average "
+        "the tasks. The lowest in bold.",
+        "",
+        rank_table(results),
+        "",
+        "BOHB head to head: over every (task, seed) of the rank table, how often BOHB's best "
+        "full-budget loss is lower / equal / higher than the peer's, and on how many tasks "
+        "its median is lower.",
+        "",
+        head_to_head(results),
+        "",
+    ]
     lines += ["### Targets", ""]
     lines += [
         "Target 1: Hyperband's speedup over full-budget BO is at least "
@@ -538,6 +694,15 @@ def write_report(
         "tuner against another; and the scikit-learn and synthetic tasks have no Keras model.",
         "- `SuccessiveHalving` runs one bracket per search; it is started again with new "
         "configurations until the budget is spent.",
+        "- DEHB, SMAC3 and Optuna + SuccessiveHalvingPruner run through their ask/tell "
+        "interfaces (`benchmarks/multi_fidelity/peers.py`). A job continues a lower budget's "
+        "model when the peer asks for a configuration it trained before: SMAC's Hyperband "
+        "promotes the same configuration, so every promotion continues; DEHB promotes "
+        "(same `config_id`, continued) only in its first Hyperband iteration, and every later "
+        "job is a new mutant trained from scratch, as DEHB intends; an Optuna trial is one "
+        "training that goes on until pruned. SMAC's `n_trials` only sizes its initial "
+        "design (ten configurations per hyperparameter at this budget); DEHB's "
+        '`save_freq="end"` only keeps it from writing its history to disk.',
         "",
     ]
     if wall_s is not None:

@@ -14,6 +14,7 @@ Install the peers in a virtualenv of their own (see ``benchmarks/sample_efficien
 run from the repository root with that virtualenv's python::
 
     python -m benchmarks.multi_fidelity.run --quick            # smoke run: 2 seeds, 8 x 27 epochs
+    python -m benchmarks.multi_fidelity.run --tasks mf2 --jobs 2   # the mf2 functions only
     python -m benchmarks.multi_fidelity.run --jobs 2           # all: 10 seeds, 40 x 27 epochs
     python -m benchmarks.multi_fidelity.run --tasks mlp-digits,synth-rho0.7 \
         --methods hs-hyperband,hs-bo
@@ -23,7 +24,14 @@ run from the repository root with that virtualenv's python::
 
 Tasks: ``mlp-digits`` (scikit-learn ``MLPClassifier``, ``partial_fit``), ``torch-digits`` (a
 PyTorch MLP), ``synth-rho<r>`` for any correlation ``0 < r <= 1`` between the budget-1 and
-full-budget losses (default ``synth-rho0.9`` and ``synth-rho0.5``).
+full-budget losses (default ``synth-rho0.9`` and ``synth-rho0.5``), and the ``mf2`` package's
+multi-fidelity functions (``mf2-hartmann6``, ``mf2-borehole``, ``mf2-park91a``, ``mf2-currin``,
+the adjustable ``mf2-hartmann3-a<a>`` and ``mf2-branin-a<a>``, ...; ``tasks.py`` says how the
+budget maps to fidelity). ``--tasks all`` runs all of them (the mf2 ones when ``mf2`` is
+installed), ``--tasks mf2`` the mf2 ones, ``--tasks default`` the first four.
+
+Peers: Optuna TPE with ``HyperbandPruner`` and with ``SuccessiveHalvingPruner``, KerasTuner's
+Hyperband, DEHB and SMAC3's multi-fidelity facade (``peers.py``: their ask/tell forms).
 
 ``--max-epochs N`` (default 27: three halvings with factor 3; the Hyperband paper's 81 has
 four) is every task's full budget: the budget of a full-budget trial, the top rung of every
@@ -68,6 +76,7 @@ from benchmarks.multi_fidelity.report import Results, write_report
 from benchmarks.multi_fidelity.tasks import (
     DEFAULT_TASKS,
     MAX_EPOCHS,
+    MF2_TASKS,
     MIN_MAX_EPOCHS,
     BudgetExhausted,
     BudgetMeter,
@@ -197,8 +206,23 @@ def plan(
 
 
 # -- the command line ------------------------------------------------------------------------------
+def mf2_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mf2") is not None
+
+
 def split_tasks(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
+    """Comma-separated task names; ``all``, ``default`` and ``mf2`` stand for groups."""
+    groups = {
+        "default": list(DEFAULT_TASKS),
+        "mf2": list(MF2_TASKS),
+        "all": list(DEFAULT_TASKS) + (list(MF2_TASKS) if mf2_installed() else []),
+    }
+    names: list[str] = []
+    for name in (n.strip() for n in text.split(",") if n.strip()):
+        names += [t for t in groups.get(name, [name]) if t not in names]
+    return names
 
 
 def check_tasks(names: Sequence[str], max_epochs: int = MAX_EPOCHS) -> None:
@@ -217,13 +241,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="tasks:   "
         + ", ".join(DEFAULT_TASKS)
-        + " (synth-rho<r>: any 0 < r <= 1)\nmethods: "
+        + " (synth-rho<r>: any 0 < r <= 1), "
+        + ", ".join(MF2_TASKS)
+        + " (mf2-<function>-a<a>: any a)\nmethods: "
         + ", ".join(METHODS),
     )
     parser.add_argument(
         "--tasks",
         default="all",
-        help=f"comma-separated task names, or all (default: {','.join(DEFAULT_TASKS)})",
+        help="comma-separated task names or groups: default ("
+        + ",".join(DEFAULT_TASKS)
+        + "), mf2 ("
+        + ",".join(MF2_TASKS)
+        + "), all (both; default)",
     )
     parser.add_argument(
         "--methods", default="all", help="comma-separated method names, or all (default: all)"
@@ -263,8 +293,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def list_everything() -> None:
     print("tasks:")
     for name in DEFAULT_TASKS:
-        print(f"  {name:16s} {get_task(name).title}")
-    print("  synth-rho<r>     the synthetic task with any correlation 0 < r <= 1")
+        print(f"  {name:20s} {get_task(name).title}")
+    print(f"  {'synth-rho<r>':20s} the synthetic task with any correlation 0 < r <= 1")
+    for name in MF2_TASKS:
+        title = get_task(name).title if mf2_installed() else "[unavailable: mf2 not installed]"
+        print(f"  {name:20s} {title}")
     print("methods:")
     for m in METHODS.values():
         why = m.unavailable()
@@ -277,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         list_everything()
         return 0
     # Any synth-rho<r> is a task: names are checked by building them, not against a list.
-    tasks = list(DEFAULT_TASKS) if args.tasks == "all" else split_tasks(args.tasks)
+    tasks = split_tasks(args.tasks)
     check_tasks(tasks, args.max_epochs)
     methods, skipped = available(split_names(args.methods, METHODS, "methods"), METHODS)
     max_epochs = args.max_epochs

@@ -17,6 +17,12 @@ Tasks:
 - ``synth-rho<r>`` (``synth-rho0.9``, ``synth-rho0.5``, any ``0 < r <= 1``): a synthetic
   loss whose low-fidelity ranking agrees with the full-budget one to a chosen degree; its
   full-budget loss is a standardised Hartmann-6, scored by regret.
+- ``mf2-<function>`` (:data:`MF2_TASKS`; needs the ``mf2`` package): the published
+  bi-fidelity test functions of ``mf2`` (Hartmann-6, Borehole, Park91A, Currin, ...) and its
+  adjustable-correlation ones (``mf2-branin-a0.5``: any parameter ``a``), with the budget
+  mapped to fidelity by :func:`mf2_fidelity_weight`: ``b`` epochs out of ``B`` give
+  ``(1 - t) f_low + t f_high`` with ``t = ln b / ln B``, so one epoch is the low fidelity and
+  the full budget exactly the high one; scored by regret against the high fidelity's minimum.
 
 Every task's full budget is ``max_epochs`` (:data:`MAX_EPOCHS`, 27, unless
 ``get_task(name, max_epochs)`` asks for another); the synthetic task's fidelity schedule
@@ -47,8 +53,10 @@ from benchmarks.harness.functions import hartmann6
 from benchmarks.harness.space import Choice, Float, Int, Param
 
 __all__ = [
+    "ALL_TASKS",
     "DEFAULT_TASKS",
     "LOSS_CAP",
+    "MF2_TASKS",
     "MAX_EPOCHS",
     "MIN_MAX_EPOCHS",
     "BudgetExhausted",
@@ -56,6 +64,10 @@ __all__ = [
     "Model",
     "Task",
     "get_task",
+    "mf2_fidelity_correlation",
+    "mf2_fidelity_weight",
+    "mf2_function",
+    "mf2_loss",
     "synthetic_correlation",
 ]
 
@@ -67,6 +79,18 @@ LOSS_CAP = 10.0
 # Hyperband with factor 3 needs two rungs at least.
 MIN_MAX_EPOCHS = 3
 DEFAULT_TASKS = ("mlp-digits", "torch-digits", "synth-rho0.9", "synth-rho0.5")
+# The mf2 functions the benchmark runs by default (``--tasks mf2``), from nearly identical
+# fidelities (Borehole, Currin: rank correlation 1.0 between low and high on random points)
+# to misleading ones (the adjustable Branin at a = 0.5: 0.18); see ``report.py``.
+MF2_TASKS = (
+    "mf2-hartmann6",
+    "mf2-borehole",
+    "mf2-park91a",
+    "mf2-currin",
+    "mf2-hartmann3-a0.75",
+    "mf2-branin-a0.5",
+)
+ALL_TASKS = DEFAULT_TASKS + MF2_TASKS
 N_CLASSES = 10
 
 
@@ -524,14 +548,198 @@ def _check_max_epochs(max_epochs: int) -> None:
 
 
 def get_task(name: str, max_epochs: int = MAX_EPOCHS) -> Task:
-    """A task by name (``mlp-digits``, ``torch-digits`` or ``synth-rho<r>``) whose full
-    budget is ``max_epochs`` epochs."""
+    """A task by name (``mlp-digits``, ``torch-digits``, ``synth-rho<r>`` or ``mf2-<function>``)
+    whose full budget is ``max_epochs`` epochs."""
     _check_max_epochs(max_epochs)
     if name in _REAL:
         task = _REAL[name]
         return task if max_epochs == task.max_epochs else replace(task, max_epochs=max_epochs)
+    if name.startswith("mf2-"):
+        return mf2_task(name, max_epochs)
     match = SYNTH_PATTERN.match(name)
     if match is None:
-        known = ", ".join([*_REAL, "synth-rho<r> (0 < r <= 1)"])
+        known = ", ".join(
+            [*_REAL, "synth-rho<r> (0 < r <= 1)", *MF2_FIXED, *(f"mf2-{f}-a<a>" for f in MF2_ADJ)]
+        )
         raise ValueError(f"Unknown task {name!r}. Known: {known}.")
     return synthetic_task(float(match.group(1)), name, max_epochs)
+
+
+# -- the mf2 functions -----------------------------------------------------------------------------
+# Task name -> the attribute of the mf2 package: the bi-fidelity functions, and the
+# adjustable ones (mf2.adjustable), which take a parameter ``a`` that sets the correlation of
+# the low fidelity with the high one.
+MF2_FIXED = {
+    "mf2-hartmann6": "hartmann6",
+    "mf2-borehole": "borehole",
+    "mf2-park91a": "park91a",
+    "mf2-park91b": "park91b",
+    "mf2-currin": "currin",
+    "mf2-bohachevsky": "bohachevsky",
+    "mf2-booth": "booth",
+    "mf2-himmelblau": "himmelblau",
+    "mf2-six-hump-camelback": "six_hump_camelback",
+}
+MF2_ADJ = ("branin", "paciorek", "hartmann3", "trid")
+MF2_ADJ_PATTERN = re.compile(r"^mf2-(branin|paciorek|hartmann3|trid)-a(-?\d*\.?\d+)$")
+
+
+def _import_mf2() -> Any:
+    """The mf2 package. Its ``__init__`` imports ``pkg_resources`` for its version string only;
+    setuptools 81 and later no longer ship it, so a stand-in that answers from
+    ``importlib.metadata`` is put in its place when it is missing."""
+    import importlib.metadata
+    import importlib.util
+    import sys
+    import types
+
+    if "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None:
+        shim = types.ModuleType("pkg_resources")
+        shim.get_distribution = lambda name: types.SimpleNamespace(  # type: ignore[attr-defined]
+            version=importlib.metadata.version(name)
+        )
+        sys.modules["pkg_resources"] = shim
+    try:
+        import mf2
+    except ImportError as exc:
+        raise ImportError(
+            "The mf2-* tasks need the mf2 package: pip install mf2 (it comes with "
+            "hyperscout's bench extra)."
+        ) from exc
+    return mf2
+
+
+@functools.cache
+def mf2_function(name: str) -> Any:
+    """The ``mf2.MultiFidelityFunction`` of a task name (``mf2-hartmann6``,
+    ``mf2-branin-a0.5``)."""
+    match = MF2_ADJ_PATTERN.match(name)
+    if name not in MF2_FIXED and match is None:  # checked before mf2 is imported
+        known = ", ".join([*MF2_FIXED, *(f"mf2-{f}-a<a>" for f in MF2_ADJ)])
+        raise ValueError(f"Unknown task {name!r}. Known mf2 tasks: {known}.")
+    mf2 = _import_mf2()
+    if match is None:
+        return getattr(mf2, MF2_FIXED[name])
+    return getattr(mf2.adjustable, match.group(1))(float(match.group(2)))
+
+
+def mf2_fidelity_weight(budget: int, max_epochs: int) -> float:
+    """The weight ``t`` of the high fidelity after ``budget`` epochs: ``ln b / ln B``, 0 at one
+    epoch (the low fidelity alone), 1 at the full budget (the high fidelity alone)."""
+    return math.log(max(budget, 1)) / math.log(max_epochs)
+
+
+def mf2_loss(name: str, x: np.ndarray, budget: int, max_epochs: int = MAX_EPOCHS) -> float:
+    """The loss of ``x`` after ``budget`` epochs: ``(1 - t) f_low(x) + t f_high(x)``."""
+    function = mf2_function(name)
+    t = mf2_fidelity_weight(budget, max_epochs)
+    high = float(function.high(x)[0])
+    if t >= 1.0:
+        return high
+    return (1.0 - t) * float(function.low(x)[0]) + t * high
+
+
+@functools.cache
+def mf2_optimum(name: str) -> tuple[float, tuple[float, ...]]:
+    """The high fidelity's minimum over its bounds and where it is: the best of mf2's
+    ``x_opt`` (when it is given) and of L-BFGS-B from the best 16 of 4,096 fixed random
+    points (mf2's ``x_opt`` is not always the minimum: Currin's is its maximum)."""
+    from scipy.optimize import minimize
+
+    function = mf2_function(name)
+    low, high = function.l_bound, function.u_bound
+    span = high - low
+
+    def f(u: np.ndarray) -> float:  # on the unit cube, so that every input weighs alike
+        return float(function.high(low + np.clip(u, 0.0, 1.0) * span)[0])
+
+    points = np.random.default_rng(2024).random((4096, function.ndim))
+    values = np.asarray(function.high(low + points * span), dtype=float)
+    candidates = [(float(values[i]), points[i]) for i in np.argsort(values)[:16]]
+    if function.x_opt is not None:
+        u = (np.asarray(function.x_opt, dtype=float) - low) / span
+        candidates.append((f(u), u))
+    best_value, best_u = min(candidates, key=lambda c: c[0])
+    for _, start in candidates:
+        result = minimize(f, start, method="L-BFGS-B", bounds=[(0.0, 1.0)] * function.ndim)
+        if result.fun < best_value:
+            best_value, best_u = float(result.fun), np.clip(result.x, 0.0, 1.0)
+    return best_value, tuple(float(v) for v in low + best_u * span)
+
+
+def mf2_fidelity_correlation(
+    name: str, n: int = 4000, max_epochs: int = MAX_EPOCHS
+) -> tuple[float, float]:
+    """Measured (Pearson, Spearman) correlation of budget-1 and full-budget losses."""
+    from scipy.stats import pearsonr, spearmanr
+
+    function = mf2_function(name)
+    x = function.l_bound + np.random.default_rng(7).random((n, function.ndim)) * (
+        function.u_bound - function.l_bound
+    )
+    low = [mf2_loss(name, row, 1, max_epochs) for row in x]
+    high = [mf2_loss(name, row, max_epochs, max_epochs) for row in x]
+    return float(pearsonr(low, high)[0]), float(spearmanr(low, high)[0])
+
+
+class Mf2Model:
+    """A point of an mf2 function whose loss moves from the low to the high fidelity as it
+    trains (:func:`mf2_loss`)."""
+
+    def __init__(self, name: str, x: np.ndarray, max_epochs: int = MAX_EPOCHS) -> None:
+        self.name = name
+        self.x = np.asarray(x, dtype=float)
+        self.max_epochs = max_epochs
+        self.epoch = 0
+
+    def train_epoch(self) -> None:
+        self.epoch += 1
+
+    def val_loss(self) -> float:
+        return mf2_loss(self.name, self.x, max(self.epoch, 1), self.max_epochs)
+
+    def save(self, folder: Path) -> None:
+        state = {
+            "name": self.name,
+            "x": self.x.tolist(),
+            "max_epochs": self.max_epochs,
+            "epoch": self.epoch,
+        }
+        (folder / "model.json").write_text(json.dumps(state))
+
+    @staticmethod
+    def load(folder: Path) -> Model:
+        state = json.loads((folder / "model.json").read_text())
+        model = Mf2Model(state["name"], np.array(state["x"]), int(state["max_epochs"]))
+        model.epoch = int(state["epoch"])
+        return model
+
+
+def mf2_task(name: str, max_epochs: int = MAX_EPOCHS) -> Task:
+    """The task of an mf2 function (``mf2-hartmann6``, ``mf2-branin-a0.5``, ...)."""
+    _check_max_epochs(max_epochs)
+    function = mf2_function(name)
+    names = [f"x{i}" for i in range(function.ndim)]
+    space = tuple(
+        Float(n, float(lo), float(hi))
+        for n, lo, hi in zip(names, function.l_bound, function.u_bound, strict=True)
+    )
+
+    def build(values: Mapping[str, Any], seed: int) -> Model:
+        return Mf2Model(name, np.array([float(values[n]) for n in names]), max_epochs)
+
+    optimum, _ = mf2_optimum(name)
+    return Task(
+        name,
+        f"mf2 {function.name} ({function.ndim}-D)",
+        space,
+        build,
+        Mf2Model.load,
+        max_epochs=max_epochs,
+        optimum=optimum,
+        metric="regret of the full-budget loss",
+        note="the `mf2` package's bi-fidelity function; after b epochs the loss is "
+        f"(1 - t) f_low + t f_high with t = ln b / ln {max_epochs}: the low fidelity at one "
+        f"epoch, the high fidelity alone at {max_epochs}; regret against the high fidelity's "
+        f"minimum {optimum:.6g} (found by L-BFGS-B, see `mf2_optimum`)",
+    )
