@@ -12,6 +12,7 @@ import contextlib
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,9 @@ class SQLDatabase:
         # its users take turns; every other database gives each thread its own connection.
         self._serial: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
         self._engine = self._create_engine(parsed, dict(engine_kwargs or {}))
+        # A storage dropped without close() still closes its pooled connections (instead of
+        # leaving them to the driver's garbage collection, which warns of each).
+        weakref.finalize(self, self._engine.dispose)
         try:
             self._create_schema()
         except BaseException:
