@@ -252,16 +252,22 @@ def simulate(
 class HyperscoutProposer:
     """A hyperscout tuner driven by ``ask()`` / ``tell()``, with many trials open at once.
 
-    A trial reports ``val_loss`` after every epoch (``trial.report``) and stops when the
-    scheduler says so (``trial.should_stop()``); it is told COMPLETE, or PRUNED when stopped.
+    A trial reports ``val_loss`` at its rung (the epoch its budget names; after every epoch
+    with ``every_epoch=True``, which the schedulers that stop trials between rungs need:
+    ASHA's stopping form, median stopping) and stops when the scheduler says so
+    (``trial.should_stop()``); it is told COMPLETE, or PRUNED when stopped. The methods of
+    :data:`SIM_METHODS` promote rather than stop, so the rung's report is all they read (and
+    each report costs a read of the study's history, which with many trials open dominates
+    the run).
     A promoted trial (``attrs["promoted_from"]``) continues the model its lower rung ended
     with. ``ask()`` raising :class:`hyperscout.SearchFinished` while trials run means "wait"
     (a synchronous rung is not finished); with nothing running, the search is done.
     """
 
-    def __init__(self, tuner: hs.Tuner, task: Task) -> None:
+    def __init__(self, tuner: hs.Tuner, task: Task, *, every_epoch: bool = False) -> None:
         self.tuner = tuner
         self.task = task
+        self.every_epoch = every_epoch
         self.running = 0
         self.models: dict[int, Model] = {}  # the model each finished trial ended with
 
@@ -283,7 +289,8 @@ class HyperscoutProposer:
             )
 
         def on_epoch(epoch: int, loss: float) -> bool:
-            trial.report(epoch, val_loss=loss)
+            if self.every_epoch or epoch >= budget:
+                trial.report(epoch, val_loss=loss)
             return trial.should_stop()
 
         def on_end(model: Model, loss: float, stopped: bool) -> None:
