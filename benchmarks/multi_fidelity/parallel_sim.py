@@ -204,6 +204,7 @@ def write_report(
         lines += ["Skipped: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()), ""]
     labels = {m: SIM_METHODS[m].label if m in SIM_METHODS else m for m in methods}
     summary: dict[str, Any] = {}
+    head = len(lines)
     for n in workers:
         # ranks[method][checkpoint] over (task, seed) with every method present
         sums: dict[str, list[list[float]]] = {m: [[] for _ in CHECKPOINTS] for m in methods}
@@ -234,7 +235,12 @@ def write_report(
             idle = [r["idle_fraction"] for t in tasks for r in records[t, m, n]]
             prop = [r["propose_s"] / max(r["trials"], 1) for t in tasks for r in records[t, m, n]]
             overall = float(np.mean(means)) if counted else math.nan
-            summary[str(n)][m] = {"ranks": means, "mean_rank": overall}
+            summary[str(n)][m] = {
+                "ranks": means,
+                "mean_rank": overall,
+                "idle_fraction": float(np.mean(idle)) if idle else None,
+                "pairs": counted,
+            }
             table.append(
                 (
                     overall if math.isfinite(overall) else math.inf,
@@ -281,11 +287,40 @@ def write_report(
                 md_table(["method", "@10%", "@30%", "@100%", "seeds"], rows),
                 "",
             ]
+    lines[head:head] = overview(summary, methods, workers, labels)
     out.mkdir(parents=True, exist_ok=True)
     report = out / "report.md"
     report.write_text("\n".join(lines))
     write_json(out / "summary.json", summary, indent=1)
     return report
+
+
+def overview(
+    summary: dict[str, Any], methods: Sequence[str], workers: Sequence[int], labels: dict[str, str]
+) -> list[str]:
+    """One table of every N: mean rank at each checkpoint, and the idle share of workers."""
+    header = ["method"]
+    for n in workers:
+        pairs = next(iter(summary[str(n)].values()), {}).get("pairs", 0)
+        header += [f"N={n} ({pairs}) @10%", "@30%", "@100%", "idle"]
+    rows = []
+    for m in methods:
+        row = [labels[m]]
+        for n in workers:
+            cell = summary[str(n)][m]
+            idle = cell["idle_fraction"]
+            row += [fmt(x, 2) for x in cell["ranks"]]
+            row.append("-" if idle is None else f"{100 * idle:.1f} %")
+        rows.append(row)
+    return [
+        "## Mean rank by number of workers",
+        "",
+        "Mean rank of the best full-budget score at 10, 30 and 100 % of the horizon (1 = "
+        "best; in brackets the task-seed pairs ranked), and the share of worker time idle.",
+        "",
+        md_table(header, rows),
+        "",
+    ]
 
 
 # -- the command line ------------------------------------------------------------------------------
