@@ -163,3 +163,29 @@ def test_synchronous_hyperband_fills_free_workers_with_the_next_brackets_work(
     result = simulate(task, proposer, workers=16, horizon=30)
     assert result.idle_fraction == pytest.approx(0.0)
     assert result.busy == 16 * 30
+
+
+def test_a_trial_the_scheduler_stops_is_told_pruned_and_frees_its_worker(tmp_path: Path) -> None:
+    """ASHA's stopping form through ask/tell: every trial gets 9 epochs and reports each one;
+    those not in the top third at a milestone (1 or 3 epochs) stop there."""
+    task = get_task("synth-rho0.5", 9)
+    tuner = hs.Tuner(
+        objective="val_loss",
+        hyperparameters=hyperscout_space(task.space),
+        scheduler=hs.ASHAScheduler(1, 9, mode="stopping"),
+        seed=0,
+        storage="memory",
+        directory=tmp_path,
+        verbose=0,
+    )
+    result = simulate(
+        task, HyperscoutProposer(tuner, task, every_epoch=True), workers=2, horizon=60
+    )
+    trials = [t for t in tuner.trials if t.is_finished]
+    pruned = [t for t in trials if t.state is hs.TrialState.PRUNED]
+    complete = [t for t in trials if t.state is hs.TrialState.COMPLETE]
+    assert pruned and complete
+    assert {max(t.intermediate) for t in pruned} <= {1, 3}  # stopped at a milestone
+    assert all(max(t.intermediate) == 9 for t in complete)
+    assert result.full_budget_models == len(complete)
+    assert result.idle_fraction == pytest.approx(0.0)  # a stopped trial's worker starts anew
