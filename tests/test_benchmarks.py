@@ -181,6 +181,33 @@ def test_multi_fidelity_quick_peers(multi_fidelity: Path, method: str) -> None:
     check_multi_fidelity_run(multi_fidelity, method)
 
 
+def test_parallel_simulation_quick(tmp_path: Path) -> None:
+    """``parallel_sim --quick``: every method with 1 and 4 simulated workers, one seed."""
+    methods = ["hs-random", "hs-hyperband", "hs-bohb", "hs-asha", "hs-asha-bohb"]
+    methods += ["optuna-tpe-hb"] if installed("optuna") else []
+    run_benchmark(
+        "benchmarks.multi_fidelity.parallel_sim",
+        "--quick",
+        "--workers=1,4",
+        f"--methods={','.join(methods)}",
+        f"--out={tmp_path}",
+        cwd=tmp_path,
+    )
+    for method in methods:
+        for workers, horizon in ((1, 72.0), (4, 18.0)):  # 8 x 9 epochs over N, at least 2 x 9
+            record = read(tmp_path / "raw" / "synth-rho0.9" / method / f"w{workers}" / "seed0.json")
+            assert (record["workers"], record["horizon"], record["end"]) == (
+                workers,
+                horizon,
+                horizon,
+            )
+            assert 0.0 <= record["idle_fraction"] <= 1.0
+            assert record["busy"] <= workers * horizon
+            assert record["trace"], f"{method} N={workers}: no model trained to the full budget"
+    report = (tmp_path / "report.md").read_text()
+    assert "## N = 4 workers" in report and "| method | rank @10% | @30% | @100% |" in report
+
+
 def test_fidelity_correlation_quick(tmp_path: Path) -> None:
     printed = run_benchmark(
         "benchmarks.multi_fidelity.fidelity_correlation", "--quick", cwd=tmp_path
