@@ -122,13 +122,13 @@ def run_child(spec: dict[str, Any]) -> None:
         )
         client = Client(cluster)  # type: ignore[no-untyped-call]
         closers += [client.close, cluster.close]
-        executor = getattr(hs.executors, "DaskExecutor")(client)  # absent before h-dask
+        executor = getattr(hs.executors, setup)(client)  # DaskExecutor (absent before h-dask)
     elif setup == "RayExecutor":
         import ray
 
         ray.init(num_cpus=n, include_dashboard=False, log_to_driver=False)
         closers.append(ray.shutdown)
-        executor = getattr(hs.executors, "RayExecutor")()  # absent before h-ray
+        executor = getattr(hs.executors, setup)()  # RayExecutor (absent before h-ray)
     else:
         raise ValueError(setup)
     tuner = make_tuner(spec, executor)
