@@ -252,8 +252,9 @@ def test_parallel_steady_state_leaves_start_up_and_drain_out() -> None:
     assert row["overhead_ms"] == pytest.approx(100.0)
     assert row["steady_trials_per_s"] == pytest.approx(2 / 0.6)
     assert row["end_to_end_trials_per_s"] == pytest.approx(14 / 7.0)
-    # Busy 14 x 0.5 s of 2 x (6.3 - 1.0) s.
-    assert row["idle_fraction"] == pytest.approx(1 - 7.0 / (2 * 5.3))
+    # From all busy (3 s) to the last end (6.3 s): a's trial of 2.8 s is busy 0.3 s of it.
+    busy = 0.3 + 5 * 0.5 + 5 * 0.5
+    assert row["idle_fraction"] == pytest.approx(1 - busy / (2 * 3.3))
 
 
 @pytest.fixture(scope="module")

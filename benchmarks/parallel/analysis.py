@@ -14,8 +14,8 @@ worker that ran it (process and thread, recorded by the objective). From those:
   the figure is what a long search gets per trial;
 - **end to end**: trials / (ended - launched), start-up and drain included;
 - **idle fraction** (for budgeted strategies, whose trials differ in length): the share of the
-  workers' time, from the first trial's start to the last trial's end, in which they ran no
-  trial; and the same until the last trial's start (the end's drain left out).
+  workers' time, from "all busy" (start-up left out) to the last trial's end, in which they ran
+  no trial; and the same until the last trial's start (the end's drain left out too).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def measure(
         if cycle is None or trial_seconds is None
         else (cycle - trial_seconds) * 1e3,
     }
-    busy_all = busy_fraction(records, n, first_start, last_end)
+    busy_all = busy_fraction(records, n, window_start, last_end)
     busy_running = busy_fraction(records, n, window_start, last_start)
     row["idle_fraction"] = None if busy_all is None else 1.0 - busy_all
     row["idle_fraction_until_last_start"] = None if busy_running is None else 1.0 - busy_running

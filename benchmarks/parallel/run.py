@@ -125,8 +125,6 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str, int]]:
         if group not in groups:
             continue
         budgeted = [s for s in args.budget_setups.split(",") if s]
-        if group == "hyperband":  # hyperscout worker runs one iteration of brackets
-            budgeted = [s for s in budgeted if s in setups.EXECUTORS]
         runs += [(group, s, n) for s in budgeted for n in ints(args.budget_workers)]
     return runs
 
@@ -372,10 +370,13 @@ def render(record: dict[str, Any]) -> str:
             f"## Hyperband and ASHA: idle workers (epochs of {record['epoch_seconds']} s, "
             f"max_epochs={setups.MAX_EPOCHS}, factor 3)",
             "",
-            "*Idle fraction*: the share of N workers' time, from the first trial's start to "
-            "the last one's end, in which they ran no trial; *until the last start*: the same "
-            "from the moment all workers are busy to the last trial's start (the end of the "
-            "study, when fewer trials than workers are left, excluded).",
+            "*Idle fraction*: the share of N workers' time, from the moment all of them have "
+            "started a trial (start-up left out) to the last trial's end, in which they ran no "
+            "trial; *until the last start*: the same up to the last trial's start (the end of "
+            "the study, when fewer trials than workers are left, left out too). Hyperband "
+            "runs as many iterations of its brackets (max_epochs=9: 22 trials each) as make "
+            "about 10 trials per worker; `hyperscout worker`, which has no option for "
+            "iterations, runs brackets until `--max-trials`.",
             "",
             budget_table(budgeted),
             "",
