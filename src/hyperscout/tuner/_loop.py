@@ -30,7 +30,7 @@ from hyperscout.tuner._limits import (
     search_timeout_reason,
     trial_timeout_reason,
 )
-from hyperscout.tuner._processes import ProcessPlan, plan_processes, submit_to_process
+from hyperscout.tuner._processes import ProcessPlan, call_of, plan_processes, submit_to_process
 from hyperscout.tuner._trial_run import TrialRunner
 from hyperscout.tuner.progress import SearchProgress
 
@@ -306,7 +306,7 @@ class SearchLoop(TrialRunner):
             running.pop(future)
             if handle is not None:
                 handle.revoke()  # its late result and reports are dropped
-            self.executor.give_up(future)
+            self.executor.give_up(call_of(future))
             if late == "trial":
                 hp = self._trial_hp(self.storage.get_trial(self._study_id, number))
                 reason = trial_timeout_reason(self.trial_timeout or 0.0)

@@ -15,6 +15,7 @@ process (kept by the search's key).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import pickle
 import threading
@@ -35,7 +36,7 @@ from hyperscout.tuner._ledger import Ledger
 from hyperscout.tuner._limits import HardStop
 from hyperscout.tuner._trial_run import TrialRunner
 
-__all__ = ["ProcessPlan", "plan_processes", "submit_to_process"]
+__all__ = ["ProcessPlan", "TrialFuture", "call_of", "plan_processes", "submit_to_process"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +147,23 @@ def _check_pickles(owner: str, what: str, value: Any, executor: str) -> None:
         ) from None
 
 
+class TrialFuture(Future[Trial]):
+    """The record of a trial run by a worker, when the worker's call ends.
+
+    ``call`` is the executor's own future of that call: the one its
+    :meth:`~hyperscout.executors.base.Executor.give_up` is given.
+    """
+
+    def __init__(self, call: Future[Any]) -> None:
+        super().__init__()
+        self.call = call
+
+
+def call_of(future: Future[Trial]) -> Future[Any]:
+    """The executor's future behind the tuner's ``future`` of a trial."""
+    return future.call if isinstance(future, TrialFuture) else future
+
+
 def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Future[Trial]:
     """Run ``trial`` (started in storage) in a worker process; the future holds its record.
 
@@ -157,7 +175,7 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
         space = tuner._space.copy()
     left = None if tuner._search_deadline is None else tuner._search_deadline - time.monotonic()
     inner = tuner.executor.submit(_run_in_worker, plan.key, plan.spec, trial, space, left)
-    outer: Future[Trial] = Future()
+    outer = TrialFuture(inner)
 
     def done(future: Future[int]) -> None:
         try:
@@ -178,10 +196,15 @@ def submit_to_process(tuner: TrialRunner, plan: ProcessPlan, trial: Trial) -> Fu
     return outer
 
 
-#: In a worker process: the runner of each search it serves, by the search's key.
-_RUNNERS: dict[str, TrialRunner] = {}
+#: In a worker process: the runner of each search it served lately, by the search's key. A
+#: worker of a cluster lives on, search after search: beyond :data:`_KEPT_RUNNERS`, the
+#: runners of the oldest searches are closed (with their storage's connections) once no trial
+#: of theirs runs.
+_RUNNERS: collections.OrderedDict[str, TrialRunner] = collections.OrderedDict()
 _ARGUMENTS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_IN_FLIGHT: collections.Counter[str] = collections.Counter()
 _RUNNERS_LOCK = threading.Lock()
+_KEPT_RUNNERS = 2
 
 
 def _run_in_worker(
@@ -194,12 +217,36 @@ def _run_in_worker(
             worker_spec: _WorkerSpec = pickle.loads(spec)
             runner = _RUNNERS[key] = _worker_runner(worker_spec)
             _ARGUMENTS[key] = (worker_spec.args, worker_spec.kwargs)
-    args, kwargs = _ARGUMENTS[key]
-    runner._space = space
-    runner._search_deadline = None if left is None else time.monotonic() + left
-    runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
-    runner._run_trial(trial, args, kwargs)
+        _RUNNERS.move_to_end(key)
+        _IN_FLIGHT[key] += 1
+        args, kwargs = _ARGUMENTS[key]
+        retired = _retire_idle_runners()
+    for old in retired:
+        old._heartbeat.stop()
+        old.storage.close()
+    try:
+        runner._space = space
+        runner._search_deadline = None if left is None else time.monotonic() + left
+        runner._heartbeat.add(trial.number)  # beats from here too, until the run ends
+        runner._run_trial(trial, args, kwargs)
+    finally:
+        with _RUNNERS_LOCK:
+            _IN_FLIGHT[key] -= 1
+            if _IN_FLIGHT[key] <= 0:
+                del _IN_FLIGHT[key]
     return trial.number
+
+
+def _retire_idle_runners() -> list[TrialRunner]:
+    """Take out the oldest runners beyond :data:`_KEPT_RUNNERS` that run no trial (locked)."""
+    retired: list[TrialRunner] = []
+    for key in list(_RUNNERS):
+        if len(_RUNNERS) <= _KEPT_RUNNERS:
+            break
+        if not _IN_FLIGHT[key]:
+            retired.append(_RUNNERS.pop(key))
+            del _ARGUMENTS[key]
+    return retired
 
 
 def _worker_runner(spec: _WorkerSpec) -> TrialRunner:
