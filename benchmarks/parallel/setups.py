@@ -122,7 +122,7 @@ def run_child(spec: dict[str, Any]) -> None:
         )
         client = Client(cluster)  # type: ignore[no-untyped-call]
         closers += [client.close, cluster.close]
-        executor = getattr(hs.executors, setup)(client)  # DaskExecutor (absent before h-dask)
+        executor = getattr(hs.executors, setup)(client, n_workers=n)  # DaskExecutor
     elif setup == "RayExecutor":
         import ray
 
