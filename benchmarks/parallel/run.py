@@ -125,6 +125,8 @@ def plan(args: argparse.Namespace) -> list[tuple[str, str, int]]:
         if group not in groups:
             continue
         budgeted = [s for s in args.budget_setups.split(",") if s]
+        if group == "hyperband":  # hyperscout worker has no option for iterations
+            budgeted = [s for s in budgeted if s in setups.EXECUTORS]
         runs += [(group, s, n) for s in budgeted for n in ints(args.budget_workers)]
     return runs
 
@@ -375,8 +377,8 @@ def render(record: dict[str, Any]) -> str:
             "trial; *until the last start*: the same up to the last trial's start (the end of "
             "the study, when fewer trials than workers are left, left out too). Hyperband "
             "runs as many iterations of its brackets (max_epochs=9: 22 trials each) as make "
-            "about 10 trials per worker; `hyperscout worker`, which has no option for "
-            "iterations, runs brackets until `--max-trials`.",
+            "about 10 trials per worker (so with executors only: `hyperscout worker` has no "
+            "option for iterations).",
             "",
             budget_table(budgeted),
             "",
