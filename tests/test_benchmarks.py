@@ -197,6 +197,20 @@ def test_hyperband_ceiling_quick(tmp_path: Path) -> None:
         assert spent in table
 
 
+def test_processes_quick(tmp_path: Path) -> None:
+    run_benchmark("benchmarks.processes", "--quick", f"--out={tmp_path}", cwd=tmp_path)
+    found = read(tmp_path / "results.json")
+    arguments = found["arguments"]
+    assert arguments["trials"] == 6 and arguments["megabytes"] == pytest.approx(1.0)
+    assert set(arguments["results"]) == {"once per worker process", "with every trial"}
+    startup = found["startup"]
+    assert "spawn" in startup["start_methods"] and startup["trials"] == 4
+    for method in startup["start_methods"].values():
+        assert 0 < method["worker_cpu_before_first_trial_s"] < 60
+    assert set(startup["imports_cpu_s"]["this tree"]) >= {"import hyperscout", "import sqlalchemy"}
+    assert "| sent once per worker process |" in (tmp_path / "report.md").read_text()
+
+
 def test_conditional_stopping_quick(tmp_path: Path) -> None:
     run_benchmark(
         "benchmarks.sample_efficiency.conditional_stopping",

@@ -443,7 +443,9 @@ def loaded_by_import() -> set[str]:
 
 @pytest.mark.parametrize(
     "module",
-    [*NOT_ON_IMPORT, "scipy", "sqlalchemy", "importlib.metadata"],
+    # rich and the report load with a progress bar, a summary or a report: not in a worker
+    # process, which imports hyperscout before its first trial (start-up time).
+    [*NOT_ON_IMPORT, "scipy", "sqlalchemy", "importlib.metadata", "rich", "hyperscout.report"],
 )
 def test_import_hyperscout_does_not_import(module: str, loaded_by_import: set[str]) -> None:
     assert module not in loaded_by_import, f"`import hyperscout` imports {module}"

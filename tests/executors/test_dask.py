@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.executors import process_objectives as objectives
 
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError, MissingDependencyError
@@ -25,6 +24,8 @@ from hyperscout.executors import DaskExecutor, Executor
 from hyperscout.storage import sqlite_url
 from hyperscout.testing.executors import ExecutorConformance
 from hyperscout.trial import TrialState
+
+from . import process_objectives as objectives
 
 if os.environ.get("CI") == "true":  # CI installs the extra: never skip there
     import distributed

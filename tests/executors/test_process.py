@@ -7,20 +7,25 @@ import. Each search starts its worker processes once (about a second each with s
 from __future__ import annotations
 
 import collections
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from tests.executors import process_objectives as objectives
 
 import hyperscout as hs
 from hyperscout.exceptions import InvalidArgumentError
 from hyperscout.storage import open_storage, sqlite_url
-from hyperscout.trial import TrialState
+from hyperscout.trial import Trial, TrialState
+
+# Relative: worker processes import it by the name pytest gave it (spawn passes sys.path on).
+# "tests.executors..." would break where a package installs a top-level "tests" (mf2 does).
+from . import process_objectives as objectives
 
 
 def url(tmp_path: Path) -> str:
@@ -59,6 +64,14 @@ def test_max_trials_is_exact_and_trials_run_in_other_processes(tmp_path: Path) -
     pids = {int(t.metrics["pid"]) for t in trials}
     assert os.getpid() not in pids
     assert 1 <= len(pids) <= 3
+    # A worker process loads no framework its objective does not import (start-up time).
+    assert all(t.metrics["frameworks"] == 0 for t in trials), objectives.FRAMEWORKS
+    # Sweeps around the best run in worker processes too.
+    sweeps = tuner.sensitivity(points=3)
+    swept = [t for t in tuner.trials if "sensitivity" in t.attrs]
+    assert len(swept) >= 2 and all(t.state is TrialState.COMPLETE for t in swept)
+    assert os.getpid() not in {int(t.metrics["pid"]) for t in swept}
+    assert list(sweeps.sweeps) == ["x"] and None not in sweeps.sweeps["x"].results
 
 
 @pytest.mark.slow
@@ -159,21 +172,159 @@ def test_process_executor_runs_calls_in_other_processes() -> None:
         executor.close()
     with pytest.raises(InvalidArgumentError, match="n_workers"):
         hs.ProcessExecutor(0)
+    with pytest.raises(InvalidArgumentError, match=r"start_method.*'spawn'.*got 'fork'"):
+        hs.ProcessExecutor(2, start_method="fork")  # unsafe with the driver's threads
 
 
 @pytest.mark.slow
-def test_a_killed_worker_process_has_its_trial_run_again(tmp_path: Path) -> None:
+@pytest.mark.skipif(
+    "forkserver" not in multiprocessing.get_all_start_methods(), reason="no forkserver here"
+)
+def test_forkserver_worker_processes_run_a_search(tmp_path: Path) -> None:
+    executor = hs.ProcessExecutor(2, start_method="forkserver")
+    assert repr(executor) == "ProcessExecutor(n_workers=2, start_method='forkserver')"
     tuner = hs.RandomSearch(
-        objectives.dies_once, max_trials=8, executor=hs.ProcessExecutor(2), **common(tmp_path)
+        objectives.pid, objective="loss", max_trials=6, executor=executor, **common(tmp_path)
     )
-    tuner.search(str(tmp_path / "died"))
+    tuner.search()
+    trials = tuner.trials
+    assert len(trials) == 6 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert sorted(t.slot for t in trials) == list(range(6))
+    pids = {int(t.metrics["pid"]) for t in trials}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    assert all(t.metrics["frameworks"] == 0 for t in trials)
+
+
+def _check_rerun(trials: list[Trial], max_trials: int, given_up: list[int]) -> list[Trial]:
+    """Exactly ``max_trials`` finished, one per slot, each configuration once; every trial
+    in ``given_up`` ran again as a retry (``retry_of``) of the same configuration, in its slot.
+    Returns the retries.
+
+    A trial that was lost while the space was still unknown (the study's first trials draw
+    their parameters as the objective reaches them) recorded no values: its retry draws them
+    again, from the seed and the slot.
+    """
+    retries = []
+    complete = [t for t in trials if t.state is TrialState.COMPLETE]
+    assert sorted(t.slot for t in complete) == list(range(max_trials))  # none lost or repeated
+    assert len({t.values["x"] for t in complete}) == max_trials  # no configuration twice
+    by_number = {t.number: t for t in trials}
+    failed = [t.number for t in trials if t.state is TrialState.FAILED]
+    assert sorted(failed) == sorted(given_up)
+    for number in given_up:
+        lost = by_number[number]
+        assert lost.is_rerun
+        (retry,) = [t for t in trials if t.retry_of == number]
+        assert retry.state is TrialState.COMPLETE and retry.slot == lost.slot
+        assert retry.values == lost.values or not lost.values
+        retries.append(retry)
+    return retries
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_trial_has_its_trial_run_again(tmp_path: Path) -> None:
+    folder = tmp_path / "pids"
+    folder.mkdir()
+    killed: list[int] = []
+
+    def kill_the_victim() -> None:  # SIGKILL the process running the first trial, mid-trial
+        pid_file = folder / "victim.pid"
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if pid_file.exists():
+            killed.append(int(pid_file.read_text()))
+            os.kill(killed[0], signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_victim, daemon=True)
+    killer.start()
+    tuner = hs.RandomSearch(
+        objectives.victim, max_trials=8, executor=hs.ProcessExecutor(2), **common(tmp_path)
+    )
+    tuner.search(str(folder))
+    killer.join(timeout=5)
+    assert killed and killed[0] != os.getpid()
     trials = tuner.trials
     given_up = [t for t in trials if t.state is TrialState.FAILED]
-    complete = [t for t in trials if t.state is TrialState.COMPLETE]
-    assert given_up, "the killed trial was not recorded"
+    # The victim's trial, and the other worker's if the broken pool took it down too.
+    assert 1 <= len(given_up) <= 2
     assert all("worker process" in (t.error or "") for t in given_up)
-    assert len({t.slot for t in complete}) == 8 == len(complete)
-    assert {t.slot for t in given_up} <= {t.slot for t in complete}
+    retries = _check_rerun(trials, 8, [t.number for t in given_up])
+    victim_x = float((folder / "victim.x").read_text())  # what the killed trial had drawn
+    assert victim_x in [t.values["x"] for t in retries]
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux: /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie, ended but not reaped, does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_a_killed_driver_is_restarted_and_reruns_the_trials_it_was_running(
+    tmp_path: Path,
+) -> None:
+    study = url(tmp_path)
+    root = Path(__file__).parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    command = [sys.executable, str(Path(objectives.__file__)), study, "steady"]  # 8 trials
+    driver = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
+    storage = open_storage(study)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # some trials done, both workers in one
+            info = storage.load_study("p")
+            states = [t.state for t in storage.trials(info.id)] if info is not None else []
+            if states.count(TrialState.COMPLETE) >= 2 and states.count(TrialState.RUNNING) == 2:
+                break
+            time.sleep(0.02)
+        workers = _children(driver.pid)
+        os.kill(driver.pid, signal.SIGKILL)  # the driver only, as the OOM killer would
+        assert driver.wait(timeout=10) == -signal.SIGKILL
+        # Its worker processes end with it, rather than finish their trials for nothing.
+        deadline = time.monotonic() + 10
+        while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert workers and not any(_running(pid) for pid in workers)
+        info = storage.load_study("p")
+        assert info is not None
+        before = storage.trials(info.id)
+        running = [t.number for t in before if t.state is TrialState.RUNNING]
+        assert running, "the driver was not killed mid-trial"
+        assert len(before) < 8
+
+        again = subprocess.run(command, cwd=root, env=env, timeout=120, capture_output=True)
+        assert again.returncode == 0, again.stderr.decode()
+        trials = storage.trials(info.id)
+        for number in running:  # taken for dead: the process that started it is gone
+            trial = next(t for t in trials if t.number == number)
+            assert trial.state is TrialState.FAILED
+            assert "stopped before the trial finished" in (trial.error or "")
+        _check_rerun(trials, 8, running)
+        done_before = {t.number for t in before if t.state is TrialState.COMPLETE}
+        assert done_before <= {t.number for t in trials if t.state is TrialState.COMPLETE}
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+        storage.close()
 
 
 def test_a_call_that_cannot_be_pickled_fails_in_its_future() -> None:
@@ -191,7 +342,7 @@ def test_ctrl_c_stops_every_worker_and_gives_their_trials_up(tmp_path: Path) -> 
     study = url(tmp_path)
     root = Path(__file__).parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    command = [sys.executable, "-m", "tests.executors.process_objectives", study]
+    command = [sys.executable, str(Path(objectives.__file__)), study]
     driver = subprocess.Popen(command, cwd=root, env=env, start_new_session=True)
     storage = open_storage(study)
     try:
@@ -240,3 +391,74 @@ def test_an_overridden_run_trial_and_trial_timeout_work_in_processes(tmp_path: P
     assert time.monotonic() - started < 20
     (trial,) = late.trials
     assert trial.state is TrialState.FAILED and "trial_timeout" in (trial.error or "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["torch", "keras"])
+def test_pytorch_and_keras_objectives_run_one_runtime_per_process(
+    tmp_path: Path, framework: str
+) -> None:
+    pytest.importorskip(framework)
+    folder = tmp_path / "meet"
+    folder.mkdir()
+    objective = objectives.torch_mlp if framework == "torch" else objectives.keras_mlp
+    tuner = hs.RandomSearch(
+        objective,
+        objective="loss",
+        max_trials=3,
+        executor=hs.ProcessExecutor(2),
+        **common(tmp_path),
+    )
+    tuner.search(str(folder))  # the first two trials wait for each other: two processes
+    trials = tuner.trials
+    assert len(trials) == 3 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert all(t.value is not None and t.value == t.value for t in trials)  # not NaN
+    pids = {int(t.metrics["pid"]) for t in trials}
+    assert len(pids) == 2 and os.getpid() not in pids
+    for t in trials:  # the network each worker built has the trial's units (3 -> u -> 1)
+        assert t.metrics["parameters"] == 5 * t.values["units"] + 1
+    if framework == "torch":
+        assert all(sorted(t.intermediate) == [0, 1] for t in trials)  # reports streamed back
+    else:
+        assert all(t.metrics["torch_backend"] == 1.0 for t in trials)
+
+
+POSTGRES_URL = os.environ.get(
+    "HYPERSCOUT_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_or_skip() -> str:
+    """The server of tests/conftest.py: skipped when unreachable, failed under CI=true."""
+    try:
+        open_storage(POSTGRES_URL).close()
+    except Exception as exc:  # unreachable server, or psycopg missing
+        reason = f"PostgreSQL at {POSTGRES_URL} is not usable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true, so PostgreSQL tests must run)")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_processes_on_postgresql_keep_max_trials_and_run_each_grid_point_once(
+    project: str,
+) -> None:
+    url = _postgres_or_skip()
+    settings = {"storage": url, "project_name": project, "seed": 3, "verbose": 0}
+    first = hs.GridSearch(
+        objectives.grid, max_trials=20, executor=hs.ProcessExecutor(3), **settings
+    )
+    first.search()
+    trials = first.trials
+    assert len(trials) == 20 and all(t.state is TrialState.COMPLETE for t in trials)
+    assert len({(t.values["a"], t.values["b"]) for t in trials}) == 20
+    # Resumed with the whole grid as the limit: the 30 points left, each once.
+    rest = hs.GridSearch(objectives.grid, executor=hs.ProcessExecutor(3), **settings)
+    rest.search()
+    trials = rest.trials
+    assert all(t.state is TrialState.COMPLETE for t in trials)
+    points = collections.Counter((t.values["a"], t.values["b"]) for t in trials)
+    assert len(points) == 50 and set(points.values()) == {1}
+    assert sorted(t.slot for t in trials) == list(range(50))

@@ -41,6 +41,21 @@ class Executor(abc.ABC):
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Start ``fn(*args)``; the future holds its result or exception."""
 
+    def share(self, data: bytes) -> Any:
+        """Make ``data`` known to the workers; what to pass to the calls in its place.
+
+        The tuner shares what every trial of a search needs (the pickled objective, its
+        ``search()`` arguments, the strategy) once per search, and passes the answer to each
+        call, so that a large argument (a data set given to ``search(x, y)``) is not sent with
+        every trial. A call receives either the bytes themselves or an object whose
+        ``load()`` gives them in the worker. The answer holds until :meth:`close`.
+
+        The default sends ``data`` with every call (it returns ``data``). An executor that can
+        do better sends it to each worker once (a process pool's initializer, a cluster's
+        broadcast).
+        """
+        return data
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release workers after the running calls end. The default does nothing."""
 

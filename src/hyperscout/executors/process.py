@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
+import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from hyperscout._validation import check_int
+from hyperscout._validation import check_choice, check_int
 from hyperscout.executors.base import Executor, WorkerLostError
 
-__all__ = ["ProcessExecutor", "resolve_n_jobs"]
+__all__ = ["ProcessExecutor", "SharedBytes", "resolve_n_jobs"]
 
 T = TypeVar("T")
 
@@ -40,10 +44,18 @@ class ProcessExecutor(Executor):
     spawn start method, the same on Linux, macOS and Windows) and is reused for the trials
     that follow. What a call needs is pickled: a tuner's objective must be a function defined
     at module level, and the storage a file or a database that every process opens (SQLite,
-    PostgreSQL). Ctrl-C stops every worker process.
+    PostgreSQL). What a search shares (:meth:`share`: its objective and arguments) goes to
+    each worker process once, when it starts, not with every trial. Ctrl-C stops every
+    worker process, and a worker process whose driver dies (killed) ends at once.
 
     Args:
         n_workers: worker processes, and trials running at once (at least 1).
+        start_method: ``"spawn"`` (the default, on every system) starts each worker process
+            afresh: it imports hyperscout, its storage's driver and the driver's main module
+            (about half a second of CPU each). ``"forkserver"`` (Linux and macOS) imports
+            them once, in a server process, and forks each worker process from it, already
+            loaded: for many worker processes on few cores. Frameworks (torch, Keras) are
+            imported by each worker process either way, after it starts.
 
     >>> executor = ProcessExecutor(2)
     >>> executor
@@ -52,10 +64,16 @@ class ProcessExecutor(Executor):
 
     runs_elsewhere = True
 
-    def __init__(self, n_workers: int) -> None:
+    def __init__(self, n_workers: int, *, start_method: str = "spawn") -> None:
         check_int("ProcessExecutor", "n_workers", n_workers, minimum=1)
+        methods = [
+            m for m in ("spawn", "forkserver") if m in multiprocessing.get_all_start_methods()
+        ]
+        check_choice("ProcessExecutor", "start_method", start_method, methods)
         self.n_workers = n_workers
+        self.start_method = start_method
         self._pool: ProcessPoolExecutor | None = None
+        self._shared: dict[str, bytes] = {}
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         try:
@@ -75,16 +93,40 @@ class ProcessExecutor(Executor):
             inner = self._live_pool().submit(fn, *args)
         return _lost_as_worker_lost(inner)
 
+    def share(self, data: bytes) -> SharedBytes:
+        """Send ``data`` to each worker process once, as it starts; calls receive a reference.
+
+        Worker processes already running end first (after their calls): they started without
+        ``data``. What is shared is dropped at :meth:`close`.
+        """
+        if self._pool is not None:
+            self.close()
+        key = uuid.uuid4().hex
+        self._shared[key] = data
+        return SharedBytes(key)
+
     def _live_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.n_workers, mp_context=context)
+            context = multiprocessing.get_context(self.start_method)
+            if self.start_method == "forkserver":
+                # Read when this process's server starts (its first forkserver pool): what
+                # every worker process needs, and the main module, imported once there.
+                context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
+            # The initializer's arguments go to each process once, when it starts (the
+            # process is pickled to it): the shared data crosses the pipe once per process.
+            self._pool = ProcessPoolExecutor(
+                self.n_workers,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(dict(self._shared),),
+            )
         return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._shared.clear()
 
     def give_up(self, future: Future[Any]) -> None:
         """Stop the late call of ``future``: the pool is stopped, its processes ended.
@@ -113,7 +155,61 @@ class ProcessExecutor(Executor):
                     process.terminate()
 
     def __repr__(self) -> str:
+        if self.start_method != "spawn":
+            return (
+                f"ProcessExecutor(n_workers={self.n_workers}, start_method={self.start_method!r})"
+            )
         return f"ProcessExecutor(n_workers={self.n_workers})"
+
+
+#: What the forkserver imports once, before it forks worker processes.
+FORKSERVER_PRELOAD = ("__main__", "hyperscout.tuner._processes", "hyperscout.storage.sql")
+
+
+#: In a worker process: the data shared with it when it started, by key.
+_SHARED: dict[str, bytes] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class SharedBytes:
+    """Stands, in a call, for data :meth:`ProcessExecutor.share` sent to the worker processes."""
+
+    key: str
+
+    def load(self) -> bytes:
+        """In a worker process: the data."""
+        try:
+            return _SHARED[self.key]
+        except KeyError:
+            raise RuntimeError(
+                f"No data {self.key} was shared with this worker process (pid {os.getpid()}): "
+                "ProcessExecutor.share() was called after the process started, or the "
+                "executor was closed since."
+            ) from None
+
+    def release(self) -> None:
+        """In a worker process: forget the data (the process keeps what it made of it)."""
+        _SHARED.pop(self.key, None)
+
+
+def _start_worker(shared: dict[str, bytes]) -> None:
+    """A worker process's initializer: keep the shared data; end when the driver dies."""
+    _SHARED.update(shared)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_end_with, args=(parent.sentinel,), name="hyperscout-driver", daemon=True
+        ).start()
+
+
+def _end_with(sentinel: int) -> None:
+    """End this worker process when its driver ends (killed: the pool cannot tell it).
+
+    Without this, a worker process whose driver was killed would finish its trial for
+    nothing and then wait for calls forever.
+    """
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _lost_as_worker_lost(inner: Future[T]) -> Future[T]:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +32,9 @@ from hyperscout.tuner._limits import (
 )
 from hyperscout.tuner._processes import ProcessPlan, call_of, plan_processes, submit_to_process
 from hyperscout.tuner._trial_run import TrialRunner
-from hyperscout.tuner.progress import SearchProgress
+
+if TYPE_CHECKING:
+    from hyperscout.tuner.progress import SearchProgress
 
 #: Seconds of the first look at the storage after the scheduler said Wait.
 _FIRST_POLL = 0.02
@@ -150,6 +152,10 @@ class SearchLoop(TrialRunner):
 
     def _search_with(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """:meth:`search` on the tuner's executor."""
+        # Imported here: the progress bar loads rich and hyperscout.report, which neither
+        # `import hyperscout` nor a worker process needs.
+        from hyperscout.tuner.progress import SearchProgress
+
         self._process_plan = None
         if self.executor.runs_elsewhere:  # checked before any trial starts
             self._process_plan = plan_processes(self, args, kwargs)

@@ -9,8 +9,9 @@ are decided exactly as in one process. Storage stays the one source of truth: th
 reads the trial's record from it when the worker's call ends.
 
 What a worker needs (the objective, its arguments, the strategy, the tuner's class) is
-pickled once per search, checked before any trial starts, and unpickled once per worker
-process (kept by the search's key).
+pickled once per search, checked before any trial starts, shared with the executor's workers
+(:meth:`Executor.share`: sent to each worker process once, not with every trial), and
+unpickled once per worker process (kept by the search's key).
 """
 
 from __future__ import annotations
@@ -41,10 +42,14 @@ __all__ = ["ProcessPlan", "TrialFuture", "call_of", "plan_processes", "submit_to
 
 @dataclasses.dataclass(frozen=True)
 class ProcessPlan:
-    """One search's worker setup: its key and the pickled :class:`_WorkerSpec`."""
+    """One search's worker setup: its key and the pickled :class:`_WorkerSpec`, shared.
+
+    ``spec`` is what :meth:`Executor.share` answered for the pickled spec: the bytes
+    themselves, or a reference whose ``load()`` gives them in a worker.
+    """
 
     key: str
-    spec: bytes
+    spec: Any
 
 
 @dataclasses.dataclass
@@ -129,9 +134,16 @@ def plan_processes(
         **{f"search() argument {i + 1}": value for i, value in enumerate(args)},
         **{f"search() argument {name}=": value for name, value in kwargs.items()},
     }
-    for what, value in parts.items():
-        _check_pickles(owner, what, value, repr(tuner.executor))
-    return ProcessPlan(uuid.uuid4().hex, pickle.dumps(spec))
+    try:
+        data = pickle.dumps(spec)
+    except Exception:
+        # Name the part that cannot be pickled (each is pickled again only now: a large
+        # search() argument is pickled once when all is well).
+        for what, value in parts.items():
+            _check_pickles(owner, what, value, repr(tuner.executor))
+        _check_pickles(owner, "the tuner's settings", settings, repr(tuner.executor))
+        raise
+    return ProcessPlan(uuid.uuid4().hex, tuner.executor.share(data))
 
 
 def _check_pickles(owner: str, what: str, value: Any, executor: str) -> None:
@@ -208,15 +220,23 @@ _KEPT_RUNNERS = 2
 
 
 def _run_in_worker(
-    key: str, spec: bytes, trial: Trial, space: HyperParameters, left: float | None
+    key: str, spec: Any, trial: Trial, space: HyperParameters, left: float | None
 ) -> int:
-    """In a worker process: run ``trial`` as the driver's tuner would; its number."""
+    """In a worker process: run ``trial`` as the driver's tuner would; its number.
+
+    ``spec`` is the pickled :class:`_WorkerSpec`, or a reference to it whose ``load()``
+    gives it (see :meth:`Executor.share`); it is read on the search's first call only.
+    """
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         if runner is None:
-            worker_spec: _WorkerSpec = pickle.loads(spec)
+            data = spec if isinstance(spec, (bytes, bytearray)) else spec.load()
+            worker_spec: _WorkerSpec = pickle.loads(data)
             runner = _RUNNERS[key] = _worker_runner(worker_spec)
             _ARGUMENTS[key] = (worker_spec.args, worker_spec.kwargs)
+            release = getattr(spec, "release", None)
+            if release is not None:
+                release()  # the runner holds what the bytes made
         _RUNNERS.move_to_end(key)
         _IN_FLIGHT[key] += 1
         args, kwargs = _ARGUMENTS[key]

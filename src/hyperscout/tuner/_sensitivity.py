@@ -41,6 +41,7 @@ from hyperscout.report.sensitivity import (
 from hyperscout.schedulers import Suggestion
 from hyperscout.space import HyperParameters, Parameter
 from hyperscout.trial import Trial, config_key
+from hyperscout.tuner._processes import plan_processes, submit_to_process
 
 if TYPE_CHECKING:
     from hyperscout.tuner._tuner import Tuner
@@ -162,6 +163,9 @@ def _run(
     tuner: Tuner, suggestions: list[Suggestion], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> None:
     """Run the points on the tuner's executor, as many at once as it has workers."""
+    # Worker processes (or a cluster) get what they need as for a search, checked before
+    # any point starts.
+    plan = plan_processes(tuner, args, kwargs) if tuner.executor.runs_elsewhere else None
     pending = list(suggestions)
     running: dict[Future[Trial], int] = {}
     try:
@@ -171,7 +175,11 @@ def _run(
                     trial = tuner._start_trial(pending.pop(0))
                 except ClaimTakenError:  # another worker runs that point
                     continue
-                running[tuner.executor.submit(tuner._run_trial, trial, args, kwargs)] = trial.number
+                if plan is not None:
+                    future = submit_to_process(tuner, plan, trial)
+                else:
+                    future = tuner.executor.submit(tuner._run_trial, trial, args, kwargs)
+                running[future] = trial.number
             if running:
                 done, _ = wait(list(running), return_when=FIRST_COMPLETED)
                 for future in done:

@@ -15,11 +15,8 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from hyperscout import report
 from hyperscout._paths import check_project_name, claim_checkpoint_root
 from hyperscout._validation import check_int
 from hyperscout.exceptions import (
@@ -34,8 +31,6 @@ from hyperscout.hypermodel import (
 )
 from hyperscout.hypermodel.caller import ObjectiveCaller
 from hyperscout.objective import Objective
-from hyperscout.report import BudgetAgreement
-from hyperscout.report.sensitivity import Sensitivity
 from hyperscout.samplers import RandomSampler, Sampler
 from hyperscout.schedulers import FIFOScheduler, Scheduler
 from hyperscout.space import HyperParameters
@@ -55,13 +50,18 @@ from hyperscout.tuner._limits import (
     HardStop,
 )
 from hyperscout.tuner._oracle import OracleView
-from hyperscout.tuner._sensitivity import run_sensitivity
 from hyperscout.tuner._study import (
     clear_study,
     open_study,
     open_tuner_storage,
     resume_provenance,
 )
+
+if TYPE_CHECKING:  # hyperscout.report and rich load when a summary or a sweep is asked for
+    from rich.console import Console
+
+    from hyperscout.report import BudgetAgreement
+    from hyperscout.report.sensitivity import Sensitivity
 
 __all__ = ["Tuner"]
 
@@ -387,6 +387,8 @@ class Tuner(AskTell):
         A table wider than the console becomes one block per trial; no value is cut
         (:func:`hyperscout.report.results_summary`).
         """
+        from hyperscout import report
+
         history = History(self.trials, self.objective)
         report.results_summary(history, num_trials, project_name=self.project_name, console=console)
 
@@ -399,6 +401,8 @@ class Tuner(AskTell):
         (see :mod:`hyperscout.report.budgets`). A correlation near zero or below means the
         low budget misleads the early stopping.
         """
+        from hyperscout import report
+
         return report.budget_summary(self.trials, project_name=self.project_name, console=console)
 
     def report(self, path: str | os.PathLike[str]) -> Path:
@@ -443,6 +447,8 @@ class Tuner(AskTell):
         Raises:
             InvalidArgumentError: no complete trial yet, or an unknown parameter.
         """
+        from hyperscout.tuner._sensitivity import run_sensitivity
+
         return run_sensitivity(self, points, parameters, args, kwargs)
 
     def search_space_summary(self, *, console: Console | None = None) -> None:
@@ -455,6 +461,8 @@ class Tuner(AskTell):
         so it is not called: the table shows what is declared so far (``hyperparameters=``,
         earlier trials) and a line says that the rest is learnt as trials run.
         """
+        from hyperscout import report
+
         fresh = not self.storage.trials(self._study_id)
         builder = looks_like_builder(self.hypermodel)
         if fresh and builder:
