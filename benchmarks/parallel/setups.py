@@ -6,9 +6,10 @@ configuration twice in a random search), and turned into :class:`Record` objects
 
 The setups:
 
-- ``ThreadExecutor``, ``ProcessExecutor``, ``DaskExecutor`` (on a ``distributed.LocalCluster``
-  of N one-thread worker processes started by the run), ``RayExecutor`` (a local Ray started by
-  the run): one Python process runs the tuner's search with that executor of N workers;
+- ``ThreadExecutor``, ``ProcessExecutor`` (spawn, the default, and forkserver),
+  ``DaskExecutor`` (on a ``distributed.LocalCluster`` of N one-thread worker processes started
+  by the run), ``RayExecutor`` (a local Ray started by the run): one Python process runs the
+  tuner's search with that executor of N workers;
 - ``hyperscout worker (SQLite)``, ``hyperscout worker (PostgreSQL)``: N ``hyperscout worker``
   commands started at once, each making the study if it is not there yet and running trials
   until it is done;
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -35,7 +37,8 @@ from benchmarks.parallel.analysis import Record
 MODULE = "benchmarks.parallel.run"
 OBJECTIVES = Path(__file__).resolve().parent / "objectives.py"
 
-EXECUTORS = ("ThreadExecutor", "ProcessExecutor", "DaskExecutor", "RayExecutor")
+FORKSERVER = "ProcessExecutor (forkserver)"
+EXECUTORS = ("ThreadExecutor", "ProcessExecutor", FORKSERVER, "DaskExecutor", "RayExecutor")
 WORKERS_SQLITE = "hyperscout worker (SQLite)"
 WORKERS_POSTGRES = "hyperscout worker (PostgreSQL)"
 OPTUNA_THREADS = "Optuna n_jobs (PostgreSQL)"
@@ -65,6 +68,8 @@ def skip_reason(setup: str, postgres: str | None) -> str | None:
     """Why ``setup`` cannot run here, or None."""
     if setup in POSTGRES_SETUPS and not postgres:
         return "no PostgreSQL server reachable (--postgres)"
+    if setup == FORKSERVER and "forkserver" not in multiprocessing.get_all_start_methods():
+        return "this system has no forkserver start method"
     if setup.startswith("Optuna") and importlib.util.find_spec("optuna") is None:
         return "optuna is not installed (it comes with the bench extra)"
     if setup in ("DaskExecutor", "RayExecutor"):
@@ -114,6 +119,8 @@ def run_child(spec: dict[str, Any]) -> None:
         executor: Any = hs.ThreadExecutor(n)
     elif setup == "ProcessExecutor":
         executor = hs.ProcessExecutor(n)
+    elif setup == FORKSERVER:
+        executor = hs.ProcessExecutor(n, start_method="forkserver")
     elif setup == "DaskExecutor":
         from distributed import Client, LocalCluster
 
