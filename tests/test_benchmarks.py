@@ -231,23 +231,23 @@ def test_parallel_quick(tmp_path: Path) -> None:
     run_benchmark("benchmarks.parallel.run", "--quick", f"--out={tmp_path}", cwd=tmp_path)
     found = read(tmp_path / "results.json")
     rows = found["rows"]
-    setups = ["ThreadExecutor", "ProcessExecutor", "hyperscout worker (SQLite)"]
+    setups = ["ThreadExecutor", "ProcessExecutor"]
     expected = [("sleep", s, n) for s in setups for n in (1, 2)] + [("asha", setups[0], 2)]
     assert [(r["group"], r["setup"], r["workers"]) for r in rows] == expected
     for r in rows:
         if r["group"] == "sleep":  # 3 trials per worker, every one read back from storage
             assert r["trials"] == 3 * r["workers"]
-            assert r["steady_pairs"] >= 1 and r["steady_trials_per_s"] > 0
-            assert r["overhead_ms"] is not None
         assert 0 < r["first_trial_s"] <= r["all_busy_s"] < r["wall_s"]
         assert 0.0 <= r["idle_fraction"] <= 1.0
-    one = {r["setup"]: r for r in rows if r["workers"] == 1}
-    for r in rows:
-        if r["group"] == "sleep" and r["workers"] == 2:
-            ratio = r["steady_trials_per_s"] / (2 * one[r["setup"]]["steady_trials_per_s"])
-            assert r["efficiency"] == pytest.approx(ratio)
-    # Threads in one process: both workers run trials.
+    # One worker, or threads of one process (which both start at once): a steady state.
+    steady = [r for r in rows if r["group"] == "sleep" and (r["workers"] == 1 or r is rows[1])]
+    for r in steady:
+        assert r["steady_pairs"] >= 2 and r["steady_trials_per_s"] > 0
+        assert r["overhead_ms"] is not None
     assert rows[1]["workers_seen"] == 2
+    assert rows[1]["efficiency"] == pytest.approx(
+        rows[1]["steady_trials_per_s"] / (2 * rows[0]["steady_trials_per_s"])
+    )
     report = (tmp_path / "README.md").read_text()
     assert "| ProcessExecutor | 2 | 6 |" in report and "load average before the run" in report
 

@@ -65,7 +65,7 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     quick = {
         "workers": "1,2",
-        "setups": f"ThreadExecutor,ProcessExecutor,{setups.WORKERS_SQLITE}",
+        "setups": "ThreadExecutor,ProcessExecutor",
         "per_worker": 3,
         "seconds": 0.03,
         "epoch_seconds": 0.01,
