@@ -262,10 +262,46 @@ def test_conditional_stopping_quick(tmp_path: Path) -> None:
 # -- parallel and overhead -----------------------------------------------------------------------
 def test_parallel_quick(tmp_path: Path) -> None:
     run_benchmark("benchmarks.parallel.run", "--quick", f"--out={tmp_path}", cwd=tmp_path)
-    rows = read(tmp_path / "results.json")["rows"]
-    assert [r["setup"] for r in rows] == ["1 process", "ThreadExecutor(2)", "2 processes"]
-    assert all(r["trials"] == 12 and r["wall_seconds"] > 0 for r in rows)
-    assert "| sleep 5 ms | 12 | 2 processes | sqlite |" in (tmp_path / "README.md").read_text()
+    found = read(tmp_path / "results.json")
+    rows = found["rows"]
+    setups = ["ThreadExecutor", "ProcessExecutor"]
+    expected = [("sleep", s, n) for s in setups for n in (1, 2)] + [("asha", setups[0], 2)]
+    assert [(r["group"], r["setup"], r["workers"]) for r in rows] == expected
+    for r in rows:
+        if r["group"] == "sleep":  # 3 trials per worker, every one read back from storage
+            assert r["trials"] == 3 * r["workers"]
+        assert 0 < r["first_trial_s"] <= r["all_busy_s"] < r["wall_s"]
+        assert 0.0 <= r["idle_fraction"] <= 1.0
+    # One worker, or threads of one process (which both start at once): a steady state.
+    steady = [r for r in rows if r["group"] == "sleep" and (r["workers"] == 1 or r is rows[1])]
+    for r in steady:
+        assert r["steady_pairs"] >= 2 and r["steady_trials_per_s"] > 0
+        assert r["overhead_ms"] is not None
+    assert rows[1]["workers_seen"] == 2
+    assert rows[1]["efficiency"] == pytest.approx(
+        rows[1]["steady_trials_per_s"] / (2 * rows[0]["steady_trials_per_s"])
+    )
+    report = (tmp_path / "README.md").read_text()
+    assert "| ProcessExecutor | 2 | 6 |" in report and "load average before the run" in report
+
+
+def test_parallel_steady_state_leaves_start_up_and_drain_out() -> None:
+    from benchmarks.parallel.analysis import Record, measure
+
+    # Worker a starts at 1 s, worker b at 3 s (slow start-up); each then runs trials of 0.5 s
+    # with 0.1 s between them; a's last trial starts at 5.8 s, b's at 5.4 s; b then drains.
+    a = [Record(1.0 + 0.6 * k, 1.5 + 0.6 * k, "a") for k in range(9)]
+    b = [Record(3.0 + 0.6 * k, 3.5 + 0.6 * k, "b") for k in range(5)]
+    row = measure(a + b, 2, launched=0.0, ended=7.0, trial_seconds=0.5)
+    assert row["first_trial_s"] == 1.0 and row["all_busy_s"] == 3.0
+    assert row["cycle_s"] == pytest.approx(0.6)  # from pairs after 3 s only
+    assert row["steady_pairs"] == 4 + 4  # a: starts at 3.4 ... 5.8; b: 3.0 ... 5.4
+    assert row["overhead_ms"] == pytest.approx(100.0)
+    assert row["steady_trials_per_s"] == pytest.approx(2 / 0.6)
+    assert row["end_to_end_trials_per_s"] == pytest.approx(14 / 7.0)
+    # From all busy (3 s) to the last end (6.3 s): a's trial of 2.8 s is busy 0.3 s of it.
+    busy = 0.3 + 5 * 0.5 + 5 * 0.5
+    assert row["idle_fraction"] == pytest.approx(1 - busy / (2 * 3.3))
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,9 @@ from hyperscout.tuner._trial_run import TrialRunner
 if TYPE_CHECKING:
     from hyperscout.tuner.progress import SearchProgress
 
+#: Seconds of the first look at the storage after the scheduler said Wait.
+_FIRST_POLL = 0.02
+
 
 class SearchLoop(TrialRunner):
     """The loop of :meth:`search`: ask the strategy, submit the trial, record it, repeat."""
@@ -193,6 +196,7 @@ class SearchLoop(TrialRunner):
         """Start trials while workers are free, record them as they end, until the end."""
         history = self._history()
         failures_in_row = 0
+        self._poll_delay = None
         while True:
             history, stop = self._fill(started, history, running, args, kwargs)
             if not running:
@@ -203,9 +207,13 @@ class SearchLoop(TrialRunner):
                 self._wait_for_others(history)
                 history = self._history()
                 continue
-            done, _ = wait(
-                list(running), timeout=self._time_to_deadline(running), return_when=FIRST_COMPLETED
-            )
+            timeout = self._time_to_deadline(running)
+            if self._poll_delay is not None and len(running) < self.executor.n_workers:
+                # Free workers wait for trials that may run elsewhere (other workers of the
+                # study): look at the storage again soon, not only when a trial here ends.
+                poll = self._next_poll_delay()
+                timeout = poll if timeout is None else min(timeout, poll)
+            done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             for future in done:
                 running.pop(future)  # before its result, which may raise (a usage error)
                 finished = future.result()
@@ -231,6 +239,8 @@ class SearchLoop(TrialRunner):
             if isinstance(step, Stop):
                 return history, step
             if isinstance(step, Wait):
+                if self._poll_delay is None:
+                    self._poll_delay = 0.0  # waiting starts: the first look comes soon
                 break
             try:
                 trial = self._start_trial(step)
@@ -238,6 +248,7 @@ class SearchLoop(TrialRunner):
                 history = self._history()
                 continue
             future = self._submit(trial, args, kwargs)
+            self._poll_delay = None
             running[future] = trial.number
             if len(running) < self.executor.n_workers:
                 history = self._history()
@@ -323,7 +334,23 @@ class SearchLoop(TrialRunner):
             )
         if self._fail_dead_trials(history):
             return
-        time.sleep(self.poll_interval)
+        time.sleep(self._next_poll_delay())
+
+    #: Seconds of the last sleep while the scheduler waits; None while trials start.
+    _poll_delay: float | None = None
+
+    def _next_poll_delay(self) -> float:
+        """How long to wait before looking at the storage again while the scheduler waits.
+
+        Short at first (the trial waited for, a rung's last one say, often ends within
+        moments of the wait's start), then doubling up to ``poll_interval``: a worker that
+        waits long reads the storage twice a second, and one that waits briefly is not left
+        idle for ``poll_interval``.
+        """
+        last = self._poll_delay or 0.0
+        delay = min(self.poll_interval, max(_FIRST_POLL, 2 * last))
+        self._poll_delay = delay
+        return delay
 
     def _should_stop(self, started: float, history: History, n_running: int) -> Stop | None:
         # max_trials is kept by the slots of _next(), for every worker of the study at once.
