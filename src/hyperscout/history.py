@@ -116,11 +116,27 @@ class History(Sequence[Trial]):
         *,
         keys: Set[str] | None = None,
         coverage: Coverage | None = None,
+        first_attempts: int | None = None,
     ) -> None:
         self._trials = trials
         self.objective = objective
         self._keys = keys
         self._coverage = coverage
+        self._first_attempts = first_attempts
+
+    @property
+    def first_attempts(self) -> int:
+        """How many trials are not reruns of another (each fills a slot of the study).
+
+        >>> from hyperscout.trial import Trial, TrialState
+        >>> rerun = Trial(1, {"x": 1}, TrialState.COMPLETE, attrs={"retry_of": 0})
+        >>> failed = Trial(0, {"x": 1}, TrialState.FAILED)
+        >>> History([failed, rerun], Objective("loss")).first_attempts
+        1
+        """
+        if self._first_attempts is None:
+            self._first_attempts = sum(1 for t in self._trials if t.retry_of is None)
+        return self._first_attempts
 
     @overload
     def __getitem__(self, index: int) -> Trial: ...

@@ -116,7 +116,7 @@ class ASHAScheduler(Scheduler):
         rng: np.random.Generator,
     ) -> Suggestion | Wait | Stop:
         if self.mode == "stopping":
-            started = sum(1 for t in history if t.retry_of is None)
+            started = history.first_attempts
             if self.n_configs is not None and started >= self.n_configs:
                 return Stop(f"ASHA started its {self.n_configs} configurations")
             values = sampler.sample(space, history, rng)

@@ -40,6 +40,7 @@ class Ledger:
         self.keys: set[str] = set()
         self.coverage = Coverage()  # what the trials ran, by the values they read
         self.retried: set[int] = set()
+        self._reruns_seen: set[int] = set()  # numbers of the trials that rerun another
         self.reruns: dict[int, Trial] = {}  # failed trials whose configuration runs again
         self.enqueued: set[str] = set()  # keys of enqueued configurations already started
         #: Parameter names of the finished trials: a name the tuner's space lacks was
@@ -56,6 +57,7 @@ class Ledger:
             retry_of = trial.retry_of
             if retry_of is not None:
                 self.retried.add(retry_of)
+                self._reruns_seen.add(trial.number)
                 self.reruns.pop(retry_of, None)
         while self._stable < len(trials) and trials[self._stable].is_finished:
             trial = trials[self._stable]
@@ -70,7 +72,10 @@ class Ledger:
             1 for t in unstable if t.is_finished and not t.is_rerun
         )
         coverage = self.coverage.update(trials)
-        return History(trials, self.objective, keys=self.keys, coverage=coverage)
+        first_attempts = len(trials) - len(self._reruns_seen)
+        return History(
+            trials, self.objective, keys=self.keys, coverage=coverage, first_attempts=first_attempts
+        )
 
     def rerun_suggestion(self) -> Suggestion | None:
         """The next attempt of the earliest failed trial that runs again, or None."""

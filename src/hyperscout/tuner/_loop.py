@@ -67,7 +67,7 @@ class SearchLoop(TrialRunner):
         # Counted in the history the strategy reads, not in the ledger (which another call
         # of _history(), e.g. from a trial's report, may have brought further): a slot
         # claimed from an older history would let a strategy repeat what it cannot see.
-        slot = sum(1 for t in history if t.retry_of is None)
+        slot = history.first_attempts
         if self.max_trials is not None and slot >= self.max_trials:
             return self._unless_running(Stop(f"max_trials={self.max_trials} reached"), history)
         while self._queue:
