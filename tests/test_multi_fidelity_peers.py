@@ -10,6 +10,7 @@ report are checked on records whose ranks are known.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -196,3 +197,52 @@ def test_mean_ranks_per_seed_with_ties_and_missing_results(tmp_path: Path) -> No
     # At 10 % (1 epoch) only smac's seed 0 has a full-budget model; the rest tie for last.
     early = mean_ranks(results, "synth-rho0.9", 0.1)
     assert early == {"hs-bohb": (2.5 + 2) / 2, "dehb": (2.5 + 2) / 2, "smac-hb": (1 + 2) / 2}
+
+
+# -- in the simulator of N parallel workers --------------------------------------------------------
+@pytest.mark.parametrize("name", ["dehb", "smac-hb"])
+def test_peer_runs_in_the_simulator_with_four_workers(name: str, tmp_path: Path) -> None:
+    package, budgets = PEERS[name]
+    skip_unless_installed(package)
+    from benchmarks.multi_fidelity.simulate import (
+        SIM_METHODS,
+        SimResult,
+        Work,
+        add_peers,
+        simulate,
+    )
+
+    assert name in add_peers() and SIM_METHODS[name].unavailable() is None
+    task = get_task("synth-rho0.9", MAX_EPOCHS)
+    horizon = 6 * MAX_EPOCHS
+
+    def run(seed: int, folder: Path) -> tuple[SimResult, list[Work]]:
+        proposer = SIM_METHODS[name].factory(task, seed, 4, folder)
+        works: list[Work] = []
+
+        class Recording:
+            def propose(self) -> Work | None:
+                work = proposer.propose()
+                assert work is not None  # a peer always has a job: no worker waits
+                works.append(work)
+                return work
+
+        return simulate(task, Recording(), workers=4, horizon=horizon, seed=seed), works
+
+    result, works = run(2, tmp_path / "a")
+    # The horizon ended the run, with all four workers busy throughout (N asks pending).
+    assert result.end == horizon and not result.done
+    assert result.idle_fraction == 0.0
+    assert {w.budget for w in works} <= budgets
+    # A promotion continued its lower rung's model and trained only the epochs it lacked.
+    resumed = [w for w in works if w.resume is not None]
+    assert resumed and all(0 < w.resume.epoch < w.budget for w in resumed if w.resume)
+    assert result.epochs < sum(w.budget for w in works)
+    # Best-so-far: full-budget models were found, each record strictly better, none earlier.
+    trace = result.trace
+    assert trace and all(0 < t <= horizon for t, _ in trace)
+    assert all(a[0] <= b[0] and a[1] > b[1] for a, b in itertools.pairwise(trace))
+    # The same seed repeats the run.
+    again, works_again = run(2, tmp_path / "b")
+    assert again.trace == trace and again.epochs == result.epochs
+    assert [(w.values, w.budget) for w in works] == [(w.values, w.budget) for w in works_again]

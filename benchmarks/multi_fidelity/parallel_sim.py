@@ -62,7 +62,7 @@ CHECKPOINTS = (0.1, 0.3, 1.0)
 DEFAULT_MULTIPLIER = 40
 DEFAULT_MIN_HORIZON = 10
 RECORD_VERSION = 1
-PACKAGES = ("hyperscout", "optuna", "torch", "scikit-learn", "numpy", "scipy")
+PACKAGES = ("hyperscout", "optuna", "dehb", "smac", "torch", "scikit-learn", "numpy", "scipy")
 
 
 def horizon(total_budget: int, max_epochs: int, workers: int, min_horizon: int) -> float:

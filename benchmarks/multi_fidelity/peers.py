@@ -29,6 +29,10 @@ The peers, with their published defaults:
 
 Every peer library is imported inside the class that needs it, so that a missing one skips
 only its methods. ``make_peer(name, task, seed, folder)`` builds one by method name.
+
+:data:`SIM_METHODS` puts DEHB and SMAC3's Hyperband in the simulator of ``N`` parallel
+workers (``simulate.py``, ``parallel_sim.py``) through :class:`PeerProposer`: each free
+worker asks the peer for a job, so ``N`` asks are pending at once, which both allow.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -43,14 +48,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from benchmarks.harness.space import configspace_decode, configspace_space, optuna_suggest
+from benchmarks.multi_fidelity.simulate import Proposer, SimMethod, Work
 from benchmarks.multi_fidelity.tasks import BudgetMeter, Model, Task
 
 __all__ = [
     "PEER_FACTORIES",
+    "SIM_METHODS",
     "AskTell",
     "DehbPeer",
     "OptunaPrunedPeer",
     "PeerConfig",
+    "PeerProposer",
     "SmacHyperbandPeer",
     "make_peer",
     "run_peer",
@@ -335,3 +343,60 @@ def peer_runner(name: str) -> Callable[[Task, int, BudgetMeter, Path], None]:
 
     run.__name__ = f"run_{name.replace('-', '_')}"
     return run
+
+
+# -- the simulator of N parallel workers -----------------------------------------------------------
+class PeerProposer:
+    """An ask/tell peer as a :class:`~.simulate.Proposer`: every free worker asks it for a job.
+
+    As in :func:`run_peer`, a job whose configuration (``key``) ended a job before with at
+    most its budget of epochs continues that model (the simulator copies it), otherwise it
+    trains from scratch; the peer is told the loss when the job ends. The peers never stop a
+    job between rungs, nor run out of jobs: the simulator's horizon ends the run. The peer is
+    closed when the proposer is collected.
+    """
+
+    def __init__(self, peer: AskTell) -> None:
+        self.peer = peer
+        self.models: dict[Hashable, Model] = {}  # key -> the model its last finished job left
+        weakref.finalize(self, peer.close)
+
+    def propose(self) -> Work | None:
+        config, budget = self.peer.ask()
+        previous = self.models.get(config.key)
+        resume = previous if previous is not None and previous.epoch <= budget else None
+
+        def on_epoch(epoch: int, loss: float) -> bool:
+            return False
+
+        def on_end(model: Model, loss: float, stopped: bool) -> None:
+            self.models[config.key] = model
+            self.peer.tell(config, budget, loss)
+
+        return Work(dict(config.values), budget, on_epoch, on_end, resume)
+
+
+def _sim_factory(name: str) -> Callable[[Task, int, int, Path], Proposer]:
+    def factory(task: Task, seed: int, workers: int, folder: Path) -> Proposer:
+        return PeerProposer(make_peer(name, task, seed, folder))
+
+    factory.__name__ = f"sim_{name.replace('-', '_')}"
+    return factory
+
+
+SIM_METHODS: dict[str, SimMethod] = {
+    "dehb": SimMethod(
+        "dehb",
+        "DEHB",
+        _sim_factory("dehb"),
+        modules=("dehb",),
+        note="dehb.DEHB defaults (eta 3) through ask/tell; N jobs pending at once",
+    ),
+    "smac-hb": SimMethod(
+        "smac-hb",
+        "SMAC3 MultiFidelityFacade + Hyperband",
+        _sim_factory("smac-hb"),
+        modules=("smac",),
+        note="the facade's defaults (random forest, eta 3) through ask/tell; N jobs pending",
+    ),
+}
