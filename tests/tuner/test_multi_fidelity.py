@@ -149,3 +149,39 @@ def test_two_workers_share_one_hyperband_study(tmp_path: Path) -> None:
     slots = [(t.attrs["bracket"], t.attrs["rung"], t.attrs.get("promoted_from")) for t in trials]
     promoted = [s for s in slots if s[2] is not None]
     assert len(set(promoted)) == len(promoted)  # no configuration promoted twice
+
+
+def checkpoint_only(hp: hs.HyperParameters, trial: hs.RunningTrial) -> float:
+    """Reads its parameters only for a new model; a promoted trial restores its checkpoint."""
+    if trial.previous_checkpoint_dir is not None:
+        state = json.loads((trial.previous_checkpoint_dir / "state.json").read_text())
+    else:
+        state = {"x": hp.Float("x", 0.0, 1.0), "y": hp.Int("y", 1, 9), "epoch": 0}
+    budget = int(trial.budget or 9)
+    state["epoch"] = budget
+    (trial.checkpoint_dir / "state.json").write_text(json.dumps(state))
+    return (state["x"] - 0.3) ** 2 + state["y"] / 100 + 1.0 / budget
+
+
+@pytest.mark.parametrize("preset", ["Hyperband", "BOHB"])
+def test_a_promoted_trial_that_only_restores_its_checkpoint_keeps_its_configuration(
+    tmp_path: Path, preset: str
+) -> None:
+    # The common resume pattern: a promoted trial loads its lower rung's model and reads no
+    # parameter. Its record (and the model BOHB fits on the high budgets, and the best
+    # hyperparameters) must still hold the configuration it continues.
+    tuner = getattr(hs, preset)(
+        checkpoint_only, max_epochs=9, factor=3, directory=tmp_path, verbose=0, seed=0
+    )
+    tuner.search()
+    by_number = {t.number: t for t in tuner.trials}
+    promoted = [t for t in tuner.trials if t.promoted_from is not None]
+    assert len(promoted) >= 4
+    for trial in promoted:
+        assert dict(trial.values) == dict(by_number[trial.promoted_from].values)
+        assert set(trial.values) == {"x", "y"}
+    best_trial = tuner.get_best_trials(1)[0]
+    assert best_trial.budget == 9
+    best = tuner.get_best_hyperparameters(1)[0]
+    assert set(best.values) == {"x", "y"}
+    assert best.values == dict(best_trial.values)

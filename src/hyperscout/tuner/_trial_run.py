@@ -80,7 +80,13 @@ class TrialRunner(TunerState):
             return self.sampler.sample_new(param, values, rngs[0])
 
         with self._space_lock:
-            return self._space.with_values(trial.values, new_value=new_value)
+            hp = self._space.with_values(trial.values, new_value=new_value)
+        if trial.promoted_from is not None:
+            # A promoted trial continues the model its lower-rung trial built from this whole
+            # configuration, so its result depends on all of it, even when its code restores
+            # a checkpoint and reads no parameter again: record it all.
+            hp.values  # noqa: B018 (looking at the values counts as reading them)
+        return hp
 
     def _running_trial(self, trial: Trial) -> RunningTrial:
         watches = type(self.scheduler).on_report is not Scheduler.on_report
