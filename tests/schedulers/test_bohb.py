@@ -92,7 +92,17 @@ def test_bohb_fits_the_model_on_the_largest_budget_with_enough_results() -> None
             assert len(history) == 0  # the sampler's own start-up
             continue
         budget = max(enough)
-        assert {t.number for t in history} == {t.number for t in before if t.budget == budget}
+        fitted = [t for t in history if t.state is not TrialState.RUNNING]
+        assert {t.number for t in fitted} == {t.number for t in before if t.budget == budget}
+        # The new configurations proposed since the budget's latest result are shown to the
+        # model as running (a constant liar), so that it does not propose one point again.
+        latest = max(t.number for t in fitted)
+        since = {
+            t.number
+            for t in before
+            if t.number > latest and "promoted_from" not in t.attrs and t.budget < budget
+        }
+        assert {t.number for t in history if t.state is TrialState.RUNNING} == since
         models.append(budget)
     # From the 4th configuration of bracket 2 on, budget 1 has 3 results. Bracket 1 starts
     # with 3 results at budget 3 and 1 at budget 9: budget 3. Bracket 0 starts with 2 at
@@ -326,3 +336,30 @@ def test_repr_shows_the_arguments() -> None:
     assert repr(BOHBScheduler(SuccessiveHalvingScheduler(1, 9))).startswith(
         "BOHBScheduler(SuccessiveHalvingScheduler(min_budget=1, max_budget=9"
     )
+
+
+def test_bohb_spreads_the_configurations_it_proposes_from_one_model() -> None:
+    # A bracket draws many configurations while the model's data (one budget's results) stays
+    # the same; shown the ones proposed since as running, the GP spreads them instead of
+    # proposing its acquisition's maximum again and again.
+    hp = HyperParameters()
+    hp.Float("x", 0.0, 1.0)
+    hp.Float("y", 0.0, 1.0)
+
+    def curve(values: Mapping[str, Any], step: float) -> float:
+        return (values["x"] - 0.3) ** 2 + (values["y"] - 0.6) ** 2 + 1.0 / (step + 1.0)
+
+    bohb = BOHBScheduler(
+        HyperbandScheduler(1, 27, iterations=2), min_points_in_model=4, random_fraction=0
+    )
+    sim = Simulator(bohb, hp, curve=curve, sampler=hs.GPSampler(n_startup_trials=4), seed=3)
+    sim.run()
+    # The second iteration's first bracket: 27 new configurations at budget 1, proposed from
+    # the model of budget 27 (or 9), whose data stay the same throughout.
+    first = [t for t in sim.trials if t.budget == 1 and t.attrs["iteration"] == 1]
+    assert len(first) == 27
+    points = np.array([[t.values["x"], t.values["y"]] for t in first])
+    gaps = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=-1)
+    np.fill_diagonal(gaps, np.inf)
+    # Without the liar, most of them were within 0.001 of one another.
+    assert gaps.min() > 0.01

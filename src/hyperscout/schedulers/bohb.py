@@ -14,6 +14,7 @@ as an input (:meth:`~hyperscout.GPSampler.sample_across_budgets`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -46,8 +47,12 @@ class BOHBScheduler(Scheduler):
     :class:`ASHAScheduler` / :class:`SuccessiveHalvingScheduler`) and hands the tuner's
     sampler, the model (:class:`~hyperscout.TPESampler` or the Gaussian process), a history
     of only the finished trials of the largest budget with at least ``min_points_in_model``
-    complete ones, with the keys of the whole history so that it proposes nothing tried. While
-    no budget has enough, the sampler sees an empty history and makes its own random start-up.
+    complete ones, with the keys of the whole history so that it proposes nothing tried. The
+    new configurations proposed since that budget's latest result are in it too, as running
+    trials: a bracket draws many configurations while the model's data stay the same, and
+    shown them as pending (the constant liar of the GP and of TPE) the model spreads its
+    proposals instead of proposing its acquisition's maximum again and again. While no
+    budget has enough, the sampler sees an empty history and makes its own random start-up.
     Promotions are the wrapped scheduler's business, as are its brackets and attrs.
 
     With ASHA's stopping form every trial has the full budget, so only complete trials feed
@@ -185,6 +190,8 @@ class _BudgetModel(Sampler):
         if len(fitted) and self.random_fraction > 0 and rng.random() < self.random_fraction:
             unfitted = history.subset([])
             return RandomSampler().sample(space, unfitted, rng)
+        if len(fitted):
+            fitted = history.subset([*fitted, *_proposed_since(history, fitted)])
         return self.model.sample(space, fitted, rng)
 
     def sample_new(
@@ -205,6 +212,32 @@ def _model_history(history: History, min_points: int) -> History:
         if complete >= min_points:
             return history.subset(group)
     return history.subset([])
+
+
+def _proposed_since(history: History, fitted: History) -> list[Trial]:
+    """The new configurations proposed since the model's latest result, as running trials.
+
+    The model's data (one budget's results) changes only when that budget gets a new result,
+    so every configuration a bracket draws in between would come from the same model, and a
+    model that maximises an acquisition proposes the same point again and again. Shown to
+    the model as running (a constant liar for the GP and TPE), they make it spread its
+    proposals, as a batch of parallel proposals does.
+    """
+    budget = max(t.budget for t in fitted if t.budget is not None)
+    latest = max(t.number for t in fitted)
+    pending = []
+    for trial in history:
+        if (
+            trial.number > latest
+            and trial.promoted_from is None
+            and trial.budget is not None
+            and trial.budget < budget
+            and trial.state is not TrialState.RUNNING
+        ):
+            pending.append(dataclasses.replace(trial, state=TrialState.RUNNING, value=None))
+        elif trial.number > latest and trial.state is TrialState.RUNNING:
+            pending.append(trial)
+    return pending
 
 
 def _gp_of(sampler: Sampler) -> GPSampler | None:
